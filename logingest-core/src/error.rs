@@ -1,0 +1,160 @@
+//! Errors of the whole crate.
+//!
+//! One enum, [`Error`], with variants a caller can act on: a bad record says
+//! where it is, a bad query says at which byte, a full queue is distinct from a
+//! closed one, and a backend failure says whether retrying may help. Errors
+//! from storage crates never appear in this crate's signatures: a backend
+//! boxes them as the `source` of [`Error::Backend`], as `object_store` does.
+//!
+//! [`Error`] is `Clone` because one failed batch must deliver the same error
+//! to every caller waiting on it.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in a request a bad record is, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// 1-based NDJSON line or 1-based JSON array index; 1 for a single object.
+    pub line: usize,
+    /// Dotted path of the offending field, if the problem is in one field.
+    pub field: Option<String>,
+    /// 1-based column within the line where JSON syntax broke, if known.
+    pub column: Option<usize>,
+    /// Human-readable reason, without the location.
+    pub reason: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record {}", self.line)?;
+        if let Some(column) = self.column {
+            write!(f, ", column {column}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// A query that does not parse or cannot mean anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// Byte offset into the query string where the problem starts.
+    pub position: usize,
+    /// Human-readable reason, without the position.
+    pub reason: String,
+}
+
+impl QueryError {
+    /// A query error at `position` with `reason`.
+    pub fn new(position: usize, reason: impl Into<String>) -> Self {
+        QueryError {
+            position,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: {}", self.position, self.reason)
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// The boxed, shareable source of a backend error.
+pub type BoxedSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every error this crate and its backends report.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A record of a request is malformed; nothing of the request was stored.
+    #[error("invalid record: {0}")]
+    InvalidRecord(RecordError),
+    /// A query does not parse or is not meaningful.
+    #[error("invalid query: {0}")]
+    InvalidQuery(QueryError),
+    /// A request parameter other than the query is invalid (bad cursor, zero limit...).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A request or record exceeds a configured limit (size, count, depth).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The ingest queue is full and the policy is to reject; retry later.
+    #[error("ingest queue is full")]
+    QueueFull,
+    /// Waiting for something (queue space, durability, visibility) timed out.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    /// The ingester or backend is closed.
+    #[error("closed")]
+    Closed,
+    /// The backend failed. `retryable` says whether the same call may succeed later.
+    #[error("backend error ({}): {source}", if *.retryable { "retryable" } else { "permanent" })]
+    Backend {
+        /// Whether retrying the same operation may succeed.
+        retryable: bool,
+        /// The underlying failure.
+        source: BoxedSource,
+    },
+}
+
+impl Error {
+    /// Wraps a backend failure.
+    pub fn backend<E>(retryable: bool, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::Backend {
+            retryable,
+            source: Arc::new(source),
+        }
+    }
+
+    /// A backend failure described by a message only.
+    pub fn backend_msg(retryable: bool, message: impl Into<String>) -> Self {
+        Error::backend(retryable, Message(message.into()))
+    }
+
+    /// Whether the same call may succeed if retried later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::QueueFull | Error::Timeout(_) => true,
+            Error::Backend { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}
+
+impl From<RecordError> for Error {
+    fn from(e: RecordError) -> Self {
+        Error::InvalidRecord(e)
+    }
+}
+
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Self {
+        Error::InvalidQuery(e)
+    }
+}
+
+/// A plain message used as an error source.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}

@@ -1,0 +1,1 @@
+//! The ingest queue and batch-flush policy (being written).

@@ -1,0 +1,49 @@
+//! # logingest-core
+//!
+//! Everything of logingest that is not storage or HTTP: the record model and
+//! its parser, the query language (parser → AST → reference evaluator), the
+//! ingest queue with its batch-flush policy, the [`Backend`] trait every
+//! storage backend implements, an in-memory backend, and (feature `testkit`)
+//! the conformance and differential suites backends run.
+//!
+//! ```
+//! use logingest_core::{parse_records, query::parse_query, matches, ParseOptions};
+//!
+//! let records = parse_records(
+//!     br#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234",
+//!          "timestamp":"2023-09-15T08:00:00Z"}"#,
+//!     &ParseOptions::default(),
+//! )?;
+//! let query = parse_query(r#"level:error AND "failed to connect" AND timestamp:[2023-09-10 TO 2023-09-16]"#)?;
+//! assert!(matches(&query, &records[0]));
+//! # Ok::<(), logingest_core::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod backend;
+mod cursor;
+mod error;
+mod eval;
+pub mod ingest;
+mod memory;
+mod parse;
+pub mod query;
+mod record;
+mod timestamp;
+mod tokenize;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use backend::{
+    Backend, Capabilities, FacetCount, FacetRequest, Facets, Hit, Histogram, HistogramRequest,
+    Order, SearchPage, SearchRequest, Stats, TimeRange, WriteAck,
+};
+pub use cursor::Cursor;
+pub use error::{BoxedSource, Error, QueryError, RecordError, Result};
+pub use eval::{matches, wildcard_matches};
+pub use memory::MemoryBackend;
+pub use parse::{parse_records, Format, Limits, ParseOptions};
+pub use record::{fields, Record};
+pub use timestamp::{Timestamp, NANOS_PER_SECOND};
+pub use tokenize::{lowercase, tokenize};

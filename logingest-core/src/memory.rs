@@ -1,0 +1,4 @@
+//! In-memory backend (stub, being written).
+/// In-memory backend.
+#[derive(Debug, Default)]
+pub struct MemoryBackend;

@@ -7,9 +7,9 @@
 //! constructors, so fields can be added without breaking backends.
 
 use crate::cursor::Cursor;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::query::Query;
-use crate::record::Record;
+use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
 
 /// Result order of a search.
@@ -93,6 +93,25 @@ impl SearchRequest {
     pub fn cursor(mut self, cursor: Option<Cursor>) -> Self {
         self.cursor = cursor;
         self
+    }
+
+    /// Checks the request is meaningful; every backend calls this first so
+    /// all answer bad requests alike.
+    pub fn validate(&self) -> Result<()> {
+        if self.limit == 0 {
+            return Err(Error::InvalidRequest("limit must be at least 1".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether a record at `(timestamp, seq)` lies strictly after the cursor
+    /// in this request's order (always true without a cursor).
+    pub fn after_cursor(&self, timestamp: Timestamp, seq: u64) -> bool {
+        match (self.cursor, self.order) {
+            (None, _) => true,
+            (Some(c), Order::Desc) => (timestamp, seq) < (c.timestamp, c.seq),
+            (Some(c), Order::Asc) => (timestamp, seq) > (c.timestamp, c.seq),
+        }
     }
 }
 
@@ -180,6 +199,31 @@ impl HistogramRequest {
         i64::try_from((span + n - 1) / n).unwrap_or(i64::MAX).max(1)
     }
 
+    /// Checks the request is meaningful (see [`SearchRequest::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        if self.buckets == 0 || self.buckets > Self::MAX_BUCKETS {
+            return Err(Error::InvalidRequest(format!(
+                "buckets must be between 1 and {}",
+                Self::MAX_BUCKETS
+            )));
+        }
+        if self.end <= self.start {
+            return Err(Error::InvalidRequest(
+                "histogram end must be after its start".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of buckets the reply has: `ceil((end - start) / bucket_width())`,
+    /// which is `buckets` or, when the span does not divide evenly, fewer.
+    pub fn bucket_count(&self) -> usize {
+        self.bucket_of(Timestamp(self.end.0 - 1)).map_or(0, |b| b + 1)
+    }
+
+    /// Most buckets a histogram may have.
+    pub const MAX_BUCKETS: usize = 10_000;
+
     /// Index of the bucket holding `t`, if `t` is in `[start, end)`.
     pub fn bucket_of(&self, t: Timestamp) -> Option<usize> {
         if t < self.start || t >= self.end {
@@ -242,6 +286,20 @@ impl FacetRequest {
     pub fn time(mut self, time: TimeRange) -> Self {
         self.time = time;
         self
+    }
+
+    /// Checks the request is meaningful (see [`SearchRequest::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        if self.size == 0 {
+            return Err(Error::InvalidRequest("facet size must be at least 1".to_owned()));
+        }
+        let f = self.field.as_str();
+        if f.is_empty() || f == fields::MESSAGE || f == fields::TIMESTAMP {
+            return Err(Error::InvalidRequest(format!(
+                "facets need a keyword field such as `level`, not `{f}`"
+            )));
+        }
+        Ok(())
     }
 }
 

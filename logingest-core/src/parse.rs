@@ -1,35 +1,85 @@
-//! Parsing request bodies into records (stub, being written).
-use crate::error::Result;
+//! Request bodies to records: framing, JSON syntax, field rules, limits.
+//!
+//! Parsing runs in two passes so that every error can say exactly where it
+//! is. The first pass ([`frame`]) splits the body into the raw JSON text of
+//! each record (one object, a JSON array, or NDJSON) and reports syntax errors
+//! with the text line and column. The second pass ([`fields`]) walks one
+//! record's JSON once, checking the field rules of `docs/records.md` and
+//! collecting the keyword fields, and reports problems with the record
+//! number and the dotted field path. A body is valid whole or rejected whole:
+//! the first problem aborts the parse and nothing is returned.
+
+mod fields;
+mod frame;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Error, RecordError, Result};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
 
-/// Limits enforced while parsing.
+/// Limits enforced while parsing. Every limit violation is an error naming
+/// the limit; nothing is truncated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest record, bytes of JSON text. Default 1 MiB.
+    /// Largest record, in bytes of JSON text. Default 1 MiB.
     pub max_record_bytes: usize,
-    /// Largest request body, bytes. Default 64 MiB.
-    pub max_batch_bytes: usize,
+    /// Largest request body, in bytes. Default 64 MiB.
+    pub max_body_bytes: usize,
     /// Most records in one request. Default 100,000.
-    pub max_batch_records: usize,
+    pub max_records: usize,
     /// Deepest nesting of objects and arrays, the record object counting as 1. Default 32.
     pub max_depth: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_record_bytes: 1 << 20, max_batch_bytes: 64 << 20, max_batch_records: 100_000, max_depth: 32 }
+        Limits {
+            max_record_bytes: 1 << 20,
+            max_body_bytes: 64 << 20,
+            max_records: 100_000,
+            max_depth: 32,
+        }
     }
 }
 
-/// How the body is framed.
+impl Limits {
+    /// Sets the largest record in bytes.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
+    /// Sets the largest body in bytes.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets the most records per request.
+    pub fn max_records(mut self, records: usize) -> Self {
+        self.max_records = records;
+        self
+    }
+
+    /// Sets the deepest nesting.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+}
+
+/// How a body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Format {
-    /// Detect: `[` starts an array, otherwise one object or NDJSON.
+    /// Detect: a body starting with `[` is a JSON array of records, otherwise
+    /// it is one object or NDJSON. The default.
     #[default]
     Auto,
-    /// One JSON object per line.
+    /// One JSON object per line (`application/x-ndjson`); a body starting with
+    /// `[` is an error rather than an array.
     Ndjson,
 }
 
@@ -37,15 +87,76 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ParseOptions {
-    /// Limits.
+    /// Limits. Default [`Limits::default`].
     pub limits: Limits,
-    /// Time given to records without `timestamp`; `None` = now.
+    /// Time given to records that have no `timestamp`; `None` (the default)
+    /// means the system clock at the start of parsing.
     pub receive_time: Option<Timestamp>,
-    /// Framing.
+    /// Framing. Default [`Format::Auto`].
     pub format: Format,
 }
 
-/// Parses a body into records.
-pub fn parse_records(_input: &[u8], _options: &ParseOptions) -> Result<Vec<Record>> {
-    todo!()
+impl ParseOptions {
+    /// Sets the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the receive time.
+    pub fn receive_time(mut self, time: Timestamp) -> Self {
+        self.receive_time = Some(time);
+        self
+    }
+
+    /// Sets the framing.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+}
+
+/// Parses a request body (one JSON object, a JSON array of objects, or
+/// NDJSON) into records, all or nothing.
+///
+/// Errors: [`Error::TooLarge`] when the body or the record count exceeds a
+/// limit; [`Error::InvalidRecord`] naming the line (or array index), field
+/// and reason of the first bad record otherwise. An empty body is an error.
+pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>> {
+    let limits = &options.limits;
+    if input.len() > limits.max_body_bytes {
+        return Err(Error::TooLarge(format!(
+            "body is {} bytes, the limit is {}",
+            input.len(),
+            limits.max_body_bytes
+        )));
+    }
+    let text = frame::utf8(input)?;
+    let raws = frame::split(text, options.format, limits)?;
+    if raws.len() > limits.max_records {
+        return Err(Error::TooLarge(format!(
+            "body has {} records, the limit is {}",
+            raws.len(),
+            limits.max_records
+        )));
+    }
+    let receive_time = options.receive_time.unwrap_or_else(Timestamp::now);
+    raws.into_iter()
+        .map(|raw| {
+            if raw.text.len() > limits.max_record_bytes {
+                return Err(RecordError {
+                    line: raw.line,
+                    field: None,
+                    column: None,
+                    reason: format!(
+                        "record is {} bytes, the limit is {}",
+                        raw.text.len(),
+                        limits.max_record_bytes
+                    ),
+                }
+                .into());
+            }
+            fields::record(raw.text, raw.line, receive_time, limits).map_err(Error::from)
+        })
+        .collect()
 }

@@ -1,0 +1,381 @@
+//! Second pass: one record's JSON → [`Record`], checking the field rules.
+//!
+//! A single serde walk over the record text checks the rules of
+//! `docs/records.md` (the record is an object, `message` is a required
+//! string, `timestamp` an RFC 3339 string, the known keyword fields strings,
+//! `metadata` an object, no duplicate keys, nesting within the limit) and
+//! flattens every other leaf into `(dotted path, text)` pairs. The walk is
+//! written with serde visitors rather than via `serde_json::Value` so that
+//! duplicate keys are caught (a `Value` silently keeps the last one, which
+//! would make the stored record and the indexed one disagree).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
+
+use super::Limits;
+use crate::error::RecordError;
+use crate::record::{fields, Record};
+use crate::timestamp::Timestamp;
+
+/// Parses the text of one record that the first pass found syntactically valid.
+pub(super) fn record(
+    text: &str,
+    line: usize,
+    receive_time: Timestamp,
+    limits: &Limits,
+) -> Result<Record, RecordError> {
+    let mut walk = Walk {
+        limits,
+        path: String::new(),
+        keywords: Vec::new(),
+        message: None,
+        timestamp: None,
+        problem: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let outcome = (&mut de).deserialize_any(TopVisitor { walk: &mut walk });
+    if let Some((field, reason)) = walk.problem.take() {
+        return Err(RecordError { line, field, column: None, reason });
+    }
+    if let Err(e) = outcome {
+        // The first pass checked syntax, so this is serde_json's own limit.
+        return Err(RecordError { line, field: None, column: None, reason: e.to_string() });
+    }
+    let Some(message) = walk.message else {
+        return Err(RecordError {
+            line,
+            field: Some(fields::MESSAGE.to_owned()),
+            column: None,
+            reason: "required field is missing".to_owned(),
+        });
+    };
+    let (timestamp, source) = match walk.timestamp {
+        Some(t) => (t, text.to_owned()),
+        None => (receive_time, with_timestamp(text, receive_time)),
+    };
+    Ok(Record::from_parts(source, timestamp, message, walk.keywords))
+}
+
+/// Inserts `"timestamp": receive_time` as the first member of an object's text.
+fn with_timestamp(text: &str, t: Timestamp) -> String {
+    let rest = text.strip_prefix('{').expect("a record is an object");
+    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+    format!("{{\"{}\":\"{}\"{sep}{rest}", fields::TIMESTAMP, t.to_rfc3339())
+}
+
+/// State of the walk over one record.
+struct Walk<'l> {
+    limits: &'l Limits,
+    /// Dotted path of the value being visited.
+    path: String,
+    keywords: Vec<(String, String)>,
+    message: Option<String>,
+    timestamp: Option<Timestamp>,
+    /// The first rule broken: (field path, reason). Set before aborting serde.
+    problem: Option<(Option<String>, String)>,
+}
+
+impl Walk<'_> {
+    /// Records a problem and returns the error that aborts the serde walk.
+    fn fail<E: de::Error>(&mut self, field: Option<String>, reason: String) -> E {
+        if self.problem.is_none() {
+            self.problem = Some((field, reason));
+        }
+        E::custom("invalid record")
+    }
+
+    fn field(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+}
+
+/// A small set of the keys of one object, to find duplicates.
+#[derive(Default)]
+struct Keys(Vec<String>);
+
+impl Keys {
+    /// Adds `key`; false if it was already there.
+    fn insert(&mut self, key: &str) -> bool {
+        if self.0.iter().any(|k| k == key) {
+            return false;
+        }
+        self.0.push(key.to_owned());
+        true
+    }
+}
+
+/// Reads a key and checks it is new and non-empty; `walk.path` is the object's path.
+fn next_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    walk: &mut Walk<'_>,
+    keys: &mut Keys,
+) -> Result<Option<String>, A::Error> {
+    let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+        return Ok(None);
+    };
+    let full = join(&walk.path, &key);
+    if key.is_empty() {
+        return Err(walk.fail(Some(full), "empty field name".to_owned()));
+    }
+    if !keys.insert(&key) {
+        return Err(walk.fail(Some(full), "duplicate field".to_owned()));
+    }
+    Ok(Some(key.into_owned()))
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// The record itself: must be an object; dispatches its members by name.
+struct TopVisitor<'w, 'l> {
+    walk: &'w mut Walk<'l>,
+}
+
+impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let walk = self.walk;
+        let mut keys = Keys::default();
+        loop {
+            walk.path.clear();
+            let Some(key) = next_key(&mut map, walk, &mut keys)? else {
+                break;
+            };
+            walk.path.push_str(&key);
+            match key.as_str() {
+                fields::MESSAGE => {
+                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what: "a string" })?;
+                    walk.message = Some(text);
+                }
+                fields::TIMESTAMP => {
+                    let what = "an RFC 3339 string such as \"2023-09-15T08:00:00Z\"";
+                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what })?;
+                    match Timestamp::parse_rfc3339(&text) {
+                        Ok(t) => walk.timestamp = Some(t),
+                        Err(reason) => return Err(walk.fail(walk.field(), reason)),
+                    }
+                }
+                k if fields::STRING_KEYWORDS.contains(&k) => {
+                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what: "a string" })?;
+                    walk.keywords.push((key, text));
+                }
+                fields::METADATA => {
+                    map.next_value_seed(LeafSeed { walk: &mut *walk, depth: 2, object_only: true })?
+                }
+                _ => map.next_value_seed(LeafSeed { walk: &mut *walk, depth: 2, object_only: false })?,
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.walk.fail(None, "expected a JSON object, found an array".to_owned()))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found a string".to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found a boolean".to_owned()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.walk.fail(None, "expected a JSON object, found null".to_owned()))
+    }
+}
+
+/// A member that must be a string; anything else is a typed error.
+struct StringSeed<'w, 'l> {
+    walk: &'w mut Walk<'l>,
+    what: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for StringSeed<'_, '_> {
+    type Value = String;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringSeed<'_, '_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(self.wrong("an object"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(self.wrong("an array"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<String, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<String, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Err(self.wrong("a boolean"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Err(self.wrong("null"))
+    }
+}
+
+impl StringSeed<'_, '_> {
+    fn wrong<E: de::Error>(self, found: &str) -> E {
+        let reason = format!("expected {}, found {found}", self.what);
+        self.walk.fail(self.walk.field(), reason)
+    }
+}
+
+/// Any other member: flattened into keyword fields under the current path.
+struct LeafSeed<'w, 'l> {
+    walk: &'w mut Walk<'l>,
+    /// Nesting depth of the value (the record object is depth 1).
+    depth: usize,
+    /// Only an object (or null) is allowed here (`metadata`).
+    object_only: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for LeafSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl LeafSeed<'_, '_> {
+    fn push<E: de::Error>(self, text: String, kind: &str) -> Result<(), E> {
+        if self.object_only {
+            let reason = format!("expected an object, found {kind}");
+            return Err(self.walk.fail(self.walk.field(), reason));
+        }
+        self.walk.keywords.push((self.walk.path.clone(), text));
+        Ok(())
+    }
+
+    fn enter<E: de::Error>(&mut self) -> Result<(), E> {
+        if self.depth > self.walk.limits.max_depth {
+            let reason = format!("nested deeper than the limit of {}", self.walk.limits.max_depth);
+            return Err(self.walk.fail(self.walk.field(), reason));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for LeafSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.push(v.to_owned(), "a string")
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.push(v, "a string")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.push(v.to_string(), "a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.push(v.to_string(), "a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        // serde_json prints finite floats this way; JSON has no others.
+        let text = serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string());
+        self.push(text, "a number")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.push(v.to_string(), "a boolean")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        if self.object_only {
+            let reason = "expected an object, found null".to_owned();
+            return Err(self.walk.fail(self.walk.field(), reason));
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        if self.object_only {
+            let reason = "expected an object, found an array".to_owned();
+            return Err(self.walk.fail(self.walk.field(), reason));
+        }
+        self.enter()?;
+        let depth = self.depth + 1;
+        while seq
+            .next_element_seed(LeafSeed { walk: &mut *self.walk, depth, object_only: false })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        self.enter()?;
+        let walk = self.walk;
+        let prefix_len = walk.path.len();
+        let mut keys = Keys::default();
+        while let Some(key) = next_key(&mut map, walk, &mut keys)? {
+            walk.path.push('.');
+            walk.path.push_str(&key);
+            let depth = self.depth + 1;
+            map.next_value_seed(LeafSeed { walk: &mut *walk, depth, object_only: false })?;
+            walk.path.truncate(prefix_len);
+        }
+        Ok(())
+    }
+}

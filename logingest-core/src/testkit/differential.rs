@@ -1,0 +1,291 @@
+//! The differential test: a backend against the reference evaluator.
+//!
+//! Records are written in random batch sizes; then each random query is run
+//! with a random time window, order and page size, paging through the whole
+//! result with cursors. The concatenated pages must equal, record for record
+//! and in order, what [`crate::matches`] selects from the same records sorted
+//! by `(timestamp, seq)`, and `total` must be exact. Some queries also check
+//! histogram and facets. A failure panics with the seed, the query text and
+//! the first differing record, which is everything needed to replay it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::corpus;
+use super::harness::Harness;
+use super::querygen::{random_query, Vocabulary};
+use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
+use crate::error::Error;
+use crate::eval::matches;
+use crate::query::Query;
+use crate::record::Record;
+use crate::timestamp::Timestamp;
+
+/// Which records a differential run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corpus {
+    /// `n` random records from the run's seed.
+    Random(usize),
+    /// The two Loghub samples (4,000 records) plus the PRODUCT.md sample.
+    Loghub,
+}
+
+/// A differential run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiffConfig {
+    /// Seed of records, batches and queries.
+    pub seed: u64,
+    /// Number of random queries.
+    pub queries: usize,
+    /// The records.
+    pub corpus: Corpus,
+}
+
+impl DiffConfig {
+    /// A run of `queries` queries over `corpus` from `seed`.
+    pub fn new(seed: u64, queries: usize, corpus: Corpus) -> Self {
+        DiffConfig { seed, queries, corpus }
+    }
+
+    /// Reads `LOGINGEST_DIFF_SEED` and `LOGINGEST_DIFF_QUERIES` from the
+    /// environment if set, to replay a failure or run a larger campaign.
+    pub fn from_env(mut self) -> Self {
+        if let Some(seed) = env_number("LOGINGEST_DIFF_SEED") {
+            self.seed = seed;
+        }
+        if let Some(queries) = env_number("LOGINGEST_DIFF_QUERIES") {
+            self.queries = queries as usize;
+        }
+        self
+    }
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// A record as the reference knows it.
+struct Expected {
+    seq: u64,
+    record: Record,
+}
+
+/// Runs the differential test; panics with a replayable report on the first mismatch.
+pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let records = match config.corpus {
+        Corpus::Random(n) => corpus::random_records(config.seed, n),
+        Corpus::Loghub => {
+            let mut all = corpus::loghub();
+            all.extend(corpus::records(corpus::PRODUCT_SAMPLE));
+            all
+        }
+    };
+    let expected = write_randomly(harness.backend(), &records, &mut rng);
+    let vocab = Vocabulary::new(&records);
+    let backend = harness.backend();
+    let full_regex = backend.capabilities().full_regex;
+    for i in 0..config.queries {
+        let query = random_query(&mut rng, &vocab, 3);
+        let ctx = Context { config, index: i, query: &query };
+        let time = random_window(&mut rng, &vocab);
+        let order = if rng.random_bool(0.5) { Order::Desc } else { Order::Asc };
+        let want = reference(&expected, &query, time, order);
+        let pages = rng.random_range(1..=12usize);
+        let limit = rng.random_range(1..=40usize).max(want.len().div_ceil(pages));
+        match collect_pages(backend, &query, time, order, limit) {
+            Ok((got, totals)) => compare_search(&ctx, &want, &got, &totals, limit),
+            Err(Error::InvalidQuery(_)) if !full_regex && has_regex(&query) => continue,
+            Err(e) => ctx.fail(&format!("search failed: {e}")),
+        }
+        if i % 10 == 0 {
+            check_histogram(&ctx, backend, &expected, &vocab, &mut rng);
+        }
+        if i % 10 == 5 {
+            check_facets(&ctx, backend, &expected, &mut rng, time);
+        }
+    }
+}
+
+/// Writes `records` in random batch sizes and returns them with their seqs.
+fn write_randomly<B: Backend>(backend: &B, records: &[Record], rng: &mut ChaCha8Rng) -> Vec<Expected> {
+    let mut expected = Vec::with_capacity(records.len());
+    let mut rest = records;
+    while !rest.is_empty() {
+        let n = rng.random_range(1..=300usize).min(rest.len());
+        let (batch, tail) = rest.split_at(n);
+        let ack = backend.write_batch(batch).expect("write_batch");
+        assert_eq!(ack.len, n as u64, "write_batch acknowledged a different count");
+        for (k, record) in batch.iter().enumerate() {
+            expected.push(Expected { seq: ack.first_seq + k as u64, record: record.clone() });
+        }
+        rest = tail;
+    }
+    backend.refresh().expect("refresh");
+    expected
+}
+
+fn random_window(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> TimeRange {
+    let mut time = TimeRange::default();
+    if rng.random_bool(0.3) {
+        time.start = Some(vocab.time(rng));
+    }
+    if rng.random_bool(0.3) {
+        time.end = Some(vocab.time(rng));
+    }
+    time
+}
+
+/// What the backend must return: matches in `(timestamp, seq)` order.
+fn reference<'a>(expected: &'a [Expected], query: &Query, time: TimeRange, order: Order) -> Vec<&'a Expected> {
+    let mut want: Vec<&Expected> = expected
+        .iter()
+        .filter(|e| time.contains(e.record.timestamp()) && matches(query, &e.record))
+        .collect();
+    want.sort_by_key(|e| (e.record.timestamp(), e.seq));
+    if order == Order::Desc {
+        want.reverse();
+    }
+    want
+}
+
+/// Every hit of every page as `(seq, timestamp, source)`, and each page's total.
+type Pages = (Vec<(u64, Timestamp, String)>, Vec<u64>);
+
+fn collect_pages<B: Backend>(
+    backend: &B,
+    query: &Query,
+    time: TimeRange,
+    order: Order,
+    limit: usize,
+) -> Result<Pages, Error> {
+    let mut got = Vec::new();
+    let mut totals = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = SearchRequest::new(query.clone()).time(time).order(order).limit(limit).cursor(cursor);
+        let page = backend.search(&request)?;
+        totals.push(page.total);
+        let full = page.hits.len() == limit;
+        got.extend(page.hits.into_iter().map(|h| (h.seq, h.timestamp, h.source)));
+        match page.next_cursor {
+            Some(next) if full => cursor = Some(next),
+            Some(_) => return Err(Error::InvalidRequest(format!("a page of {} hits (limit {limit}) has a next cursor", got.len()))),
+            None => return Ok((got, totals)),
+        }
+        if totals.len() > 10_000 {
+            return Err(Error::InvalidRequest("more than 10,000 pages: the cursor does not advance".into()));
+        }
+    }
+}
+
+fn has_regex(query: &Query) -> bool {
+    match query {
+        Query::Regex { .. } => true,
+        Query::And(c) | Query::Or(c) => c.iter().any(has_regex),
+        Query::Not(c) => has_regex(c),
+        _ => false,
+    }
+}
+
+struct Context<'a> {
+    config: &'a DiffConfig,
+    index: usize,
+    query: &'a Query,
+}
+
+impl Context<'_> {
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "differential mismatch\n  seed: {} (replay: LOGINGEST_DIFF_SEED={} LOGINGEST_DIFF_QUERIES={})\n  corpus: {:?}\n  query #{}: {}\n  {what}",
+            self.config.seed,
+            self.config.seed,
+            self.index + 1,
+            self.config.corpus,
+            self.index,
+            self.query
+        )
+    }
+}
+
+fn compare_search(ctx: &Context<'_>, want: &[&Expected], got: &[(u64, Timestamp, String)], totals: &[u64], limit: usize) {
+    if let Some(t) = totals.iter().find(|&&t| t != want.len() as u64) {
+        ctx.fail(&format!("total {t}, expected {} (page size {limit})", want.len()));
+    }
+    let first_diff = want
+        .iter()
+        .zip(got)
+        .position(|(w, g)| (w.seq, w.record.timestamp(), w.record.source()) != (g.0, g.1, g.2.as_str()));
+    let diff_at = first_diff.or((want.len() != got.len()).then(|| want.len().min(got.len())));
+    if let Some(i) = diff_at {
+        let mut report = format!("results differ at position {i} (expected {} hits, got {}, page size {limit})", want.len(), got.len());
+        match want.get(i) {
+            Some(w) => write!(report, "\n  expected: seq {} {}", w.seq, w.record.source()),
+            None => write!(report, "\n  expected: end of results"),
+        }
+        .expect("write to string");
+        match got.get(i) {
+            Some(g) => write!(report, "\n  got:      seq {} {}", g.0, g.2),
+            None => write!(report, "\n  got:      end of results"),
+        }
+        .expect("write to string");
+        ctx.fail(&report);
+    }
+}
+
+fn check_histogram<B: Backend>(ctx: &Context<'_>, backend: &B, expected: &[Expected], vocab: &Vocabulary, rng: &mut ChaCha8Rng) {
+    let (a, b) = (vocab.time(rng), vocab.time(rng));
+    let start = a.min(b);
+    let end = Timestamp(a.max(b).0 + 1 + rng.random_range(0..3_600_000_000_000i64));
+    let request = HistogramRequest::new(ctx.query.clone(), start, end, rng.random_range(1..=60));
+    let mut want = vec![0u64; request.bucket_count()];
+    for e in expected.iter().filter(|e| matches(ctx.query, &e.record)) {
+        if let Some(i) = request.bucket_of(e.record.timestamp()) {
+            want[i] += 1;
+        }
+    }
+    match backend.histogram(&request) {
+        Ok(h) if h.counts == want && h.start == start && h.bucket_width == request.bucket_width() => {}
+        Ok(h) => ctx.fail(&format!("histogram over [{start}, {end}) in {} buckets: got {:?}, expected {want:?}", request.buckets, h.counts)),
+        Err(Error::InvalidQuery(_)) if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
+        Err(e) => ctx.fail(&format!("histogram failed: {e}")),
+    }
+}
+
+fn check_facets<B: Backend>(
+    ctx: &Context<'_>,
+    backend: &B,
+    expected: &[Expected],
+    rng: &mut ChaCha8Rng,
+    time: TimeRange,
+) {
+    let fields = ["level", "resourceId", "metadata.tags", "metadata.retries", "host", "traceId", "metadata.system"];
+    let field = *fields.choose(rng).expect("non-empty");
+    let size = rng.random_range(1..=8);
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for e in expected.iter().filter(|e| time.contains(e.record.timestamp()) && matches(ctx.query, &e.record)) {
+        let mut values: Vec<&str> = e.record.keyword_values(field).collect();
+        values.sort_unstable();
+        values.dedup();
+        for v in values {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    let mut want: Vec<(String, u64)> = counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want.truncate(size);
+    match backend.facets(&FacetRequest::new(ctx.query.clone(), field, size).time(time)) {
+        Ok(got) => {
+            let got: Vec<(String, u64)> = got.into_iter().map(|f| (f.value, f.count)).collect();
+            if got != want {
+                ctx.fail(&format!("facets of `{field}` (size {size}): got {got:?}, expected {want:?}"));
+            }
+        }
+        Err(Error::InvalidQuery(_)) if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
+        Err(e) => ctx.fail(&format!("facets failed: {e}")),
+    }
+}

@@ -1,0 +1,26 @@
+//! The test kit every backend runs (feature `testkit`).
+//!
+//! Two suites, both generic over a [`Harness`] that opens a backend:
+//!
+//! - [`conformance`]: named cases for each contract of [`crate::Backend`]
+//!   (round trip exactly as sent, durability across reopen, visibility,
+//!   every query form, time-range edges, ordering ties, cursor pages under
+//!   concurrent ingest, Unicode, large messages, empty batches, retention,
+//!   histogram, facets, stats). One macro call,
+//!   [`conformance_tests!`](crate::conformance_tests), makes a `#[test]` of
+//!   each.
+//! - [`differential`]: seeded random records (and the Loghub samples) and
+//!   seeded random queries over every operator; the backend must return
+//!   exactly what the reference evaluator [`crate::matches`] selects, in the
+//!   same order, with the same total.
+//!
+//! The kit is public so that backends outside this repository can prove
+//! themselves the same way (as `object_store`'s integration module does).
+
+pub mod conformance;
+pub mod corpus;
+pub mod differential;
+mod harness;
+pub mod querygen;
+
+pub use harness::{write_all, Harness};

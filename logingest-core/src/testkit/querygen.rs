@@ -1,0 +1,234 @@
+//! Seeded random queries over every operator, drawn from a corpus.
+//!
+//! Values come from the corpus itself (field values, message tokens,
+//! timestamps), so most queries match something and range bounds fall
+//! exactly on record times, where off-by-one errors live. A few values are
+//! made up, so queries that match nothing occur too.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use rand::seq::IndexedRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use crate::query::{Field, Query, RegexPattern, Wildcard, WildcardPart};
+use crate::record::Record;
+use crate::timestamp::Timestamp;
+use crate::tokenize::tokenize;
+
+/// What queries are drawn from.
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    /// Keyword values by path.
+    keywords: BTreeMap<String, Vec<String>>,
+    /// Tokenized messages (non-empty ones).
+    messages: Vec<Vec<String>>,
+    /// Record timestamps.
+    times: Vec<Timestamp>,
+}
+
+impl Vocabulary {
+    /// Collects values from `records`.
+    pub fn new(records: &[Record]) -> Self {
+        let mut keywords: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut messages = Vec::new();
+        for r in records {
+            for (path, value) in r.keywords() {
+                // Unique per record (span ids) would rarely match; keep a sample.
+                let values = keywords.entry(path.clone()).or_default();
+                if values.len() < 200 && !values.contains(value) {
+                    values.push(value.clone());
+                }
+            }
+            let tokens = tokenize(r.message());
+            if !tokens.is_empty() && tokens.len() < 200 {
+                messages.push(tokens);
+            }
+        }
+        let times = records.iter().map(Record::timestamp).collect();
+        Vocabulary { keywords, messages, times }
+    }
+
+    /// A random time bound drawn from the corpus (or just beside a record time).
+    pub fn time(&self, rng: &mut ChaCha8Rng) -> Timestamp {
+        let t = self.times.choose(rng).copied().unwrap_or(Timestamp(0));
+        match rng.random_range(0..6) {
+            0 => Timestamp(t.0 - 1),
+            1 => Timestamp(t.0 + 1),
+            _ => t,
+        }
+    }
+
+    fn path(&self, rng: &mut ChaCha8Rng) -> String {
+        if rng.random_bool(0.05) {
+            return "no.such.field".to_owned();
+        }
+        let paths: Vec<&String> = self.keywords.keys().collect();
+        paths.choose(rng).map_or_else(|| "level".to_owned(), |p| (*p).clone())
+    }
+
+    fn value(&self, rng: &mut ChaCha8Rng, path: &str) -> String {
+        match self.keywords.get(path).and_then(|v| v.choose(rng)) {
+            Some(v) if rng.random_bool(0.95) => v.clone(),
+            _ => "no-such-value".to_owned(),
+        }
+    }
+
+    fn tokens(&self, rng: &mut ChaCha8Rng) -> Vec<String> {
+        let Some(message) = self.messages.choose(rng) else {
+            return vec!["nothing".to_owned()];
+        };
+        let len = rng.random_range(1..=3usize.min(message.len()));
+        let start = rng.random_range(0..=message.len() - len);
+        let mut tokens = message[start..start + len].to_vec();
+        if rng.random_bool(0.1) {
+            tokens.reverse();
+        }
+        tokens
+    }
+}
+
+/// A random query of at most `depth` levels of AND/OR/NOT.
+pub fn random_query(rng: &mut ChaCha8Rng, vocab: &Vocabulary, depth: u32) -> Query {
+    if depth == 0 || rng.random_bool(0.45) {
+        return random_leaf(rng, vocab);
+    }
+    match rng.random_range(0..3) {
+        0 => Query::Not(Box::new(random_query(rng, vocab, depth - 1))),
+        kind => {
+            let n = rng.random_range(2..=3);
+            let children = (0..n).map(|_| random_query(rng, vocab, depth - 1)).collect();
+            if kind == 1 {
+                Query::And(children)
+            } else {
+                Query::Or(children)
+            }
+        }
+    }
+}
+
+fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
+    match rng.random_range(0..14) {
+        0 => Query::All,
+        1 | 2 => {
+            let field = vocab.path(rng);
+            let value = vocab.value(rng, &field);
+            Query::Keyword { field, value }
+        }
+        3 | 4 | 5 => Query::Phrase { tokens: vocab.tokens(rng) },
+        6 => {
+            let token = vocab.tokens(rng).swap_remove(0);
+            Query::Wildcard { field: Field::Message, pattern: wildcard_from(rng, &token) }
+        }
+        7 => {
+            let field = vocab.path(rng);
+            let value = vocab.value(rng, &field);
+            Query::Wildcard { field: Field::Keyword(field), pattern: wildcard_from(rng, &value) }
+        }
+        8 => Query::Regex { field: Field::Message, pattern: message_regex(rng, vocab) },
+        9 => {
+            let field = vocab.path(rng);
+            let value = vocab.value(rng, &field);
+            Query::Regex { field: Field::Keyword(field), pattern: keyword_regex(rng, &value) }
+        }
+        10 | 11 => {
+            let (a, b) = (vocab.time(rng), vocab.time(rng));
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            Query::Range { start: bound(rng, lo), end: bound(rng, hi) }
+        }
+        12 => {
+            let mut field = vocab.path(rng);
+            if rng.random_bool(0.3) {
+                if let Some((parent, _)) = field.rsplit_once('.') {
+                    field = parent.to_owned();
+                }
+            }
+            Query::Exists { field }
+        }
+        _ => Query::Phrase { tokens: Vec::new() },
+    }
+}
+
+fn bound(rng: &mut ChaCha8Rng, t: Timestamp) -> Bound<Timestamp> {
+    match rng.random_range(0..5) {
+        0 => Bound::Unbounded,
+        1 | 2 => Bound::Included(t),
+        _ => Bound::Excluded(t),
+    }
+}
+
+/// A wildcard pattern made from `text` by replacing a prefix, suffix, infix
+/// or single characters with `*`/`?`.
+fn wildcard_from(rng: &mut ChaCha8Rng, text: &str) -> Wildcard {
+    let chars: Vec<char> = text.chars().collect();
+    let mut parts = Vec::new();
+    let lit = |s: &[char]| WildcardPart::Literal(s.iter().collect());
+    let n = chars.len();
+    match rng.random_range(0..5) {
+        0 if n > 1 => {
+            let cut = rng.random_range(1..n);
+            parts.push(lit(&chars[..cut]));
+            parts.push(WildcardPart::AnyString);
+        }
+        1 if n > 1 => {
+            let cut = rng.random_range(1..n);
+            parts.push(WildcardPart::AnyString);
+            parts.push(lit(&chars[cut..]));
+        }
+        2 if n > 2 => {
+            let a = rng.random_range(1..n - 1);
+            parts.push(WildcardPart::AnyString);
+            parts.push(lit(&chars[a..a + 1]));
+            parts.push(WildcardPart::AnyString);
+        }
+        3 if n > 0 => {
+            let at = rng.random_range(0..n);
+            if at > 0 {
+                parts.push(lit(&chars[..at]));
+            }
+            parts.push(WildcardPart::AnyChar);
+            if at + 1 < n {
+                parts.push(lit(&chars[at + 1..]));
+            }
+        }
+        _ => {
+            parts.push(WildcardPart::AnyString);
+            parts.push(lit(&chars[..n.min(1)]));
+            parts.push(WildcardPart::AnyChar);
+            parts.push(WildcardPart::AnyString);
+        }
+    }
+    parts.retain(|p| !matches!(p, WildcardPart::Literal(s) if s.is_empty()));
+    Wildcard { parts }
+}
+
+fn message_regex(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> RegexPattern {
+    let word = vocab.tokens(rng).swap_remove(0);
+    let templates = [
+        regex::escape(&word),
+        format!("(?i){}", regex::escape(&word)),
+        format!("^{}", regex::escape(&word)),
+        format!("{}$", regex::escape(&word)),
+        r"\d{3,}".to_owned(),
+        r"conn(ect|ection)\b".to_owned(),
+        r"[A-Z]{2,}".to_owned(),
+        r"\s\s".to_owned(),
+        r"^$".to_owned(),
+        r"日本|café".to_owned(),
+    ];
+    RegexPattern::new(templates.choose(rng).expect("non-empty")).expect("template regexes compile")
+}
+
+fn keyword_regex(rng: &mut ChaCha8Rng, value: &str) -> RegexPattern {
+    let prefix: String = value.chars().take(3).collect();
+    let templates = [
+        format!("^{}", regex::escape(&prefix)),
+        regex::escape(&value.chars().skip(1).take(3).collect::<String>()),
+        r"-\d+$".to_owned(),
+        r"(?i)^server".to_owned(),
+        r"^(true|false)$".to_owned(),
+        r"\.".to_owned(),
+    ];
+    RegexPattern::new(templates.choose(rng).expect("non-empty")).expect("template regexes compile")
+}

@@ -116,7 +116,7 @@ fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
             let value = vocab.value(rng, &field);
             Query::Keyword { field, value }
         }
-        3 | 4 | 5 => Query::Phrase { tokens: vocab.tokens(rng) },
+        3..=5 => Query::Phrase { tokens: vocab.tokens(rng) },
         6 => {
             let token = vocab.tokens(rng).swap_remove(0);
             Query::Wildcard { field: Field::Message, pattern: wildcard_from(rng, &token) }

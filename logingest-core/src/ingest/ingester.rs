@@ -1,0 +1,181 @@
+//! [`Ingester`]: the public face of the ingest pipeline.
+//!
+//! Why a dedicated flusher thread behind a bounded queue instead of writing
+//! from each request thread: concurrent requests are merged into few large
+//! backend commits (group commit), the backend sees one writer, and the bound
+//! turns overload into an explicit, retryable answer (back-pressure) rather
+//! than unbounded memory growth.
+
+use std::fmt;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::bounded;
+use parking_lot::Mutex;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::record::Record;
+
+use super::clock::{Clock, SystemClock};
+use super::flusher::Flusher;
+use super::policy::IngestConfig;
+use super::state::{Limits, Shared};
+use super::stats::IngestStats;
+use super::ticket::Ticket;
+
+/// Accepts submissions, batches them, writes them to a [`Backend`] on a
+/// flusher thread, and acknowledges each one through its [`Ticket`].
+///
+/// `Ingester` is `Send + Sync`; share it by reference or in an `Arc`.
+/// Dropping it closes it (see [`Ingester::close`]), ignoring errors.
+pub struct Ingester {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Ingester {
+    /// Validates `config` and starts the flusher thread, with the system clock.
+    ///
+    /// Errors: [`Error::InvalidRequest`] for an invalid config; a retryable
+    /// [`Error::Backend`] if the thread cannot be spawned.
+    pub fn start(backend: Arc<dyn Backend>, config: IngestConfig) -> Result<Ingester> {
+        Self::start_with_clock(backend, config, Arc::new(SystemClock))
+    }
+
+    /// [`Ingester::start`] with the clock the flusher uses for `max_linger`
+    /// and `refresh_interval` (tests pass a [`super::ManualClock`]).
+    pub fn start_with_clock(
+        backend: Arc<dyn Backend>,
+        config: IngestConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ingester> {
+        config.validate()?;
+        let (sender, rx) = bounded(config.queue_capacity);
+        let (wake_sender, wake) = bounded(1);
+        let limits = Limits {
+            queue_capacity: config.queue_capacity,
+            max_queued_bytes: config.max_queued_bytes,
+            when_full: config.when_full,
+        };
+        let shared = Arc::new(Shared::new(limits, sender, wake_sender));
+        let flusher = Flusher {
+            rx,
+            wake,
+            backend,
+            last_refresh: clock.now(),
+            clock,
+            policy: config.policy,
+            refresh_interval: config.refresh_interval,
+            observer: config.observer,
+            shared: Arc::clone(&shared),
+            held: None,
+            processed_through: 0,
+            unrefreshed: false,
+        };
+        let thread = std::thread::Builder::new()
+            .name("logingest-flusher".into())
+            .spawn(move || flusher.run())
+            .map_err(|e| Error::backend(true, e))?;
+        Ok(Ingester {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues one caller request as one submission and returns its ticket.
+    ///
+    /// The records are written in order, in one backend batch, never split
+    /// (a submission larger than the batch limits forms a batch of its own).
+    /// An empty `records` returns a ticket that is already durable and
+    /// visible (`len == 0`) without touching the queue.
+    ///
+    /// When the queue is at `queue_capacity` submissions or adding these
+    /// records would exceed `max_queued_bytes` (a submission larger than the
+    /// whole byte budget is admitted only into an empty queue), `when_full`
+    /// decides: `Reject` → [`Error::QueueFull`]; `Block { timeout }` → wait
+    /// in FIFO order, then `Error::Timeout("queue space")`. After close →
+    /// [`Error::Closed`]. On any error nothing of `records` was queued.
+    pub fn submit(&self, records: Vec<Record>) -> Result<Ticket> {
+        if records.is_empty() {
+            if self.shared.queue.lock().closed {
+                return Err(Error::Closed);
+            }
+            return Ok(Ticket::empty());
+        }
+        self.shared.admit(records)
+    }
+
+    /// Blocks until every submission accepted before this call has been
+    /// written (committed or failed) and a refresh that started after the
+    /// last of them has succeeded, asking the flusher to refresh promptly.
+    ///
+    /// `Ok` means every *committed* submission is visible. Failed batches are
+    /// reported to their tickets and counted in [`IngestStats::failed_records`],
+    /// not here. Errors: the refresh's error, or [`Error::Closed`] if the
+    /// flusher stopped first. With nothing submitted yet, returns `Ok` at once.
+    pub fn flush(&self) -> Result<()> {
+        let last = self.shared.queue.lock().last.clone();
+        let Some(last) = last else {
+            return Ok(());
+        };
+        // Its outcome belongs to its ticket; we only need it processed.
+        let _ = last.wait(None);
+        self.shared.wait_visible(last.id(), None)
+    }
+
+    /// Stops accepting, writes everything still queued, refreshes, and joins
+    /// the flusher thread.
+    ///
+    /// Returns the first error of a batch write or refresh that completed
+    /// after the close began (the affected tickets carry it too). Waiters
+    /// blocked in `submit` get [`Error::Closed`].
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    /// [`Ingester::close`] through a shared reference, for an ingester in an
+    /// `Arc`; later `submit` calls get [`Error::Closed`]. Idempotent: every
+    /// call waits for the flusher to stop and returns the same result. Must
+    /// not be called from a [`super::FlushObserver`] (the flusher thread).
+    pub fn shutdown(&self) -> Result<()> {
+        self.shared.progress.lock().closing = true;
+        self.shared.close_queue();
+        let thread = self.thread.lock().take();
+        let panicked = match thread {
+            Some(thread) => thread.join().is_err(),
+            None => {
+                self.shared.wait_exited();
+                false
+            }
+        };
+        let mut progress = self.shared.progress.lock();
+        if panicked {
+            progress.note_error(&Error::backend_msg(false, "ingest flusher thread panicked"));
+        }
+        match &progress.close_error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// A snapshot of queue gauges and flusher totals.
+    pub fn stats(&self) -> IngestStats {
+        self.shared.stats()
+    }
+}
+
+impl Drop for Ingester {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl fmt::Debug for Ingester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ingester")
+            .field("limits", &self.shared.limits)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

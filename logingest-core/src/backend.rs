@@ -218,7 +218,8 @@ impl HistogramRequest {
     /// Number of buckets the reply has: `ceil((end - start) / bucket_width())`,
     /// which is `buckets` or, when the span does not divide evenly, fewer.
     pub fn bucket_count(&self) -> usize {
-        self.bucket_of(Timestamp(self.end.0 - 1)).map_or(0, |b| b + 1)
+        self.bucket_of(Timestamp(self.end.0 - 1))
+            .map_or(0, |b| b + 1)
     }
 
     /// Most buckets a histogram may have.
@@ -291,7 +292,9 @@ impl FacetRequest {
     /// Checks the request is meaningful (see [`SearchRequest::validate`]).
     pub fn validate(&self) -> Result<()> {
         if self.size == 0 {
-            return Err(Error::InvalidRequest("facet size must be at least 1".to_owned()));
+            return Err(Error::InvalidRequest(
+                "facet size must be at least 1".to_owned(),
+            ));
         }
         let f = self.field.as_str();
         if f.is_empty() || f == fields::MESSAGE || f == fields::TIMESTAMP {

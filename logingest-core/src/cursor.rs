@@ -65,7 +65,12 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "abc", "zz000000000000000000000000000000", &"0".repeat(33)] {
+        for s in [
+            "",
+            "abc",
+            "zz000000000000000000000000000000",
+            &"0".repeat(33),
+        ] {
             assert!(matches!(s.parse::<Cursor>(), Err(Error::InvalidRequest(_))));
         }
     }

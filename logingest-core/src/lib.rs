@@ -36,7 +36,7 @@ mod tokenize;
 pub mod testkit;
 
 pub use backend::{
-    Backend, Capabilities, FacetCount, FacetRequest, Facets, Hit, Histogram, HistogramRequest,
+    Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Hit,
     Order, SearchPage, SearchRequest, Stats, TimeRange, WriteAck,
 };
 pub use cursor::Cursor;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::backend::{
-    Backend, Capabilities, FacetCount, FacetRequest, Facets, Hit, Histogram, HistogramRequest,
+    Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Hit,
     Order, SearchPage, SearchRequest, Stats, WriteAck,
 };
 use crate::error::Result;
@@ -51,10 +51,9 @@ impl MemoryBackend {
         query: &'a Query,
         keep: impl Fn(Timestamp) -> bool + 'a,
     ) -> impl Iterator<Item = &'a (u64, Record)> + 'a {
-        inner
-            .records
-            .iter()
-            .filter(move |(seq, r)| *seq <= inner.visible_through && keep(r.timestamp()) && matches(query, r))
+        inner.records.iter().filter(move |(seq, r)| {
+            *seq <= inner.visible_through && keep(r.timestamp()) && matches(query, r)
+        })
     }
 }
 
@@ -96,7 +95,11 @@ impl Backend for MemoryBackend {
             .take(request.limit)
             .map(|(seq, r)| Hit::new(*seq, r.timestamp(), r.source().to_owned()))
             .collect();
-        let next_cursor = if more { hits.last().map(Hit::cursor) } else { None };
+        let next_cursor = if more {
+            hits.last().map(Hit::cursor)
+        } else {
+            None
+        };
         Ok(SearchPage::new(hits, total, next_cursor))
     }
 

@@ -101,7 +101,8 @@ impl Record {
     /// Whether the record has a value at `path` or below it (`path.*`).
     pub fn has_field(&self, path: &str) -> bool {
         self.keywords.iter().any(|(p, _)| {
-            p == path || (p.len() > path.len() && p.starts_with(path) && p.as_bytes()[path.len()] == b'.')
+            p == path
+                || (p.len() > path.len() && p.starts_with(path) && p.as_bytes()[path.len()] == b'.')
         })
     }
 

@@ -65,7 +65,9 @@ impl Timestamp {
     }
 
     fn from_offset_date_time(odt: OffsetDateTime) -> Option<Self> {
-        i64::try_from(odt.unix_timestamp_nanos()).ok().map(Timestamp)
+        i64::try_from(odt.unix_timestamp_nanos())
+            .ok()
+            .map(Timestamp)
     }
 
     /// Formats as RFC 3339 in UTC with as many fractional digits as needed

@@ -35,7 +35,10 @@ mod tests {
     #[test]
     fn keeps_unicode_letters_and_long_tokens() {
         let long = "a".repeat(300);
-        assert_eq!(tokenize(&format!("Ünïcode_日本語 {long}")), ["ünïcode", "日本語", &long]);
+        assert_eq!(
+            tokenize(&format!("Ünïcode_日本語 {long}")),
+            ["ünïcode", "日本語", &long]
+        );
         assert!(tokenize(" !! -- ").is_empty());
     }
 }

@@ -8,7 +8,9 @@ use crate::parse::{parse_records, ParseOptions};
 use crate::query::{RegexPattern, Wildcard};
 
 fn record(json: &str) -> Record {
-    parse_records(json.as_bytes(), &ParseOptions::default()).unwrap().remove(0)
+    parse_records(json.as_bytes(), &ParseOptions::default())
+        .unwrap()
+        .remove(0)
 }
 
 fn sample() -> Record {
@@ -20,15 +22,23 @@ fn sample() -> Record {
 }
 
 fn kw(field: &str, value: &str) -> Query {
-    Query::Keyword { field: field.into(), value: value.into() }
+    Query::Keyword {
+        field: field.into(),
+        value: value.into(),
+    }
 }
 
 fn phrase(tokens: &[&str]) -> Query {
-    Query::Phrase { tokens: tokens.iter().map(|t| t.to_string()).collect() }
+    Query::Phrase {
+        tokens: tokens.iter().map(|t| t.to_string()).collect(),
+    }
 }
 
 fn wild(field: Field, parts: Vec<WildcardPart>) -> Query {
-    Query::Wildcard { field, pattern: Wildcard { parts } }
+    Query::Wildcard {
+        field,
+        pattern: Wildcard { parts },
+    }
 }
 
 fn lit(s: &str) -> WildcardPart {
@@ -36,7 +46,10 @@ fn lit(s: &str) -> WildcardPart {
 }
 
 fn re(field: Field, source: &str) -> Query {
-    Query::Regex { field, pattern: RegexPattern::new(source).unwrap() }
+    Query::Regex {
+        field,
+        pattern: RegexPattern::new(source).unwrap(),
+    }
 }
 
 fn ts(text: &str) -> Timestamp {
@@ -52,7 +65,10 @@ fn keywords_are_exact_and_case_sensitive() {
     assert!(matches(&kw("metadata.parentResourceId", "server-0987"), &r));
     assert!(matches(&kw("metadata.retries", "3"), &r));
     assert!(matches(&kw("metadata.ok", "false"), &r));
-    assert!(matches(&kw("metadata.tags", "b c"), &r), "any value of an array");
+    assert!(
+        matches(&kw("metadata.tags", "b c"), &r),
+        "any value of an array"
+    );
     assert!(matches(&kw("metadata.nested.k", "v"), &r));
     assert!(!matches(&kw("metadata.none", "null"), &r), "null is absent");
     assert!(!matches(&kw("missing", "x"), &r));
@@ -63,28 +79,103 @@ fn message_terms_and_phrases_use_the_tokenizer() {
     let r = sample();
     assert!(matches(&phrase(&["failed"]), &r));
     assert!(matches(&phrase(&["failed", "to", "connect"]), &r));
-    assert!(!matches(&phrase(&["connect", "failed"]), &r), "order matters");
-    assert!(!matches(&phrase(&["failed", "connect"]), &r), "adjacency matters");
+    assert!(
+        !matches(&phrase(&["connect", "failed"]), &r),
+        "order matters"
+    );
+    assert!(
+        !matches(&phrase(&["failed", "connect"]), &r),
+        "adjacency matters"
+    );
     assert!(matches(&phrase(&["10", "251", "73", "220", "50010"]), &r));
-    assert!(matches(&phrase(&["don", "t", "retry"]), &r), "punctuation splits tokens");
+    assert!(
+        matches(&phrase(&["don", "t", "retry"]), &r),
+        "punctuation splits tokens"
+    );
     assert!(matches(&phrase(&["café"]), &r), "lowercased text");
     assert!(!matches(&phrase(&["fail"]), &r), "no stemming or prefix");
-    assert!(!matches(&phrase(&[]), &r), "an empty phrase matches nothing");
+    assert!(
+        !matches(&phrase(&[]), &r),
+        "an empty phrase matches nothing"
+    );
 }
 
 #[test]
 fn wildcards_match_one_token_or_a_whole_keyword() {
     let r = sample();
-    assert!(matches(&wild(Field::Message, vec![lit("conn"), WildcardPart::AnyString]), &r));
-    assert!(matches(&wild(Field::Message, vec![lit("CONN"), WildcardPart::AnyString]), &r), "message literals are lowercased");
-    assert!(matches(&wild(Field::Message, vec![WildcardPart::AnyString, lit("nec"), WildcardPart::AnyString]), &r));
-    assert!(matches(&wild(Field::Message, vec![lit("c"), WildcardPart::AnyChar, lit("fé")]), &r), "? is one char, not one byte");
-    assert!(!matches(&wild(Field::Message, vec![lit("to"), WildcardPart::AnyString, lit("db")]), &r), "never spans tokens");
-    assert!(matches(&wild(Field::Keyword("resourceId".into()), vec![lit("server-12"), WildcardPart::AnyString]), &r));
-    assert!(!matches(&wild(Field::Keyword("resourceId".into()), vec![lit("server-12")]), &r));
-    assert!(!matches(&wild(Field::Keyword("resourceId".into()), vec![lit("Server"), WildcardPart::AnyString]), &r), "case-sensitive");
-    assert!(matches(&wild(Field::Keyword("resourceId".into()), vec![lit("server-123"), WildcardPart::AnyChar]), &r));
-    assert!(!matches(&wild(Field::Keyword("resourceId".into()), vec![lit("server-12"), WildcardPart::AnyChar]), &r));
+    assert!(matches(
+        &wild(Field::Message, vec![lit("conn"), WildcardPart::AnyString]),
+        &r
+    ));
+    assert!(
+        matches(
+            &wild(Field::Message, vec![lit("CONN"), WildcardPart::AnyString]),
+            &r
+        ),
+        "message literals are lowercased"
+    );
+    assert!(matches(
+        &wild(
+            Field::Message,
+            vec![WildcardPart::AnyString, lit("nec"), WildcardPart::AnyString]
+        ),
+        &r
+    ));
+    assert!(
+        matches(
+            &wild(
+                Field::Message,
+                vec![lit("c"), WildcardPart::AnyChar, lit("fé")]
+            ),
+            &r
+        ),
+        "? is one char, not one byte"
+    );
+    assert!(
+        !matches(
+            &wild(
+                Field::Message,
+                vec![lit("to"), WildcardPart::AnyString, lit("db")]
+            ),
+            &r
+        ),
+        "never spans tokens"
+    );
+    assert!(matches(
+        &wild(
+            Field::Keyword("resourceId".into()),
+            vec![lit("server-12"), WildcardPart::AnyString]
+        ),
+        &r
+    ));
+    assert!(!matches(
+        &wild(Field::Keyword("resourceId".into()), vec![lit("server-12")]),
+        &r
+    ));
+    assert!(
+        !matches(
+            &wild(
+                Field::Keyword("resourceId".into()),
+                vec![lit("Server"), WildcardPart::AnyString]
+            ),
+            &r
+        ),
+        "case-sensitive"
+    );
+    assert!(matches(
+        &wild(
+            Field::Keyword("resourceId".into()),
+            vec![lit("server-123"), WildcardPart::AnyChar]
+        ),
+        &r
+    ));
+    assert!(!matches(
+        &wild(
+            Field::Keyword("resourceId".into()),
+            vec![lit("server-12"), WildcardPart::AnyChar]
+        ),
+        &r
+    ));
 }
 
 #[test]
@@ -102,13 +193,25 @@ fn wildcard_matcher_edge_cases() {
 fn regexes_are_unanchored_on_the_raw_value() {
     let r = sample();
     assert!(matches(&re(Field::Message, "connect to DB"), &r));
-    assert!(matches(&re(Field::Message, r"\d+\.\d+\.\d+\.\d+:\d+"), &r), "raw text, not tokens");
+    assert!(
+        matches(&re(Field::Message, r"\d+\.\d+\.\d+\.\d+:\d+"), &r),
+        "raw text, not tokens"
+    );
     assert!(!matches(&re(Field::Message, "^connect"), &r));
-    assert!(!matches(&re(Field::Message, "failed"), &r), "case-sensitive");
+    assert!(
+        !matches(&re(Field::Message, "failed"), &r),
+        "case-sensitive"
+    );
     assert!(matches(&re(Field::Message, "(?i)failed"), &r));
     assert!(matches(&re(Field::Keyword("resourceId".into()), "-12"), &r));
-    assert!(matches(&re(Field::Keyword("metadata.tags".into()), "^b "), &r));
-    assert!(!matches(&re(Field::Keyword("missing".into()), ""), &r), "absent field never matches");
+    assert!(matches(
+        &re(Field::Keyword("metadata.tags".into()), "^b "),
+        &r
+    ));
+    assert!(
+        !matches(&re(Field::Keyword("missing".into()), ""), &r),
+        "absent field never matches"
+    );
 }
 
 #[test]
@@ -120,15 +223,37 @@ fn ranges_respect_bounds() {
     assert!(!matches(&range(Bound::Excluded(t), Bound::Unbounded), &r));
     assert!(!matches(&range(Bound::Unbounded, Bound::Excluded(t)), &r));
     assert!(matches(&range(Bound::Unbounded, Bound::Unbounded), &r));
-    assert!(matches(&range(Bound::Included(ts("2023-09-10T00:00:00Z")), Bound::Included(ts("2023-09-15T23:59:59Z"))), &r));
+    assert!(matches(
+        &range(
+            Bound::Included(ts("2023-09-10T00:00:00Z")),
+            Bound::Included(ts("2023-09-15T23:59:59Z"))
+        ),
+        &r
+    ));
 }
 
 #[test]
 fn exists_sees_leaves_and_objects() {
     let r = sample();
-    for (field, want) in [("level", true), ("metadata", true), ("metadata.nested", true), ("metadata.none", false),
-        ("metadata.nest", false), ("message", false), ("traceId", false)] {
-        assert_eq!(matches(&Query::Exists { field: field.into() }, &r), want, "{field}");
+    for (field, want) in [
+        ("level", true),
+        ("metadata", true),
+        ("metadata.nested", true),
+        ("metadata.none", false),
+        ("metadata.nest", false),
+        ("message", false),
+        ("traceId", false),
+    ] {
+        assert_eq!(
+            matches(
+                &Query::Exists {
+                    field: field.into()
+                },
+                &r
+            ),
+            want,
+            "{field}"
+        );
     }
 }
 

@@ -36,11 +36,21 @@ pub(super) fn record(
     let mut de = serde_json::Deserializer::from_str(text);
     let outcome = (&mut de).deserialize_any(TopVisitor { walk: &mut walk });
     if let Some((field, reason)) = walk.problem.take() {
-        return Err(RecordError { line, field, column: None, reason });
+        return Err(RecordError {
+            line,
+            field,
+            column: None,
+            reason,
+        });
     }
     if let Err(e) = outcome {
         // The first pass checked syntax, so this is serde_json's own limit.
-        return Err(RecordError { line, field: None, column: None, reason: e.to_string() });
+        return Err(RecordError {
+            line,
+            field: None,
+            column: None,
+            reason: e.to_string(),
+        });
     }
     let Some(message) = walk.message else {
         return Err(RecordError {
@@ -54,14 +64,27 @@ pub(super) fn record(
         Some(t) => (t, text.to_owned()),
         None => (receive_time, with_timestamp(text, receive_time)),
     };
-    Ok(Record::from_parts(source, timestamp, message, walk.keywords))
+    Ok(Record::from_parts(
+        source,
+        timestamp,
+        message,
+        walk.keywords,
+    ))
 }
 
 /// Inserts `"timestamp": receive_time` as the first member of an object's text.
 fn with_timestamp(text: &str, t: Timestamp) -> String {
     let rest = text.strip_prefix('{').expect("a record is an object");
-    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
-    format!("{{\"{}\":\"{}\"{sep}{rest}", fields::TIMESTAMP, t.to_rfc3339())
+    let sep = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    format!(
+        "{{\"{}\":\"{}\"{sep}{rest}",
+        fields::TIMESTAMP,
+        t.to_rfc3339()
+    )
 }
 
 /// State of the walk over one record.
@@ -155,56 +178,85 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
             walk.path.push_str(&key);
             match key.as_str() {
                 fields::MESSAGE => {
-                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what: "a string" })?;
+                    let text = map.next_value_seed(StringSeed {
+                        walk: &mut *walk,
+                        what: "a string",
+                    })?;
                     walk.message = Some(text);
                 }
                 fields::TIMESTAMP => {
                     let what = "an RFC 3339 string such as \"2023-09-15T08:00:00Z\"";
-                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what })?;
+                    let text = map.next_value_seed(StringSeed {
+                        walk: &mut *walk,
+                        what,
+                    })?;
                     match Timestamp::parse_rfc3339(&text) {
                         Ok(t) => walk.timestamp = Some(t),
                         Err(reason) => return Err(walk.fail(walk.field(), reason)),
                     }
                 }
                 k if fields::STRING_KEYWORDS.contains(&k) => {
-                    let text = map.next_value_seed(StringSeed { walk: &mut *walk, what: "a string" })?;
+                    let text = map.next_value_seed(StringSeed {
+                        walk: &mut *walk,
+                        what: "a string",
+                    })?;
                     walk.keywords.push((key, text));
                 }
-                fields::METADATA => {
-                    map.next_value_seed(LeafSeed { walk: &mut *walk, depth: 2, object_only: true })?
-                }
-                _ => map.next_value_seed(LeafSeed { walk: &mut *walk, depth: 2, object_only: false })?,
+                fields::METADATA => map.next_value_seed(LeafSeed {
+                    walk: &mut *walk,
+                    depth: 2,
+                    object_only: true,
+                })?,
+                _ => map.next_value_seed(LeafSeed {
+                    walk: &mut *walk,
+                    depth: 2,
+                    object_only: false,
+                })?,
             }
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.walk.fail(None, "expected a JSON object, found an array".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found an array".to_owned()))
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found a string".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found a string".to_owned()))
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found a number".to_owned()))
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found a number".to_owned()))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found a number".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found a number".to_owned()))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found a boolean".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found a boolean".to_owned()))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(self.walk.fail(None, "expected a JSON object, found null".to_owned()))
+        Err(self
+            .walk
+            .fail(None, "expected a JSON object, found null".to_owned()))
     }
 }
 
@@ -302,7 +354,10 @@ impl LeafSeed<'_, '_> {
 
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {
         if self.depth > self.walk.limits.max_depth {
-            let reason = format!("nested deeper than the limit of {}", self.walk.limits.max_depth);
+            let reason = format!(
+                "nested deeper than the limit of {}",
+                self.walk.limits.max_depth
+            );
             return Err(self.walk.fail(self.walk.field(), reason));
         }
         Ok(())
@@ -358,7 +413,11 @@ impl<'de> Visitor<'de> for LeafSeed<'_, '_> {
         self.enter()?;
         let depth = self.depth + 1;
         while seq
-            .next_element_seed(LeafSeed { walk: &mut *self.walk, depth, object_only: false })?
+            .next_element_seed(LeafSeed {
+                walk: &mut *self.walk,
+                depth,
+                object_only: false,
+            })?
             .is_some()
         {}
         Ok(())
@@ -373,7 +432,11 @@ impl<'de> Visitor<'de> for LeafSeed<'_, '_> {
             walk.path.push('.');
             walk.path.push_str(&key);
             let depth = self.depth + 1;
-            map.next_value_seed(LeafSeed { walk: &mut *walk, depth, object_only: false })?;
+            map.next_value_seed(LeafSeed {
+                walk: &mut *walk,
+                depth,
+                object_only: false,
+            })?;
             walk.path.truncate(prefix_len);
         }
         Ok(())

@@ -45,12 +45,20 @@ pub(super) fn utf8(input: &[u8]) -> Result<&str> {
 pub(super) fn split<'a>(text: &'a str, format: Format, limits: &Limits) -> Result<Vec<Raw<'a>>> {
     let body = text.trim_start();
     if body.is_empty() {
-        return Err(located(1, None, "empty body: send a JSON object, an array of objects, or NDJSON"));
+        return Err(located(
+            1,
+            None,
+            "empty body: send a JSON object, an array of objects, or NDJSON",
+        ));
     }
     if body.starts_with('[') {
         if format == Format::Ndjson {
             let line = line_of(text, text.len() - body.len());
-            return Err(located(line, None, "expected a JSON object per line, found an array"));
+            return Err(located(
+                line,
+                None,
+                "expected a JSON object per line, found an array",
+            ));
         }
         return array(text, limits);
     }
@@ -62,13 +70,19 @@ fn array<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Raw<'a>>> {
     let parsed = Cell::new(0usize);
     let mut de = serde_json::Deserializer::from_str(text);
     let result = de
-        .deserialize_seq(ArrayVisitor { parsed: &parsed, max: limits.max_records })
+        .deserialize_seq(ArrayVisitor {
+            parsed: &parsed,
+            max: limits.max_records,
+        })
         .and_then(|items| de.end().map(|()| items));
     match result {
         Ok(items) => Ok(items
             .into_iter()
             .enumerate()
-            .map(|(i, raw)| Raw { text: raw.get(), line: i + 1 })
+            .map(|(i, raw)| Raw {
+                text: raw.get(),
+                line: i + 1,
+            })
             .collect()),
         Err(e) if e.to_string().starts_with(TOO_MANY) => Err(Error::TooLarge(format!(
             "body has more than {} records, the limit is {}",
@@ -78,7 +92,12 @@ fn array<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Raw<'a>>> {
             line: parsed.get() + 1,
             field: None,
             column: None,
-            reason: format!("{} (text line {}, column {})", reason(&e), e.line(), e.column()),
+            reason: format!(
+                "{} (text line {}, column {})",
+                reason(&e),
+                e.line(),
+                e.column()
+            ),
         }
         .into()),
     }
@@ -128,11 +147,18 @@ fn lines(text: &str) -> Result<Vec<Raw<'_>>> {
                 scanned = start;
                 if let Some(prev) = previous_end {
                     if !text[prev..start].contains('\n') {
-                        return Err(located(line, None, "expected one record per line, found a second value on the same line"));
+                        return Err(located(
+                            line,
+                            None,
+                            "expected one record per line, found a second value on the same line",
+                        ));
                     }
                 }
                 previous_end = Some(end);
-                out.push(Raw { text: raw.get(), line });
+                out.push(Raw {
+                    text: raw.get(),
+                    line,
+                });
             }
             Some(Err(e)) => {
                 return Err(RecordError {
@@ -156,7 +182,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 fn located(line: usize, field: Option<String>, reason: &str) -> Error {
-    RecordError { line, field, column: None, reason: reason.to_owned() }.into()
+    RecordError {
+        line,
+        field,
+        column: None,
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 /// `serde_json`'s message without its " at line L column C" suffix, which

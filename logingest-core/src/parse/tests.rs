@@ -12,7 +12,10 @@ const SAMPLE: &str = r#"{
 }"#;
 
 fn parse(text: &str) -> Result<Vec<Record>> {
-    parse_records(text.as_bytes(), &ParseOptions::default().receive_time(Timestamp(7)))
+    parse_records(
+        text.as_bytes(),
+        &ParseOptions::default().receive_time(Timestamp(7)),
+    )
 }
 
 fn record_error(text: &str) -> RecordError {
@@ -23,7 +26,10 @@ fn record_error(text: &str) -> RecordError {
 }
 
 fn kw(r: &Record) -> Vec<(&str, &str)> {
-    r.keywords().iter().map(|(p, v)| (p.as_str(), v.as_str())).collect()
+    r.keywords()
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.as_str()))
+        .collect()
 }
 
 #[test]
@@ -33,7 +39,10 @@ fn sample_record_round_trips_exactly() {
     let r = &records[0];
     assert_eq!(r.source(), SAMPLE);
     assert_eq!(r.message(), "Failed to connect to DB");
-    assert_eq!(r.timestamp(), Timestamp::parse_rfc3339("2023-09-15T08:00:00Z").unwrap());
+    assert_eq!(
+        r.timestamp(),
+        Timestamp::parse_rfc3339("2023-09-15T08:00:00Z").unwrap()
+    );
     assert_eq!(
         kw(r),
         [
@@ -101,29 +110,95 @@ fn missing_timestamp_gets_receive_time_inserted_first() {
 
 #[test]
 fn timestamps_normalise_to_utc_nanos() {
-    let r = &parse(r#"{"message":"m","timestamp":"2023-09-15T10:00:00.123456789+02:00"}"#).unwrap()[0];
+    let r =
+        &parse(r#"{"message":"m","timestamp":"2023-09-15T10:00:00.123456789+02:00"}"#).unwrap()[0];
     assert_eq!(r.timestamp().to_rfc3339(), "2023-09-15T08:00:00.123456789Z");
 }
 
 #[test]
 fn field_errors_name_line_and_field() {
     let cases: &[(&str, usize, Option<&str>, &str)] = &[
-        (r#"{"level":"info"}"#, 1, Some("message"), "required field is missing"),
-        (r#"{"message":5}"#, 1, Some("message"), "expected a string, found a number"),
-        (r#"{"message":"m","level":["a"]}"#, 1, Some("level"), "found an array"),
-        (r#"{"message":"m","traceId":null}"#, 1, Some("traceId"), "found null"),
-        (r#"{"message":"m","metadata":"x"}"#, 1, Some("metadata"), "expected an object, found a string"),
-        (r#"{"message":"m","metadata":[1]}"#, 1, Some("metadata"), "found an array"),
-        (r#"{"message":"m","timestamp":"2023-02-30T00:00:00Z"}"#, 1, Some("timestamp"), "not an RFC 3339"),
-        (r#"{"message":"m","timestamp":1694764800}"#, 1, Some("timestamp"), "expected an RFC 3339 string"),
-        (r#"{"message":"m","timestamp":"2023-09-15"}"#, 1, Some("timestamp"), "not an RFC 3339"),
-        (r#"{"message":"m","message":"n"}"#, 1, Some("message"), "duplicate field"),
-        (r#"{"message":"m","metadata":{"a":1,"a":2}}"#, 1, Some("metadata.a"), "duplicate field"),
-        (r#"{"message":"m","metadata":{"":1}}"#, 1, Some("metadata."), "empty field name"),
+        (
+            r#"{"level":"info"}"#,
+            1,
+            Some("message"),
+            "required field is missing",
+        ),
+        (
+            r#"{"message":5}"#,
+            1,
+            Some("message"),
+            "expected a string, found a number",
+        ),
+        (
+            r#"{"message":"m","level":["a"]}"#,
+            1,
+            Some("level"),
+            "found an array",
+        ),
+        (
+            r#"{"message":"m","traceId":null}"#,
+            1,
+            Some("traceId"),
+            "found null",
+        ),
+        (
+            r#"{"message":"m","metadata":"x"}"#,
+            1,
+            Some("metadata"),
+            "expected an object, found a string",
+        ),
+        (
+            r#"{"message":"m","metadata":[1]}"#,
+            1,
+            Some("metadata"),
+            "found an array",
+        ),
+        (
+            r#"{"message":"m","timestamp":"2023-02-30T00:00:00Z"}"#,
+            1,
+            Some("timestamp"),
+            "not an RFC 3339",
+        ),
+        (
+            r#"{"message":"m","timestamp":1694764800}"#,
+            1,
+            Some("timestamp"),
+            "expected an RFC 3339 string",
+        ),
+        (
+            r#"{"message":"m","timestamp":"2023-09-15"}"#,
+            1,
+            Some("timestamp"),
+            "not an RFC 3339",
+        ),
+        (
+            r#"{"message":"m","message":"n"}"#,
+            1,
+            Some("message"),
+            "duplicate field",
+        ),
+        (
+            r#"{"message":"m","metadata":{"a":1,"a":2}}"#,
+            1,
+            Some("metadata.a"),
+            "duplicate field",
+        ),
+        (
+            r#"{"message":"m","metadata":{"":1}}"#,
+            1,
+            Some("metadata."),
+            "empty field name",
+        ),
         ("[1]", 1, None, "expected a JSON object, found a number"),
         (r#"[{"message":"ok"},"x"]"#, 2, None, "found a string"),
         ("{\"message\":\"ok\"}\n[]", 2, None, "found an array"),
-        ("{\"message\":\"ok\"}\n{\"message\":\"ok\"}\n{\"level\":\"x\"}", 3, Some("message"), "missing"),
+        (
+            "{\"message\":\"ok\"}\n{\"message\":\"ok\"}\n{\"level\":\"x\"}",
+            3,
+            Some("message"),
+            "missing",
+        ),
     ];
     for &(text, line, field, reason) in cases {
         let e = record_error(text);
@@ -178,11 +253,20 @@ fn limits_are_enforced() {
         other => panic!("{other:?}"),
     }
     let few = Limits::default().max_records(1);
-    assert!(matches!(parse_records(body.as_bytes(), &opts(few)), Err(Error::TooLarge(_))));
+    assert!(matches!(
+        parse_records(body.as_bytes(), &opts(few)),
+        Err(Error::TooLarge(_))
+    ));
     let array = format!("[{}]", body.replace('\n', ","));
-    assert!(matches!(parse_records(array.as_bytes(), &opts(few)), Err(Error::TooLarge(_))));
+    assert!(matches!(
+        parse_records(array.as_bytes(), &opts(few)),
+        Err(Error::TooLarge(_))
+    ));
     let tiny = Limits::default().max_body_bytes(10);
-    assert!(matches!(parse_records(body.as_bytes(), &opts(tiny)), Err(Error::TooLarge(_))));
+    assert!(matches!(
+        parse_records(body.as_bytes(), &opts(tiny)),
+        Err(Error::TooLarge(_))
+    ));
 
     let shallow = Limits::default().max_depth(3);
     let ok = r#"{"message":"m","a":{"b":{"c":1}}}"#;
@@ -199,14 +283,21 @@ fn limits_are_enforced() {
 
 #[test]
 fn very_deep_nesting_is_an_error_not_a_crash() {
-    let deep = format!("{{\"message\":\"m\",\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        "{{\"message\":\"m\",\"a\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     assert!(matches!(parse(&deep), Err(Error::InvalidRecord(_))));
 }
 
 #[test]
 fn ndjson_format_refuses_arrays() {
     let opts = ParseOptions::default().format(Format::Ndjson);
-    assert!(matches!(parse_records(b"[{\"message\":\"m\"}]", &opts), Err(Error::InvalidRecord(_))));
+    assert!(matches!(
+        parse_records(b"[{\"message\":\"m\"}]", &opts),
+        Err(Error::InvalidRecord(_))
+    ));
 }
 
 #[test]
@@ -216,6 +307,8 @@ fn shared_loghub_samples_parse() {
         let body = std::fs::read(&path).unwrap();
         let records = parse_records(&body, &ParseOptions::default()).unwrap();
         assert_eq!(records.len(), 2000, "{name}");
-        assert!(records.iter().all(|r| r.keyword_values("metadata.system").count() == 1));
+        assert!(records
+            .iter()
+            .all(|r| r.keyword_values("metadata.system").count() == 1));
     }
 }

@@ -1,7 +1,7 @@
 //! The query AST: what a query means, independent of its spelling.
 //!
 //! The parser produces it, the reference evaluator interprets it, and each
-//! backend translates it into its native query through [`crate::Translate`].
+//! backend translates it into its native query through [`Translate`](crate::query::Translate).
 //! No backend ever re-parses query strings. Relative times (`now-15m`) are
 //! resolved when parsing, so a [`Query`] is a pure value: evaluating it twice
 //! gives the same answer.

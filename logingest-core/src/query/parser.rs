@@ -1,8 +1,210 @@
-//! (being written)
+//! The parser: tokens → [`Query`].
+//!
+//! A hand-written recursive-descent parser rather than a parser-combinator
+//! crate: the grammar is five rules, errors must carry exact byte positions and
+//! say what was expected, and the core crate should not take a dependency for
+//! that. Precedence is encoded by the call chain `or → and → unary → primary`
+//! (NOT binds tightest, then AND, then OR). Nesting (parentheses and `NOT`)
+//! is limited to [`MAX_DEPTH`] levels so no input can overflow the stack.
+//!
+//! ```text
+//! query   := ε | or
+//! or      := and ("OR" and)*
+//! and     := unary ("AND"? unary)*
+//! unary   := ("NOT" | "-") unary | primary
+//! primary := "(" or ")" | clause
+//! ```
+//!
+//! Each clause is given its meaning (which depends on its field) by
+//! `clause.rs` as soon as the parser reaches it, so errors come out in
+//! left-to-right order.
+
 use super::ast::Query;
+use super::clause::clause_query;
+use super::lexer::{Lexer, Token, TokenKind};
 use crate::error::QueryError;
 use crate::timestamp::Timestamp;
+
+/// How deeply parentheses and `NOT`s may nest.
+const MAX_DEPTH: usize = 64;
+
 /// Parses a query; relative times are resolved against the system clock.
-pub fn parse_query(text: &str) -> Result<Query, QueryError> { parse_query_at(text, Timestamp::now()) }
+pub fn parse_query(text: &str) -> Result<Query, QueryError> {
+    parse_query_at(text, Timestamp::now())
+}
+
 /// Parses a query; relative times (`now-15m`) are resolved against `now`.
-pub fn parse_query_at(_text: &str, _now: Timestamp) -> Result<Query, QueryError> { todo!() }
+///
+/// The syntax is described in `docs/query-language.md`. Errors carry the byte
+/// offset in `text` where the problem starts.
+pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
+    let mut parser = Parser {
+        lexer: Lexer::new(text),
+        peeked: None,
+        depth: 0,
+        now,
+    };
+    if parser.peek()?.is_none() {
+        return Ok(Query::All);
+    }
+    let query = parser.or()?;
+    match parser.next()? {
+        None => Ok(query),
+        Some(token) => Err(QueryError::new(
+            token.pos,
+            format!("unexpected {} with no matching `(`", token.kind.describe()),
+        )),
+    }
+}
+
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// The lookahead token once read (`Some(None)`: the end of the input).
+    peeked: Option<Option<Token>>,
+    depth: usize,
+    now: Timestamp,
+}
+
+impl Parser<'_> {
+    fn peek(&mut self) -> Result<Option<&Token>, QueryError> {
+        if self.peeked.is_none() {
+            self.peeked = Some(self.lexer.next_token()?);
+        }
+        Ok(self.peeked.as_ref().and_then(Option::as_ref))
+    }
+
+    fn next(&mut self) -> Result<Option<Token>, QueryError> {
+        match self.peeked.take() {
+            Some(token) => Ok(token),
+            None => self.lexer.next_token(),
+        }
+    }
+
+    /// The next token, known to exist because `peek` returned it.
+    fn take(&mut self) -> Result<Token, QueryError> {
+        let end = self.lexer.end();
+        self.next()?
+            .ok_or_else(|| QueryError::new(end, "expected a clause, found the end of the query"))
+    }
+
+    fn or(&mut self) -> Result<Query, QueryError> {
+        let mut children = vec![self.and()?];
+        while matches!(self.peek()?, Some(t) if t.kind == TokenKind::Or) {
+            let op = self.take()?;
+            self.expect_clause_after(&op)?;
+            children.push(self.and()?);
+        }
+        Ok(collapse(children, Query::Or))
+    }
+
+    fn and(&mut self) -> Result<Query, QueryError> {
+        let mut children = vec![self.unary()?];
+        loop {
+            match self.peek()?.map(|t| &t.kind) {
+                Some(TokenKind::And) => {
+                    let op = self.take()?;
+                    self.expect_clause_after(&op)?;
+                }
+                Some(TokenKind::Or | TokenKind::RParen) | None => break,
+                Some(_) => {}
+            }
+            children.push(self.unary()?);
+        }
+        Ok(collapse(children, Query::And))
+    }
+
+    fn unary(&mut self) -> Result<Query, QueryError> {
+        if matches!(self.peek()?, Some(t) if matches!(t.kind, TokenKind::Not | TokenKind::Minus)) {
+            let op = self.take()?;
+            self.enter(op.pos)?;
+            self.expect_clause_after(&op)?;
+            let child = self.unary()?;
+            self.depth -= 1;
+            return Ok(Query::Not(Box::new(child)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Query, QueryError> {
+        let token = self.take()?;
+        match token.kind {
+            TokenKind::Clause(clause) => clause_query(clause, self.now),
+            TokenKind::LParen => {
+                self.enter(token.pos)?;
+                let never_closed = || {
+                    QueryError::new(
+                        token.pos,
+                        "this `(` is never closed: expected `)` before the end of the query",
+                    )
+                };
+                match self.peek()? {
+                    None => return Err(never_closed()),
+                    Some(t) if t.kind == TokenKind::RParen => {
+                        return Err(QueryError::new(
+                            token.pos,
+                            "empty parentheses: expected a clause between `(` and `)`",
+                        ))
+                    }
+                    Some(_) => {}
+                }
+                let query = self.or()?;
+                match self.next()? {
+                    Some(t) if t.kind == TokenKind::RParen => {}
+                    _ => return Err(never_closed()),
+                }
+                self.depth -= 1;
+                Ok(query)
+            }
+            TokenKind::RParen => Err(QueryError::new(
+                token.pos,
+                "unexpected `)` with no matching `(`",
+            )),
+            kind => Err(QueryError::new(
+                token.pos,
+                format!(
+                    "expected a clause before {}, found nothing",
+                    kind.describe()
+                ),
+            )),
+        }
+    }
+
+    /// After an operator, the next token must start a clause.
+    fn expect_clause_after(&mut self, op: &Token) -> Result<(), QueryError> {
+        let end = self.lexer.end();
+        let (pos, found) = match self.peek()? {
+            None => (end, "the end of the query"),
+            Some(t) if matches!(t.kind, TokenKind::And | TokenKind::Or | TokenKind::RParen) => {
+                (t.pos, t.kind.describe())
+            }
+            Some(_) => return Ok(()),
+        };
+        Err(QueryError::new(
+            pos,
+            format!(
+                "expected a clause after {}, found {found}",
+                op.kind.describe()
+            ),
+        ))
+    }
+
+    fn enter(&mut self, pos: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(QueryError::new(
+                pos,
+                format!("the query nests parentheses and `NOT` deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One child is itself; several make an `And`/`Or` node.
+fn collapse(mut children: Vec<Query>, node: fn(Vec<Query>) -> Query) -> Query {
+    if children.len() == 1 {
+        children.pop().unwrap_or(Query::All)
+    } else {
+        node(children)
+    }
+}

@@ -43,23 +43,72 @@ pub fn loghub() -> Vec<Record> {
 /// Words messages are made of. Some are longer than 40 bytes, some mix case,
 /// some are not ASCII.
 pub const WORDS: &[&str] = &[
-    "Failed", "failed", "FAILED", "to", "connect", "connection", "connected", "DB", "db", "timeout",
-    "error", "Error", "retry", "retrying", "server", "block", "blk_38865049064139660", "PacketResponder",
-    "terminating", "10", "251", "73", "220", "50010", "0", "1", "2", "café", "Ünïcode", "日本語",
-    "straße", "ΣΊΣΥΦΟΣ", "naïve", "x", "GET", "v2", "servers", "detail",
+    "Failed",
+    "failed",
+    "FAILED",
+    "to",
+    "connect",
+    "connection",
+    "connected",
+    "DB",
+    "db",
+    "timeout",
+    "error",
+    "Error",
+    "retry",
+    "retrying",
+    "server",
+    "block",
+    "blk_38865049064139660",
+    "PacketResponder",
+    "terminating",
+    "10",
+    "251",
+    "73",
+    "220",
+    "50010",
+    "0",
+    "1",
+    "2",
+    "café",
+    "Ünïcode",
+    "日本語",
+    "straße",
+    "ΣΊΣΥΦΟΣ",
+    "naïve",
+    "x",
+    "GET",
+    "v2",
+    "servers",
+    "detail",
     "averyveryverylongtokenthatgoeswellbeyondfortybytesinlength0123456789",
     "anotherextremelylongidentifierwithoutanyseparatorsatallwhatsoever",
 ];
 
 /// Separators between words; each non-alphanumeric one splits tokens.
-const SEPARATORS: &[&str] = &[" ", " ", " ", ", ", ".", ":", "-", "/", "_", "\"", "'", "\t", " (", ") ", "=", "é"];
+const SEPARATORS: &[&str] = &[
+    " ", " ", " ", ", ", ".", ":", "-", "/", "_", "\"", "'", "\t", " (", ") ", "=", "é",
+];
 
 const LEVELS: &[&str] = &["error", "warn", "info", "debug", "ERROR", "Info"];
 const RESOURCES: &[&str] = &[
-    "server-1234", "server-1235", "server-12", "server-0987", "dfs.DataNode$PacketResponder",
-    "svc a b", "nova.api", "Server-1234", "ünï/cödé",
+    "server-1234",
+    "server-1235",
+    "server-12",
+    "server-0987",
+    "dfs.DataNode$PacketResponder",
+    "svc a b",
+    "nova.api",
+    "Server-1234",
+    "ünï/cödé",
 ];
-const TRACES: &[&str] = &["abc-xyz-123", "abc-xyz-124", "trace-1", "t?*x", "blk_-6952295868487656571"];
+const TRACES: &[&str] = &[
+    "abc-xyz-123",
+    "abc-xyz-124",
+    "trace-1",
+    "t?*x",
+    "blk_-6952295868487656571",
+];
 const COMMITS: &[&str] = &["5e5342f", "6d2a98e", "3d8bd6f"];
 const TAGS: &[&str] = &["a", "b", "prod", "canary", "a b"];
 
@@ -74,7 +123,9 @@ pub fn random_ndjson(seed: u64, n: usize) -> String {
         let value = random_record(&mut rng, i);
         let text = if rng.random_bool(0.1) {
             // Unusual formatting must survive too ("returned exactly as sent").
-            serde_json::to_string_pretty(&value).expect("serializable").replace('\n', " ")
+            serde_json::to_string_pretty(&value)
+                .expect("serializable")
+                .replace('\n', " ")
         } else {
             value.to_string()
         };
@@ -91,11 +142,12 @@ pub fn random_records(seed: u64, n: usize) -> Vec<Record> {
 
 fn random_record(rng: &mut ChaCha8Rng, i: usize) -> Value {
     let mut obj = Map::new();
-    let pick = |rng: &mut ChaCha8Rng, obj: &mut Map<String, Value>, key: &str, from: &[&str], p: f64| {
-        if rng.random_bool(p) {
-            obj.insert(key.to_owned(), json!(from.choose(rng).expect("non-empty")));
-        }
-    };
+    let pick =
+        |rng: &mut ChaCha8Rng, obj: &mut Map<String, Value>, key: &str, from: &[&str], p: f64| {
+            if rng.random_bool(p) {
+                obj.insert(key.to_owned(), json!(from.choose(rng).expect("non-empty")));
+            }
+        };
     pick(rng, &mut obj, "level", LEVELS, 0.9);
     obj.insert("message".into(), json!(random_message(rng)));
     pick(rng, &mut obj, "resourceId", RESOURCES, 0.85);
@@ -109,7 +161,10 @@ fn random_record(rng: &mut ChaCha8Rng, i: usize) -> Value {
         obj.insert("metadata".into(), random_metadata(rng));
     }
     if rng.random_bool(0.2) {
-        obj.insert("host".into(), json!(format!("host-{}", rng.random_range(0..3))));
+        obj.insert(
+            "host".into(),
+            json!(format!("host-{}", rng.random_range(0..3))),
+        );
     }
     Value::Object(obj)
 }
@@ -149,7 +204,10 @@ fn random_time(rng: &mut ChaCha8Rng) -> String {
 fn random_metadata(rng: &mut ChaCha8Rng) -> Value {
     let mut m = Map::new();
     if rng.random_bool(0.7) {
-        m.insert("parentResourceId".into(), json!(RESOURCES.choose(rng).expect("non-empty")));
+        m.insert(
+            "parentResourceId".into(),
+            json!(RESOURCES.choose(rng).expect("non-empty")),
+        );
     }
     if rng.random_bool(0.4) {
         m.insert("retries".into(), json!(rng.random_range(0..4)));
@@ -162,7 +220,9 @@ fn random_metadata(rng: &mut ChaCha8Rng) -> Value {
     }
     if rng.random_bool(0.3) {
         let n = rng.random_range(0..3);
-        let tags: Vec<&str> = (0..n).map(|_| *TAGS.choose(rng).expect("non-empty")).collect();
+        let tags: Vec<&str> = (0..n)
+            .map(|_| *TAGS.choose(rng).expect("non-empty"))
+            .collect();
         m.insert("tags".into(), json!(tags));
     }
     if rng.random_bool(0.2) {

@@ -48,7 +48,11 @@ pub struct DiffConfig {
 impl DiffConfig {
     /// A run of `queries` queries over `corpus` from `seed`.
     pub fn new(seed: u64, queries: usize, corpus: Corpus) -> Self {
-        DiffConfig { seed, queries, corpus }
+        DiffConfig {
+            seed,
+            queries,
+            corpus,
+        }
     }
 
     /// Reads `LOGINGEST_DIFF_SEED` and `LOGINGEST_DIFF_QUERIES` from the
@@ -89,14 +93,27 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) {
     let vocab = Vocabulary::new(&records);
     let backend = harness.backend();
     let full_regex = backend.capabilities().full_regex;
+    let (mut some, mut partial) = (0usize, 0usize);
     for i in 0..config.queries {
         let query = random_query(&mut rng, &vocab, 3);
-        let ctx = Context { config, index: i, query: &query };
+        let ctx = Context {
+            config,
+            index: i,
+            query: &query,
+        };
         let time = random_window(&mut rng, &vocab);
-        let order = if rng.random_bool(0.5) { Order::Desc } else { Order::Asc };
+        let order = if rng.random_bool(0.5) {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
         let want = reference(&expected, &query, time, order);
+        some += usize::from(!want.is_empty());
+        partial += usize::from(!want.is_empty() && want.len() < expected.len());
         let pages = rng.random_range(1..=12usize);
-        let limit = rng.random_range(1..=40usize).max(want.len().div_ceil(pages));
+        let limit = rng
+            .random_range(1..=40usize)
+            .max(want.len().div_ceil(pages));
         match collect_pages(backend, &query, time, order, limit) {
             Ok((got, totals)) => compare_search(&ctx, &want, &got, &totals, limit),
             Err(Error::InvalidQuery(_)) if !full_regex && has_regex(&query) => continue,
@@ -109,19 +126,36 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) {
             check_facets(&ctx, backend, &expected, &mut rng, time);
         }
     }
+    // A generator whose queries match nothing (or everything) would make
+    // this test pass vacuously.
+    assert!(
+        some * 3 >= config.queries && partial * 5 >= config.queries,
+        "degenerate random queries: {some} of {} matched something, {partial} matched some but not all",
+        config.queries
+    );
 }
 
 /// Writes `records` in random batch sizes and returns them with their seqs.
-fn write_randomly<B: Backend>(backend: &B, records: &[Record], rng: &mut ChaCha8Rng) -> Vec<Expected> {
+fn write_randomly<B: Backend>(
+    backend: &B,
+    records: &[Record],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Expected> {
     let mut expected = Vec::with_capacity(records.len());
     let mut rest = records;
     while !rest.is_empty() {
         let n = rng.random_range(1..=300usize).min(rest.len());
         let (batch, tail) = rest.split_at(n);
         let ack = backend.write_batch(batch).expect("write_batch");
-        assert_eq!(ack.len, n as u64, "write_batch acknowledged a different count");
+        assert_eq!(
+            ack.len, n as u64,
+            "write_batch acknowledged a different count"
+        );
         for (k, record) in batch.iter().enumerate() {
-            expected.push(Expected { seq: ack.first_seq + k as u64, record: record.clone() });
+            expected.push(Expected {
+                seq: ack.first_seq + k as u64,
+                record: record.clone(),
+            });
         }
         rest = tail;
     }
@@ -141,7 +175,12 @@ fn random_window(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> TimeRange {
 }
 
 /// What the backend must return: matches in `(timestamp, seq)` order.
-fn reference<'a>(expected: &'a [Expected], query: &Query, time: TimeRange, order: Order) -> Vec<&'a Expected> {
+fn reference<'a>(
+    expected: &'a [Expected],
+    query: &Query,
+    time: TimeRange,
+    order: Order,
+) -> Vec<&'a Expected> {
     let mut want: Vec<&Expected> = expected
         .iter()
         .filter(|e| time.contains(e.record.timestamp()) && matches(query, &e.record))
@@ -167,18 +206,33 @@ fn collect_pages<B: Backend>(
     let mut totals = Vec::new();
     let mut cursor = None;
     loop {
-        let request = SearchRequest::new(query.clone()).time(time).order(order).limit(limit).cursor(cursor);
+        let request = SearchRequest::new(query.clone())
+            .time(time)
+            .order(order)
+            .limit(limit)
+            .cursor(cursor);
         let page = backend.search(&request)?;
         totals.push(page.total);
         let full = page.hits.len() == limit;
-        got.extend(page.hits.into_iter().map(|h| (h.seq, h.timestamp, h.source)));
+        got.extend(
+            page.hits
+                .into_iter()
+                .map(|h| (h.seq, h.timestamp, h.source)),
+        );
         match page.next_cursor {
             Some(next) if full => cursor = Some(next),
-            Some(_) => return Err(Error::InvalidRequest(format!("a page of {} hits (limit {limit}) has a next cursor", got.len()))),
+            Some(_) => {
+                return Err(Error::InvalidRequest(format!(
+                    "a page of {} hits (limit {limit}) has a next cursor",
+                    got.len()
+                )))
+            }
             None => return Ok((got, totals)),
         }
         if totals.len() > 10_000 {
-            return Err(Error::InvalidRequest("more than 10,000 pages: the cursor does not advance".into()));
+            return Err(Error::InvalidRequest(
+                "more than 10,000 pages: the cursor does not advance".into(),
+            ));
         }
     }
 }
@@ -212,17 +266,29 @@ impl Context<'_> {
     }
 }
 
-fn compare_search(ctx: &Context<'_>, want: &[&Expected], got: &[(u64, Timestamp, String)], totals: &[u64], limit: usize) {
+fn compare_search(
+    ctx: &Context<'_>,
+    want: &[&Expected],
+    got: &[(u64, Timestamp, String)],
+    totals: &[u64],
+    limit: usize,
+) {
     if let Some(t) = totals.iter().find(|&&t| t != want.len() as u64) {
-        ctx.fail(&format!("total {t}, expected {} (page size {limit})", want.len()));
+        ctx.fail(&format!(
+            "total {t}, expected {} (page size {limit})",
+            want.len()
+        ));
     }
-    let first_diff = want
-        .iter()
-        .zip(got)
-        .position(|(w, g)| (w.seq, w.record.timestamp(), w.record.source()) != (g.0, g.1, g.2.as_str()));
+    let first_diff = want.iter().zip(got).position(|(w, g)| {
+        (w.seq, w.record.timestamp(), w.record.source()) != (g.0, g.1, g.2.as_str())
+    });
     let diff_at = first_diff.or((want.len() != got.len()).then(|| want.len().min(got.len())));
     if let Some(i) = diff_at {
-        let mut report = format!("results differ at position {i} (expected {} hits, got {}, page size {limit})", want.len(), got.len());
+        let mut report = format!(
+            "results differ at position {i} (expected {} hits, got {}, page size {limit})",
+            want.len(),
+            got.len()
+        );
         match want.get(i) {
             Some(w) => write!(report, "\n  expected: seq {} {}", w.seq, w.record.source()),
             None => write!(report, "\n  expected: end of results"),
@@ -237,7 +303,13 @@ fn compare_search(ctx: &Context<'_>, want: &[&Expected], got: &[(u64, Timestamp,
     }
 }
 
-fn check_histogram<B: Backend>(ctx: &Context<'_>, backend: &B, expected: &[Expected], vocab: &Vocabulary, rng: &mut ChaCha8Rng) {
+fn check_histogram<B: Backend>(
+    ctx: &Context<'_>,
+    backend: &B,
+    expected: &[Expected],
+    vocab: &Vocabulary,
+    rng: &mut ChaCha8Rng,
+) {
     let (a, b) = (vocab.time(rng), vocab.time(rng));
     let start = a.min(b);
     let end = Timestamp(a.max(b).0 + 1 + rng.random_range(0..3_600_000_000_000i64));
@@ -249,9 +321,15 @@ fn check_histogram<B: Backend>(ctx: &Context<'_>, backend: &B, expected: &[Expec
         }
     }
     match backend.histogram(&request) {
-        Ok(h) if h.counts == want && h.start == start && h.bucket_width == request.bucket_width() => {}
-        Ok(h) => ctx.fail(&format!("histogram over [{start}, {end}) in {} buckets: got {:?}, expected {want:?}", request.buckets, h.counts)),
-        Err(Error::InvalidQuery(_)) if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
+        Ok(h)
+            if h.counts == want && h.start == start && h.bucket_width == request.bucket_width() => {
+        }
+        Ok(h) => ctx.fail(&format!(
+            "histogram over [{start}, {end}) in {} buckets: got {:?}, expected {want:?}",
+            request.buckets, h.counts
+        )),
+        Err(Error::InvalidQuery(_))
+            if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
         Err(e) => ctx.fail(&format!("histogram failed: {e}")),
     }
 }
@@ -263,11 +341,22 @@ fn check_facets<B: Backend>(
     rng: &mut ChaCha8Rng,
     time: TimeRange,
 ) {
-    let fields = ["level", "resourceId", "metadata.tags", "metadata.retries", "host", "traceId", "metadata.system"];
+    let fields = [
+        "level",
+        "resourceId",
+        "metadata.tags",
+        "metadata.retries",
+        "host",
+        "traceId",
+        "metadata.system",
+    ];
     let field = *fields.choose(rng).expect("non-empty");
     let size = rng.random_range(1..=8);
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for e in expected.iter().filter(|e| time.contains(e.record.timestamp()) && matches(ctx.query, &e.record)) {
+    for e in expected
+        .iter()
+        .filter(|e| time.contains(e.record.timestamp()) && matches(ctx.query, &e.record))
+    {
         let mut values: Vec<&str> = e.record.keyword_values(field).collect();
         values.sort_unstable();
         values.dedup();
@@ -282,10 +371,13 @@ fn check_facets<B: Backend>(
         Ok(got) => {
             let got: Vec<(String, u64)> = got.into_iter().map(|f| (f.value, f.count)).collect();
             if got != want {
-                ctx.fail(&format!("facets of `{field}` (size {size}): got {got:?}, expected {want:?}"));
+                ctx.fail(&format!(
+                    "facets of `{field}` (size {size}): got {got:?}, expected {want:?}"
+                ));
             }
         }
-        Err(Error::InvalidQuery(_)) if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
+        Err(Error::InvalidQuery(_))
+            if !backend.capabilities().full_regex && has_regex(ctx.query) => {}
         Err(e) => ctx.fail(&format!("facets failed: {e}")),
     }
 }

@@ -21,7 +21,11 @@ pub trait Harness {
 
 /// Writes `records` in batches of `batch` records, refreshes, and returns
 /// the acknowledgements. Panics on any error (this is test code).
-pub fn write_all<B: Backend + ?Sized>(backend: &B, records: &[Record], batch: usize) -> Vec<WriteAck> {
+pub fn write_all<B: Backend + ?Sized>(
+    backend: &B,
+    records: &[Record],
+    batch: usize,
+) -> Vec<WriteAck> {
     let acks = records
         .chunks(batch.max(1))
         .map(|chunk| backend.write_batch(chunk).expect("write_batch"))

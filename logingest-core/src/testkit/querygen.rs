@@ -47,7 +47,11 @@ impl Vocabulary {
             }
         }
         let times = records.iter().map(Record::timestamp).collect();
-        Vocabulary { keywords, messages, times }
+        Vocabulary {
+            keywords,
+            messages,
+            times,
+        }
     }
 
     /// A random time bound drawn from the corpus (or just beside a record time).
@@ -65,7 +69,9 @@ impl Vocabulary {
             return "no.such.field".to_owned();
         }
         let paths: Vec<&String> = self.keywords.keys().collect();
-        paths.choose(rng).map_or_else(|| "level".to_owned(), |p| (*p).clone())
+        paths
+            .choose(rng)
+            .map_or_else(|| "level".to_owned(), |p| (*p).clone())
     }
 
     fn value(&self, rng: &mut ChaCha8Rng, path: &str) -> String {
@@ -98,7 +104,9 @@ pub fn random_query(rng: &mut ChaCha8Rng, vocab: &Vocabulary, depth: u32) -> Que
         0 => Query::Not(Box::new(random_query(rng, vocab, depth - 1))),
         kind => {
             let n = rng.random_range(2..=3);
-            let children = (0..n).map(|_| random_query(rng, vocab, depth - 1)).collect();
+            let children = (0..n)
+                .map(|_| random_query(rng, vocab, depth - 1))
+                .collect();
             if kind == 1 {
                 Query::And(children)
             } else {
@@ -116,26 +124,43 @@ fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
             let value = vocab.value(rng, &field);
             Query::Keyword { field, value }
         }
-        3..=5 => Query::Phrase { tokens: vocab.tokens(rng) },
+        3..=5 => Query::Phrase {
+            tokens: vocab.tokens(rng),
+        },
         6 => {
             let token = vocab.tokens(rng).swap_remove(0);
-            Query::Wildcard { field: Field::Message, pattern: wildcard_from(rng, &token) }
+            Query::Wildcard {
+                field: Field::Message,
+                pattern: wildcard_from(rng, &token),
+            }
         }
         7 => {
             let field = vocab.path(rng);
             let value = vocab.value(rng, &field);
-            Query::Wildcard { field: Field::Keyword(field), pattern: wildcard_from(rng, &value) }
+            Query::Wildcard {
+                field: Field::Keyword(field),
+                pattern: wildcard_from(rng, &value),
+            }
         }
-        8 => Query::Regex { field: Field::Message, pattern: message_regex(rng, vocab) },
+        8 => Query::Regex {
+            field: Field::Message,
+            pattern: message_regex(rng, vocab),
+        },
         9 => {
             let field = vocab.path(rng);
             let value = vocab.value(rng, &field);
-            Query::Regex { field: Field::Keyword(field), pattern: keyword_regex(rng, &value) }
+            Query::Regex {
+                field: Field::Keyword(field),
+                pattern: keyword_regex(rng, &value),
+            }
         }
         10 | 11 => {
             let (a, b) = (vocab.time(rng), vocab.time(rng));
             let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-            Query::Range { start: bound(rng, lo), end: bound(rng, hi) }
+            Query::Range {
+                start: bound(rng, lo),
+                end: bound(rng, hi),
+            }
         }
         12 => {
             let mut field = vocab.path(rng);

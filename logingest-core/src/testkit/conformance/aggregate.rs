@@ -17,7 +17,13 @@ pub fn histogram_counts<H: Harness>(h: &mut H) {
     let records = corpus::random_records(61, 500);
     write_all(h.backend(), &records, 100);
     let start = Timestamp(corpus::BASE_TIME);
-    for (text, span_hours, buckets) in [("*", 40, 40), ("level:info", 40, 7), ("conn*", 10, 3), ("*", 1, 60), ("-level:error", 80, 1)] {
+    for (text, span_hours, buckets) in [
+        ("*", 40, 40),
+        ("level:info", 40, 7),
+        ("conn*", 10, 3),
+        ("*", 1, 60),
+        ("-level:error", 80, 1),
+    ] {
         let end = Timestamp(start.0 + span_hours * 3_600_000_000_000);
         let request = HistogramRequest::new(q(text), start, end, buckets);
         let got = h.backend().histogram(&request).expect("histogram");
@@ -27,8 +33,14 @@ pub fn histogram_counts<H: Harness>(h: &mut H) {
                 want[b] += 1;
             }
         }
-        assert_eq!(got.counts, want, "histogram of `{text}` over {span_hours} h in {buckets} buckets");
-        assert_eq!((got.start, got.bucket_width), (start, request.bucket_width()));
+        assert_eq!(
+            got.counts, want,
+            "histogram of `{text}` over {span_hours} h in {buckets} buckets"
+        );
+        assert_eq!(
+            (got.start, got.bucket_width),
+            (start, request.bucket_width())
+        );
     }
 }
 
@@ -36,7 +48,10 @@ pub fn histogram_counts<H: Harness>(h: &mut H) {
 pub fn facets_top_values<H: Harness>(h: &mut H) {
     let records = corpus::random_records(62, 500);
     write_all(h.backend(), &records, 100);
-    let window = TimeRange { start: Some(Timestamp(corpus::BASE_TIME + 3_600_000_000_000 * 5)), end: None };
+    let window = TimeRange {
+        start: Some(Timestamp(corpus::BASE_TIME + 3_600_000_000_000 * 5)),
+        end: None,
+    };
     for (field, text, size, time) in [
         ("level", "*", 10, TimeRange::default()),
         ("resourceId", "level:info", 3, TimeRange::default()),
@@ -46,7 +61,10 @@ pub fn facets_top_values<H: Harness>(h: &mut H) {
     ] {
         let query = q(text);
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-        for r in records.iter().filter(|r| time.contains(r.timestamp()) && matches(&query, r)) {
+        for r in records
+            .iter()
+            .filter(|r| time.contains(r.timestamp()) && matches(&query, r))
+        {
             let mut values: Vec<&str> = r.keyword_values(field).collect();
             values.sort_unstable();
             values.dedup();
@@ -54,10 +72,14 @@ pub fn facets_top_values<H: Harness>(h: &mut H) {
                 *counts.entry(v).or_default() += 1;
             }
         }
-        let mut want: Vec<(String, u64)> = counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
+        let mut want: Vec<(String, u64)> =
+            counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
         want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         want.truncate(size);
-        let got = h.backend().facets(&FacetRequest::new(query, field, size).time(time)).expect("facets");
+        let got = h
+            .backend()
+            .facets(&FacetRequest::new(query, field, size).time(time))
+            .expect("facets");
         let got: Vec<(String, u64)> = got.into_iter().map(|f| (f.value, f.count)).collect();
         assert_eq!(got, want, "facets of `{field}` for `{text}`");
     }
@@ -66,13 +88,22 @@ pub fn facets_top_values<H: Harness>(h: &mut H) {
 /// Stats count records and report the time span.
 pub fn stats_count_records<H: Harness>(h: &mut H) {
     let empty = h.backend().stats().expect("stats");
-    assert_eq!((empty.records, empty.min_timestamp, empty.max_timestamp), (0, None, None));
+    assert_eq!(
+        (empty.records, empty.min_timestamp, empty.max_timestamp),
+        (0, None, None)
+    );
     let records = corpus::random_records(63, 120);
     write_all(h.backend(), &records, 40);
     let stats = h.backend().stats().expect("stats");
     assert_eq!(stats.records, 120);
-    assert_eq!(stats.min_timestamp, records.iter().map(|r| r.timestamp()).min());
-    assert_eq!(stats.max_timestamp, records.iter().map(|r| r.timestamp()).max());
+    assert_eq!(
+        stats.min_timestamp,
+        records.iter().map(|r| r.timestamp()).min()
+    );
+    assert_eq!(
+        stats.max_timestamp,
+        records.iter().map(|r| r.timestamp()).max()
+    );
     if h.backend().capabilities().persistent {
         assert!(stats.bytes_on_disk > 0, "a persistent backend uses disk");
     }
@@ -84,11 +115,39 @@ pub fn invalid_requests_are_rejected<H: Harness>(h: &mut H) {
     let invalid = |r: Result<(), Error>, what: &str| {
         assert!(matches!(r, Err(Error::InvalidRequest(_))), "{what}: {r:?}");
     };
-    invalid(b.search(&SearchRequest::new(Query::All).limit(0)).map(drop), "limit 0");
+    invalid(
+        b.search(&SearchRequest::new(Query::All).limit(0)).map(drop),
+        "limit 0",
+    );
     let t = Timestamp(corpus::BASE_TIME);
-    invalid(b.histogram(&HistogramRequest::new(Query::All, t, t, 10)).map(drop), "empty histogram range");
-    invalid(b.histogram(&HistogramRequest::new(Query::All, t, Timestamp(t.0 + 10), 0)).map(drop), "zero buckets");
-    invalid(b.facets(&FacetRequest::new(Query::All, "message", 5)).map(drop), "facet on message");
-    invalid(b.facets(&FacetRequest::new(Query::All, "timestamp", 5)).map(drop), "facet on timestamp");
-    invalid(b.facets(&FacetRequest::new(Query::All, "level", 0)).map(drop), "facet size 0");
+    invalid(
+        b.histogram(&HistogramRequest::new(Query::All, t, t, 10))
+            .map(drop),
+        "empty histogram range",
+    );
+    invalid(
+        b.histogram(&HistogramRequest::new(
+            Query::All,
+            t,
+            Timestamp(t.0 + 10),
+            0,
+        ))
+        .map(drop),
+        "zero buckets",
+    );
+    invalid(
+        b.facets(&FacetRequest::new(Query::All, "message", 5))
+            .map(drop),
+        "facet on message",
+    );
+    invalid(
+        b.facets(&FacetRequest::new(Query::All, "timestamp", 5))
+            .map(drop),
+        "facet on timestamp",
+    );
+    invalid(
+        b.facets(&FacetRequest::new(Query::All, "level", 0))
+            .map(drop),
+        "facet size 0",
+    );
 }

@@ -12,7 +12,9 @@ mod aggregate;
 mod query;
 mod storage;
 
-pub use aggregate::{facets_top_values, histogram_counts, invalid_requests_are_rejected, stats_count_records};
+pub use aggregate::{
+    facets_top_values, histogram_counts, invalid_requests_are_rejected, stats_count_records,
+};
 pub use query::{
     cursor_pages_never_skip_or_repeat, cursor_pages_under_concurrent_ingest, every_query_form,
     large_messages, ordering_ties_follow_sequence, sample_queries_of_product, time_range_edges,
@@ -81,12 +83,24 @@ pub(crate) fn q(text: &str) -> Query {
 }
 
 /// Every visible hit of `query` in `order`, paging with `limit`, as sources.
-pub(crate) fn all_sources<B: Backend + ?Sized>(backend: &B, query: &Query, time: TimeRange, order: Order, limit: usize) -> Vec<String> {
+pub(crate) fn all_sources<B: Backend + ?Sized>(
+    backend: &B,
+    query: &Query,
+    time: TimeRange,
+    order: Order,
+    limit: usize,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let request = SearchRequest::new(query.clone()).time(time).order(order).limit(limit).cursor(cursor);
-        let page = backend.search(&request).unwrap_or_else(|e| panic!("search `{query}` failed: {e}"));
+        let request = SearchRequest::new(query.clone())
+            .time(time)
+            .order(order)
+            .limit(limit)
+            .cursor(cursor);
+        let page = backend
+            .search(&request)
+            .unwrap_or_else(|e| panic!("search `{query}` failed: {e}"));
         out.extend(page.hits.into_iter().map(|h| h.source));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -104,7 +118,10 @@ pub(crate) fn reference_sources(records: &[Record], query: &Query, time: TimeRan
         .filter(|(_, r)| time.contains(r.timestamp()) && crate::eval::matches(query, r))
         .collect();
     want.sort_by_key(|(i, r)| (r.timestamp(), *i));
-    want.into_iter().rev().map(|(_, r)| r.source().to_owned()).collect()
+    want.into_iter()
+        .rev()
+        .map(|(_, r)| r.source().to_owned())
+        .collect()
 }
 
 /// Asserts that `query` returns exactly what the reference evaluator selects.

@@ -40,8 +40,14 @@ pub fn sample_queries_of_product<H: Harness>(h: &mut H) {
         (r#"message:"Failed to connect""#, 2),
         (r#""Failed to connect""#, 2),
         ("resourceId:server-1234", 2),
-        ("timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]", 2),
-        (r#"level:error AND message:"Failed to connect" AND resourceId:server-1234 AND timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]"#, 1),
+        (
+            "timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]",
+            2,
+        ),
+        (
+            r#"level:error AND message:"Failed to connect" AND resourceId:server-1234 AND timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]"#,
+            1,
+        ),
         ("level:error OR resourceId:server-1234", 3),
         ("NOT level:error", 2),
         ("-level:error resourceId:server-1234", 1),
@@ -58,24 +64,84 @@ pub fn every_query_form<H: Harness>(h: &mut H) {
     let records = fixture();
     write_all(h.backend(), &records, 64);
     let queries = [
-        "", "*", "message:*", "timestamp:*", "level:*", "metadata:*", "metadata.retries:*", "nope:*",
-        "level:error", "level:Error", "level:ERROR", "resourceId:\"dfs.DataNode$PacketResponder\"",
-        "resourceId:server-1234", "resourceId:server-12*", "resourceId:*1234", "resourceId:server-123?",
-        "resourceId:*Node*", "resourceId:\"server-12*\"", "traceId:abc-xyz-123", "traceId:\"t?*x\"", "traceId:t\\?\\*x",
-        "metadata.parentResourceId:server-1234", "metadata.retries:3", "metadata.ok:true", "metadata.tags:a",
-        "metadata.tags:\"b c\"", "metadata.a.b:prod", "host:h1", "host:host-*",
-        "failed", "FAILED", "connect", "conn*", "*nect", "c?nnect", "*onn*", "message:10.251.73.220",
-        "message:\"10.251.73.220:50010\"", "\"failed to connect\"", "\"connect failed\"", "\"to connect to\"",
-        "message:\"Failed to connect to DB\"", "caf*", "日本語", "straße", "\"!!!\"",
-        "message:/Failed/", "message:/(?i)failed/", "message:/^Failed to/", "message:/DB$/", "message:/\\d+\\.\\d+/",
-        "resourceId:/server-1/", "resourceId:/^server-1234$/", "resourceId:/\\$/", "metadata.retries:/^\\d$/",
-        "timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]", "timestamp:{2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z}",
-        "timestamp:[2023-09-10 TO 2023-09-16}", "timestamp>=2023-09-15T08:00:00Z", "timestamp>2023-09-15T08:00:00Z",
-        "timestamp<2023-09-10", "timestamp<=2023-09-10", "timestamp:[* TO 2023-09-12]", "timestamp:[2023-09-16 TO *]",
-        "timestamp:2023-09-15T08:00:00Z", "timestamp>=now-3650d", "timestamp<now-1h",
-        "level:error AND connect", "level:error connect", "level:error OR level:warn", "NOT level:error", "-level:error",
-        "-level:*", "NOT NOT level:error", "level:error OR level:warn connect", "(level:error OR level:warn) connect",
-        "failed AND NOT (resourceId:server-1234 OR host:h1)", "-(failed connect) -level:info",
+        "",
+        "*",
+        "message:*",
+        "timestamp:*",
+        "level:*",
+        "metadata:*",
+        "metadata.retries:*",
+        "nope:*",
+        "level:error",
+        "level:Error",
+        "level:ERROR",
+        "resourceId:\"dfs.DataNode$PacketResponder\"",
+        "resourceId:server-1234",
+        "resourceId:server-12*",
+        "resourceId:*1234",
+        "resourceId:server-123?",
+        "resourceId:*Node*",
+        "resourceId:\"server-12*\"",
+        "traceId:abc-xyz-123",
+        "traceId:\"t?*x\"",
+        "traceId:t\\?\\*x",
+        "metadata.parentResourceId:server-1234",
+        "metadata.retries:3",
+        "metadata.ok:true",
+        "metadata.tags:a",
+        "metadata.tags:\"b c\"",
+        "metadata.a.b:prod",
+        "host:h1",
+        "host:host-*",
+        "failed",
+        "FAILED",
+        "connect",
+        "conn*",
+        "*nect",
+        "c?nnect",
+        "*onn*",
+        "message:10.251.73.220",
+        "message:\"10.251.73.220:50010\"",
+        "\"failed to connect\"",
+        "\"connect failed\"",
+        "\"to connect to\"",
+        "message:\"Failed to connect to DB\"",
+        "caf*",
+        "日本語",
+        "straße",
+        "\"!!!\"",
+        "message:/Failed/",
+        "message:/(?i)failed/",
+        "message:/^Failed to/",
+        "message:/DB$/",
+        "message:/\\d+\\.\\d+/",
+        "resourceId:/server-1/",
+        "resourceId:/^server-1234$/",
+        "resourceId:/\\$/",
+        "metadata.retries:/^\\d$/",
+        "timestamp:[2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z]",
+        "timestamp:{2023-09-10T00:00:00Z TO 2023-09-15T23:59:59Z}",
+        "timestamp:[2023-09-10 TO 2023-09-16}",
+        "timestamp>=2023-09-15T08:00:00Z",
+        "timestamp>2023-09-15T08:00:00Z",
+        "timestamp<2023-09-10",
+        "timestamp<=2023-09-10",
+        "timestamp:[* TO 2023-09-12]",
+        "timestamp:[2023-09-16 TO *]",
+        "timestamp:2023-09-15T08:00:00Z",
+        "timestamp>=now-3650d",
+        "timestamp<now-1h",
+        "level:error AND connect",
+        "level:error connect",
+        "level:error OR level:warn",
+        "NOT level:error",
+        "-level:error",
+        "-level:*",
+        "NOT NOT level:error",
+        "level:error OR level:warn connect",
+        "(level:error OR level:warn) connect",
+        "failed AND NOT (resourceId:server-1234 OR host:h1)",
+        "-(failed connect) -level:info",
     ];
     for text in queries {
         assert_query(h, &records, text);
@@ -88,13 +154,20 @@ pub fn time_range_edges<H: Harness>(h: &mut H) {
     let t = Timestamp::parse_rfc3339("2023-09-15T08:00:00Z").expect("time");
     let texts: Vec<String> = [-1i64, 0, 1]
         .iter()
-        .map(|d| format!(r#"{{"message":"edge {d}","timestamp":"{}"}}"#, Timestamp(t.0 + d).to_rfc3339()))
+        .map(|d| {
+            format!(
+                r#"{{"message":"edge {d}","timestamp":"{}"}}"#,
+                Timestamp(t.0 + d).to_rfc3339()
+            )
+        })
         .collect();
     let records = records(&texts.join("\n"));
     write_all(h.backend(), &records, 3);
     let b = h.backend();
     let count = |query: &str, time: TimeRange| {
-        let page = b.search(&SearchRequest::new(q(query)).time(time)).expect("search");
+        let page = b
+            .search(&SearchRequest::new(q(query)).time(time))
+            .expect("search");
         page.total
     };
     let all = TimeRange::default();
@@ -108,25 +181,78 @@ pub fn time_range_edges<H: Harness>(h: &mut H) {
     assert_eq!(count(&format!("timestamp<={at}"), all), 2);
     assert_eq!(count(&format!("timestamp<{at}"), all), 1);
     assert_eq!(count(&format!("timestamp:{at}"), all), 1);
-    assert_eq!(count("*", TimeRange { start: Some(t), end: None }), 2);
-    assert_eq!(count("*", TimeRange { start: None, end: Some(t) }), 1);
-    assert_eq!(count("*", TimeRange { start: Some(t), end: Some(t) }), 0);
-    assert_eq!(count("*", TimeRange { start: Some(t), end: Some(Timestamp(t.0 + 1)) }), 1);
+    assert_eq!(
+        count(
+            "*",
+            TimeRange {
+                start: Some(t),
+                end: None
+            }
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            "*",
+            TimeRange {
+                start: None,
+                end: Some(t)
+            }
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "*",
+            TimeRange {
+                start: Some(t),
+                end: Some(t)
+            }
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            "*",
+            TimeRange {
+                start: Some(t),
+                end: Some(Timestamp(t.0 + 1))
+            }
+        ),
+        1
+    );
 }
 
 /// Records with equal timestamps come in sequence order: descending for
 /// `Desc`, ascending for `Asc`.
 pub fn ordering_ties_follow_sequence<H: Harness>(h: &mut H) {
     let texts: Vec<String> = (0..30)
-        .map(|i| format!(r#"{{"message":"tie {i}","timestamp":"2023-09-15T08:00:0{}Z"}}"#, i % 3))
+        .map(|i| {
+            format!(
+                r#"{{"message":"tie {i}","timestamp":"2023-09-15T08:00:0{}Z"}}"#,
+                i % 3
+            )
+        })
         .collect();
     let records = records(&texts.join("\n"));
     write_all(h.backend(), &records, 7);
     let want_desc = reference_sources(&records, &Query::All, TimeRange::default());
     for limit in [1, 4, 30, 100] {
-        let desc = all_sources(h.backend(), &Query::All, TimeRange::default(), Order::Desc, limit);
+        let desc = all_sources(
+            h.backend(),
+            &Query::All,
+            TimeRange::default(),
+            Order::Desc,
+            limit,
+        );
         assert_eq!(desc, want_desc, "desc order, page size {limit}");
-        let mut asc = all_sources(h.backend(), &Query::All, TimeRange::default(), Order::Asc, limit);
+        let mut asc = all_sources(
+            h.backend(),
+            &Query::All,
+            TimeRange::default(),
+            Order::Asc,
+            limit,
+        );
         asc.reverse();
         assert_eq!(asc, want_desc, "asc order, page size {limit}");
     }
@@ -136,13 +262,35 @@ pub fn ordering_ties_follow_sequence<H: Harness>(h: &mut H) {
 pub fn cursor_pages_never_skip_or_repeat<H: Harness>(h: &mut H) {
     let records = corpus::random_records(31, 400);
     write_all(h.backend(), &records, 50);
-    for (text, limit) in [("*", 7), ("*", 1), ("level:info OR level:error", 13), ("-level:info", 400), ("*", 399)] {
+    for (text, limit) in [
+        ("*", 7),
+        ("*", 1),
+        ("level:info OR level:error", 13),
+        ("-level:info", 400),
+        ("*", 399),
+    ] {
         let query = q(text);
         let want = reference_sources(&records, &query, TimeRange::default());
-        assert_eq!(all_sources(h.backend(), &query, TimeRange::default(), Order::Desc, limit), want, "`{text}` limit {limit}");
+        assert_eq!(
+            all_sources(
+                h.backend(),
+                &query,
+                TimeRange::default(),
+                Order::Desc,
+                limit
+            ),
+            want,
+            "`{text}` limit {limit}"
+        );
     }
-    let last = h.backend().search(&SearchRequest::new(Query::All).limit(400)).expect("search");
-    assert!(last.next_cursor.is_none(), "a complete page must not offer a next cursor");
+    let last = h
+        .backend()
+        .search(&SearchRequest::new(Query::All).limit(400))
+        .expect("search");
+    assert!(
+        last.next_cursor.is_none(),
+        "a complete page must not offer a next cursor"
+    );
 }
 
 /// While another thread keeps writing and refreshing, a cursor walk still
@@ -164,7 +312,10 @@ pub fn cursor_pages_under_concurrent_ingest<H: Harness>(h: &mut H) {
             let mut seen = Vec::new();
             let mut cursor = None;
             loop {
-                let request = SearchRequest::new(Query::All).order(order).limit(9).cursor(cursor);
+                let request = SearchRequest::new(Query::All)
+                    .order(order)
+                    .limit(9)
+                    .cursor(cursor);
                 let page = backend.search(&request).expect("search during ingest");
                 seen.extend(page.hits.iter().map(|hit| hit.seq));
                 match page.next_cursor {
@@ -176,12 +327,30 @@ pub fn cursor_pages_under_concurrent_ingest<H: Harness>(h: &mut H) {
             seen
         });
         let unique: HashSet<u64> = seen.iter().copied().collect();
-        assert_eq!(unique.len(), seen.len(), "a record was returned twice ({order:?})");
-        assert!(seen.len() >= initial.len(), "records were skipped ({order:?}): {} < {}", seen.len(), initial.len());
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "a record was returned twice ({order:?})"
+        );
+        assert!(
+            seen.len() >= initial.len(),
+            "records were skipped ({order:?}): {} < {}",
+            seen.len(),
+            initial.len()
+        );
     }
     let initial_sources: HashSet<&str> = initial.iter().map(|r| r.source()).collect();
-    let everything = all_sources(backend, &Query::All, TimeRange::default(), Order::Desc, 1000);
-    let found = everything.iter().filter(|s| initial_sources.contains(s.as_str())).count();
+    let everything = all_sources(
+        backend,
+        &Query::All,
+        TimeRange::default(),
+        Order::Desc,
+        1000,
+    );
+    let found = everything
+        .iter()
+        .filter(|s| initial_sources.contains(s.as_str()))
+        .count();
     assert!(found >= initial_sources.len());
 }
 
@@ -192,7 +361,10 @@ pub fn total_is_exact_beyond_the_page<H: Harness>(h: &mut H) {
     for text in ["*", "level:info", "-level:info", "conn*"] {
         let query = q(text);
         let want = reference_sources(&records, &query, TimeRange::default()).len() as u64;
-        let page = h.backend().search(&SearchRequest::new(query).limit(10)).expect("search");
+        let page = h
+            .backend()
+            .search(&SearchRequest::new(query).limit(10))
+            .expect("search");
         assert_eq!(page.total, want, "total of `{text}`");
         assert_eq!(page.hits.len() as u64, want.min(10));
     }
@@ -207,9 +379,22 @@ pub fn unicode_text_and_values<H: Harness>(h: &mut H) {
     ].join("\n"));
     write_all(h.backend(), &records, 3);
     let cases = [
-        ("café", 1), ("CAFÉ", 1), ("cafe", 1), ("ünïcode", 1), ("日本語テキスト", 1), ("σίσυφοσ", 1), ("caf*", 2),
-        ("?af?", 2), ("resourceId:ünï/cödé", 1), ("resourceId:ünï*", 1), ("level:错误", 1), ("resourceId:/ö/", 1),
-        ("between", 1), ("\"between words\"", 1), ("metadata.ключ:значение", 1), ("message:/😀/", 1),
+        ("café", 1),
+        ("CAFÉ", 1),
+        ("cafe", 1),
+        ("ünïcode", 1),
+        ("日本語テキスト", 1),
+        ("σίσυφοσ", 1),
+        ("caf*", 2),
+        ("?af?", 2),
+        ("resourceId:ünï/cödé", 1),
+        ("resourceId:ünï*", 1),
+        ("level:错误", 1),
+        ("resourceId:/ö/", 1),
+        ("between", 1),
+        ("\"between words\"", 1),
+        ("metadata.ключ:значение", 1),
+        ("message:/😀/", 1),
     ];
     for (text, count) in cases {
         assert_eq!(assert_query(h, &records, text), count, "query `{text}`");
@@ -226,13 +411,25 @@ pub fn large_messages<H: Harness>(h: &mut H) {
     }
     message.push_str(&long_token);
     message.push_str(" the end");
-    let text = serde_json::json!({"message": message, "timestamp": "2023-09-15T08:00:00Z"}).to_string();
+    let text =
+        serde_json::json!({"message": message, "timestamp": "2023-09-15T08:00:00Z"}).to_string();
     let records = records(&text);
     write_all(h.backend(), &records, 1);
-    for query in ["word0", "word19999", long_token.as_str(), "\"word19999 xxx\"", "\"the end\"", "word1999?", "message:/x{300} the end$/"] {
+    for query in [
+        "word0",
+        "word19999",
+        long_token.as_str(),
+        "\"word19999 xxx\"",
+        "\"the end\"",
+        "word1999?",
+        "message:/x{300} the end$/",
+    ] {
         let expect = usize::from(!query.starts_with("\"word19999 xxx"));
         assert_eq!(assert_query(h, &records, query), expect, "query `{query}`");
     }
-    let hit = h.backend().search(&SearchRequest::new(q("word0"))).expect("search");
+    let hit = h
+        .backend()
+        .search(&SearchRequest::new(q("word0")))
+        .expect("search");
     assert_eq!(hit.hits[0].source.len(), text.len());
 }

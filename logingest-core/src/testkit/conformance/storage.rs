@@ -18,13 +18,26 @@ pub fn round_trip_exactly_as_sent<H: Harness>(h: &mut H) {
     ];
     let batch = records(&texts.join("\n"));
     write_all(h.backend(), &batch, 10);
-    let got = all_sources(h.backend(), &Query::All, TimeRange::default(), Order::Asc, 10);
-    let mut want: Vec<(Timestamp, String)> = batch.iter().map(|r| (r.timestamp(), r.source().to_owned())).collect();
+    let got = all_sources(
+        h.backend(),
+        &Query::All,
+        TimeRange::default(),
+        Order::Asc,
+        10,
+    );
+    let mut want: Vec<(Timestamp, String)> = batch
+        .iter()
+        .map(|r| (r.timestamp(), r.source().to_owned()))
+        .collect();
     want.sort();
     let want: Vec<String> = want.into_iter().map(|(_, s)| s).collect();
     assert_eq!(got, want);
     for (sent, stored) in texts[..3].iter().zip(&batch[..3]) {
-        assert_eq!(stored.source(), sent, "the parser must keep the text as sent");
+        assert_eq!(
+            stored.source(),
+            sent,
+            "the parser must keep the text as sent"
+        );
     }
 }
 
@@ -36,15 +49,25 @@ pub fn durability_survives_reopen<H: Harness>(h: &mut H) {
     let last = acks.last().map(|a| a.first_seq + a.len - 1).expect("acks");
     h.reopen();
     h.backend().refresh().expect("refresh after reopen");
-    let page = h.backend().search(&SearchRequest::new(Query::All).limit(1000)).expect("search");
+    let page = h
+        .backend()
+        .search(&SearchRequest::new(Query::All).limit(1000))
+        .expect("search");
     assert_eq!(page.total, 250, "records lost or duplicated across reopen");
     let mut got: Vec<&str> = page.hits.iter().map(|hit| hit.source.as_str()).collect();
     let mut want: Vec<&str> = batch.iter().map(|r| r.source()).collect();
     got.sort_unstable();
     want.sort_unstable();
     assert_eq!(got, want);
-    let more = h.backend().write_batch(&batch[..3]).expect("write after reopen");
-    assert!(more.first_seq > last, "sequence went backwards after reopen: {} <= {last}", more.first_seq);
+    let more = h
+        .backend()
+        .write_batch(&batch[..3])
+        .expect("write after reopen");
+    assert!(
+        more.first_seq > last,
+        "sequence went backwards after reopen: {} <= {last}",
+        more.first_seq
+    );
     h.backend().refresh().expect("refresh");
     assert_eq!(h.backend().stats().expect("stats").records, 253);
 }
@@ -56,14 +79,23 @@ pub fn visibility_after_refresh<H: Harness>(h: &mut H) {
     let first = records(corpus::PRODUCT_SAMPLE);
     b.write_batch(&first).expect("write");
     b.refresh().expect("refresh");
-    assert_eq!(b.search(&SearchRequest::new(q("level:error"))).expect("search").total, 1);
+    assert_eq!(
+        b.search(&SearchRequest::new(q("level:error")))
+            .expect("search")
+            .total,
+        1
+    );
     for round in 1..=3u64 {
         b.write_batch(&first).expect("write");
         b.refresh().expect("refresh");
-        let page = b.search(&SearchRequest::new(q("resourceId:server-1234"))).expect("search");
+        let page = b
+            .search(&SearchRequest::new(q("resourceId:server-1234")))
+            .expect("search");
         assert_eq!(page.total, round + 1, "a refreshed write is not visible");
     }
-    let facets = b.facets(&crate::backend::FacetRequest::new(Query::All, "level", 5)).expect("facets");
+    let facets = b
+        .facets(&crate::backend::FacetRequest::new(Query::All, "level", 5))
+        .expect("facets");
     assert_eq!(facets.first().map(|f| f.count), Some(4));
 }
 
@@ -72,14 +104,26 @@ pub fn sequence_numbers_are_contiguous<H: Harness>(h: &mut H) {
     let batch = corpus::random_records(12, 60);
     let acks = write_all(h.backend(), &batch, 7);
     for pair in acks.windows(2) {
-        assert!(pair[1].first_seq >= pair[0].first_seq + pair[0].len, "overlapping sequences {pair:?}");
+        assert!(
+            pair[1].first_seq >= pair[0].first_seq + pair[0].len,
+            "overlapping sequences {pair:?}"
+        );
     }
-    let page = h.backend().search(&SearchRequest::new(Query::All).limit(100)).expect("search");
+    let page = h
+        .backend()
+        .search(&SearchRequest::new(Query::All).limit(100))
+        .expect("search");
     let mut seqs: Vec<u64> = page.hits.iter().map(|hit| hit.seq).collect();
     seqs.sort_unstable();
-    let mut want: Vec<u64> = acks.iter().flat_map(|a| a.first_seq..a.first_seq + a.len).collect();
+    let mut want: Vec<u64> = acks
+        .iter()
+        .flat_map(|a| a.first_seq..a.first_seq + a.len)
+        .collect();
     want.sort_unstable();
-    assert_eq!(seqs, want, "hits carry other sequence numbers than acknowledged");
+    assert_eq!(
+        seqs, want,
+        "hits carry other sequence numbers than acknowledged"
+    );
 }
 
 /// Writing no records succeeds, changes nothing and acknowledges nothing.
@@ -88,7 +132,12 @@ pub fn empty_batch_is_a_no_op<H: Harness>(h: &mut H) {
     let ack = b.write_batch(&[]).expect("empty write");
     assert_eq!(ack.len, 0);
     b.refresh().expect("refresh");
-    assert_eq!(b.search(&SearchRequest::new(Query::All)).expect("search").total, 0);
+    assert_eq!(
+        b.search(&SearchRequest::new(Query::All))
+            .expect("search")
+            .total,
+        0
+    );
     write_all(b, &records(corpus::PRODUCT_SAMPLE), 1);
     assert_eq!(b.write_batch(&[]).expect("empty write").len, 0);
     b.refresh().expect("refresh");
@@ -108,10 +157,19 @@ pub fn retention_deletes_older_records<H: Harness>(h: &mut H) {
     assert_eq!(deleted, older);
     h.backend().refresh().expect("refresh");
     let check = |b: &H::Backend| {
-        let page = b.search(&SearchRequest::new(Query::All).limit(1)).expect("search");
+        let page = b
+            .search(&SearchRequest::new(Query::All).limit(1))
+            .expect("search");
         assert_eq!(page.total, 300 - older);
-        let before = SearchRequest::new(Query::All).time(TimeRange { start: None, end: Some(cutoff) });
-        assert_eq!(b.search(&before).expect("search").total, 0, "deleted records still found");
+        let before = SearchRequest::new(Query::All).time(TimeRange {
+            start: None,
+            end: Some(cutoff),
+        });
+        assert_eq!(
+            b.search(&before).expect("search").total,
+            0,
+            "deleted records still found"
+        );
         assert_eq!(b.stats().expect("stats").records, 300 - older);
         assert!(b.stats().expect("stats").min_timestamp >= Some(cutoff));
     };
@@ -119,5 +177,8 @@ pub fn retention_deletes_older_records<H: Harness>(h: &mut H) {
     h.reopen();
     h.backend().refresh().expect("refresh");
     check(h.backend());
-    assert_eq!(h.backend().delete_older_than(cutoff).expect("delete again"), 0);
+    assert_eq!(
+        h.backend().delete_older_than(cutoff).expect("delete again"),
+        0
+    );
 }

@@ -1,0 +1,122 @@
+//! Every kind of query error, with the byte position it must point at and a
+//! piece of the message that must explain it.
+
+use super::parse;
+
+#[test]
+fn error_positions() {
+    let deep_parens = format!("{}a{}", "(".repeat(65), ")".repeat(65));
+    let deep_nots = format!("{}a", "-".repeat(65));
+    let huge = "(".repeat(100_000);
+    let cases: &[(&str, usize, &str)] = &[
+        // Structure.
+        ("(a", 0, "never closed"),
+        ("a (b OR c", 2, "never closed"),
+        ("a (", 2, "never closed"),
+        ("((a)", 0, "never closed"),
+        ("a)", 1, "no matching `(`"),
+        (")", 0, "no matching `(`"),
+        ("a AND", 5, "after `AND`, found the end of the query"),
+        ("a OR ", 5, "after `OR`, found the end"),
+        ("NOT", 3, "after `NOT`"),
+        ("OR a", 0, "before `OR`"),
+        ("AND a", 0, "before `AND`"),
+        ("(AND a)", 1, "before `AND`"),
+        ("a OR OR b", 5, "after `OR`, found `OR`"),
+        ("a AND OR b", 6, "after `AND`, found `OR`"),
+        ("(a OR)", 5, "found `)`"),
+        ("-AND b", 1, "after `-`, found `AND`"),
+        ("()", 0, "empty parentheses"),
+        ("a ()", 2, "empty parentheses"),
+        ("a - b", 2, "`-` must be directly followed"),
+        ("a -", 2, "`-` must be directly followed"),
+        ("-)", 0, "`-` must be directly followed"),
+        (&deep_parens, 64, "deeper than 64"),
+        (&deep_nots, 64, "deeper than 64"),
+        (&huge, 64, "deeper than 64"),
+        // Missing values and bad field names.
+        (
+            "level:",
+            6,
+            "expected a value after `level:`, found the end",
+        ),
+        ("level: error", 6, "found a space"),
+        ("level:)", 6, "found `)`"),
+        ("timestamp>=", 11, "after `timestamp>=`"),
+        (":x", 0, "expected a field name before `:`"),
+        ("a!b:c", 1, "`a!b` is not a valid field name"),
+        (r"a\:b:c", 1, "backslash"),
+        ("é€:x", 2, "`€`"),
+        // Escapes, quotes, regexes.
+        (r"a\", 1, "backslash at the end"),
+        (r#""abc"#, 0, "unterminated quoted string"),
+        (r#"level:"abc\""#, 6, "unterminated quoted string"),
+        (r#""abc"def"#, 5, "expected a space or `)`"),
+        ("level:/abc", 6, "unterminated regular expression"),
+        (r"level:/abc\/", 6, "unterminated regular expression"),
+        ("level:/(/", 6, "unclosed group"),
+        (
+            "x message:/a{99999}{99999}/",
+            10,
+            "invalid regular expression",
+        ),
+        ("level:/a/b", 9, "expected a space or `)`"),
+        // Ranges.
+        ("timestamp:[2023-09-10 2023-09-15]", 22, "expected `TO`"),
+        ("timestamp:[2023-09-10 to 2023-09-15]", 22, "expected `TO`"),
+        (
+            "timestamp:[2023-09-10 TO 2023-09-15",
+            35,
+            "expected `]` or `}`",
+        ),
+        (
+            "timestamp:[2023-09-10 TO 2023-09-15 x]",
+            36,
+            "expected `]` or `}`",
+        ),
+        ("timestamp:[2023-09-10 TO]", 24, "upper bound"),
+        ("timestamp:[]", 11, "lower bound"),
+        ("timestamp:[a TO b]x", 18, "expected a space or `)`"),
+        (
+            "level>=x",
+            0,
+            "ranges apply to `timestamp` only, and `level` is a keyword field",
+        ),
+        ("level:>x", 0, "ranges apply to `timestamp` only"),
+        (
+            "x metadata.a:[1 TO 2]",
+            2,
+            "ranges apply to `timestamp` only",
+        ),
+        ("message:<a", 0, "`message` is full text"),
+        ("timestamp>=[now TO now]", 11, "one time, not a range"),
+        // Field semantics.
+        (
+            "message:foo-*",
+            8,
+            "match a single token; `foo-*` contains `-`",
+        ),
+        (r"x foo\**", 2, "contains `*`"),
+        ("timestamp:2023-13-01", 10, "expected a time"),
+        ("timestamp:yesterday", 10, "expected a time"),
+        ("timestamp:[2023-09-10 TO bad]", 25, "expected a time"),
+        ("timestamp:3000-01-01", 10, "outside the supported years"),
+        ("timestamp>now-15x", 10, "unit s, m, h, d or w"),
+        ("timestamp>now-m", 10, "no number"),
+        ("timestamp>now*2", 10, "wildcards do not apply"),
+        ("timestamp>nowish", 10, "should be `now`"),
+        ("timestamp<now-9999999w", 10, "outside the supported years"),
+        (
+            "timestamp<now+99999999999999999999s",
+            10,
+            "outside the supported years",
+        ),
+        ("timestamp:/2023/", 10, "regular expressions do not apply"),
+        ("timestamp:2023*", 10, "wildcards do not apply"),
+    ];
+    for (text, position, reason) in cases {
+        let err = parse(text).expect_err(text);
+        assert_eq!(err.position, *position, "position for {text:?}: {err}");
+        assert!(err.reason.contains(reason), "reason for {text:?}: {err}");
+    }
+}

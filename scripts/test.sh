@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every test runner's output also goes to this log, summed up at the end.
+log=$(mktemp -t logingest-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -20,7 +24,10 @@ step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 
 step "cargo test"
-cargo test --workspace --all-features
+cargo test --workspace --all-features 2>&1 | tee -a "$log"
 
-step "benches in test mode"
-cargo test --workspace --all-features --benches
+step "benches in test mode (each bench body runs once)"
+cargo test --workspace --all-features --bench '*' 2>&1 | tee -a "$log"
+
+# One closing line for the whole run, in the plain "N passed, N failed" form.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

@@ -76,12 +76,24 @@ pub struct RegexPattern {
 
 impl RegexPattern {
     /// Compiles `source` with Rust `regex` syntax (unanchored, case-sensitive
-    /// unless the pattern says `(?i)`).
-    pub fn new(source: &str) -> Result<Self, regex::Error> {
+    /// unless the pattern says `(?i)`). The error is a one-line reason, e.g.
+    /// `unclosed group`.
+    pub fn new(source: &str) -> Result<Self, String> {
         let compiled = regex::RegexBuilder::new(source)
             .size_limit(1 << 20)
             .dfa_size_limit(8 << 20)
-            .build()?;
+            .build()
+            .map_err(|e| {
+                // Syntax errors span several lines (pattern, caret, "error: ...");
+                // the last one says what is wrong.
+                let text = e.to_string();
+                let last = text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                last.trim().trim_start_matches("error: ").to_owned()
+            })?;
         Ok(RegexPattern {
             source: source.to_owned(),
             compiled,

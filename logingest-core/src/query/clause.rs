@@ -238,24 +238,14 @@ fn unreachable_range(pos: usize) -> Result<Query, QueryError> {
 }
 
 fn regex_query(field: Field, pos: usize, source: &str) -> Result<Query, QueryError> {
-    match RegexPattern::new(source) {
-        Ok(pattern) => Ok(Query::Regex { field, pattern }),
-        Err(e) => {
-            // Syntax errors span several lines (pattern, caret, "error: ..."):
-            // the last line says what is wrong.
-            let message = e.to_string();
-            let last = message
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            let reason = last.trim().trim_start_matches("error: ");
-            Err(QueryError::new(
+    RegexPattern::new(source)
+        .map(|pattern| Query::Regex { field, pattern })
+        .map_err(|reason| {
+            QueryError::new(
                 pos,
                 format!("invalid regular expression /{source}/: {reason}"),
-            ))
-        }
-    }
+            )
+        })
 }
 
 /// The normalised wildcard pattern of an unquoted term: adjacent literals

@@ -81,9 +81,9 @@ impl Timestamp {
         let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
         if nanos != 0 {
             let frac = format!("{nanos:09}");
-            let digits = if nanos % 1_000_000 == 0 {
+            let digits = if nanos.is_multiple_of(1_000_000) {
                 3
-            } else if nanos % 1_000 == 0 {
+            } else if nanos.is_multiple_of(1_000) {
                 6
             } else {
                 9

@@ -114,7 +114,12 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) {
         let limit = rng
             .random_range(1..=40usize)
             .max(want.len().div_ceil(pages));
-        match collect_pages(backend, &query, time, order, limit) {
+        // A panicking backend is a failure of this query: report it with the seed.
+        let pages = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collect_pages(backend, &query, time, order, limit)
+        }))
+        .unwrap_or_else(|panic| ctx.fail(&format!("search panicked: {}", panic_message(&panic))));
+        match pages {
             Ok((got, totals)) => compare_search(&ctx, &want, &got, &totals, limit),
             Err(Error::InvalidQuery(_)) if !full_regex && has_regex(&query) => continue,
             Err(e) => ctx.fail(&format!("search failed: {e}")),
@@ -235,6 +240,14 @@ fn collect_pages<B: Backend>(
             ));
         }
     }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "non-string panic".to_owned())
 }
 
 fn has_regex(query: &Query) -> bool {

@@ -1,0 +1,362 @@
+//! [`TantivyBackend`]: one directory, SQLite as the system of record,
+//! tantivy as the search index.
+//!
+//! Write path: `write_batch` commits the batch in SQLite (durable, the
+//! acknowledgement) and then adds its documents to the tantivy writer.
+//! `refresh` — called by the ingester, by the background thread every
+//! `refresh_interval`, or by the user — commits tantivy with the highest
+//! sequence number as payload and reloads the reader. On open, SQLite rows
+//! beyond the payload are indexed again, so a crash anywhere leaves every
+//! acknowledged record in the index exactly once.
+//!
+//! Read path: build the tantivy query from the AST ([`crate::translate`]),
+//! collect `(timestamp, seq)` of the page with an exact count
+//! ([`crate::collect`]), then read the sources of the page from SQLite.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use logingest_core::query::{translate, Query};
+use logingest_core::{
+    Backend, Capabilities, Error, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest,
+    Hit, Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+};
+use parking_lot::{Condvar, Mutex};
+
+use crate::collect::{cursor_of, Buckets, Page, Values};
+use crate::config::TantivyConfig;
+use crate::error;
+use crate::index::SearchIndex;
+use crate::store::Store;
+use crate::translate::QueryBuilder;
+
+/// Key of the `meta` row that records a retention deletion in progress.
+const RETENTION_PENDING: &str = "retention_pending";
+
+/// The embedded backend. Cheap to share: wrap it in an `Arc`.
+pub struct TantivyBackend {
+    inner: Arc<Inner>,
+    refresher: Option<Refresher>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    config: TantivyConfig,
+    store: Store,
+    index: SearchIndex,
+    /// Serialises writers, refreshes and retention: one batch at a time
+    /// reaches SQLite and the index, in sequence order.
+    write: Mutex<()>,
+    /// Set when adding to the index failed after a SQLite commit; the next
+    /// refresh rebuilds the uncommitted part from SQLite.
+    poisoned: Mutex<bool>,
+    /// Held for the backend's lifetime: one process per directory.
+    _lock: File,
+}
+
+impl std::fmt::Debug for TantivyBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TantivyBackend")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TantivyBackend {
+    /// Opens (or creates) the backend in `dir`, recovering the index from
+    /// SQLite if the last run did not commit it.
+    ///
+    /// Fails if another process has the directory open.
+    pub fn open(dir: impl AsRef<Path>, config: TantivyConfig) -> Result<Self> {
+        let dir = dir.as_ref().to_owned();
+        std::fs::create_dir_all(&dir).map_err(error::io)?;
+        let lock = lock(&dir)?;
+        let store = Store::open(&dir.join("records.sqlite"), config.synchronous)?;
+        let index = SearchIndex::open(&dir.join("index"), &config)?;
+        let inner = Arc::new(Inner {
+            dir,
+            config: config.clone(),
+            store,
+            index,
+            write: Mutex::new(()),
+            poisoned: Mutex::new(false),
+            _lock: lock,
+        });
+        inner.finish_retention()?;
+        inner.recover()?;
+        let refresher = config
+            .refresh_interval
+            .map(|every| Refresher::start(Arc::clone(&inner), every));
+        Ok(TantivyBackend { inner, refresher })
+    }
+
+    /// The directory this backend lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The tantivy index (for benches and tools; not needed to use the backend).
+    #[doc(hidden)]
+    pub fn tantivy_index(&self) -> &tantivy::Index {
+        self.inner.index.index()
+    }
+}
+
+/// Takes the directory's lock file, or explains who holds it.
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join("LOCK");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(error::io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::backend_msg(
+            false,
+            format!(
+                "{} is already open by another process (lock file {}); one writer process per directory",
+                dir.display(),
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(error::io(e)),
+    }
+}
+
+impl Inner {
+    /// Indexes SQLite rows the index has not committed, then commits.
+    fn recover(&self) -> Result<()> {
+        let _write = self.write.lock();
+        self.index.rollback()?;
+        let from = self.index.committed_through();
+        let n = self
+            .store
+            .scan_after(from, |seq, _, source| self.index.add_stored(seq, source))?;
+        if n > 0 {
+            self.index.commit()?;
+        }
+        *self.poisoned.lock() = false;
+        Ok(())
+    }
+
+    /// Completes a retention deletion a crash interrupted.
+    fn finish_retention(&self) -> Result<()> {
+        if let Some(cutoff) = self.store.meta(RETENTION_PENDING)? {
+            let cutoff = cutoff
+                .parse::<i64>()
+                .map(Timestamp)
+                .map_err(|e| Error::backend(false, e))?;
+            self.delete_older_than(cutoff)?;
+        }
+        Ok(())
+    }
+
+    fn refresh(&self) -> Result<()> {
+        if *self.poisoned.lock() {
+            return self.recover();
+        }
+        let _write = self.write.lock();
+        if self.index.is_dirty() {
+            self.index.commit()?;
+        }
+        Ok(())
+    }
+
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
+        let _write = self.write.lock();
+        // Order matters for crash safety: record the intent, delete from the
+        // index (so no search can find a row about to vanish), then from
+        // SQLite, then clear the intent. A crash in between is finished on open.
+        self.store
+            .set_meta(RETENTION_PENDING, &cutoff.as_nanos().to_string())?;
+        self.index.delete_older_than(cutoff)?;
+        let deleted = self.store.delete_older_than(cutoff)?;
+        self.store.delete_meta(RETENTION_PENDING)?;
+        Ok(deleted)
+    }
+
+    fn query(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &Query,
+    ) -> Result<Box<dyn tantivy::query::Query>> {
+        let mut builder = QueryBuilder {
+            fields: self.index.fields,
+            searcher,
+            store_cache_blocks: self.config.doc_store_cache_blocks,
+        };
+        translate(query, &mut builder)
+    }
+}
+
+impl Backend for TantivyBackend {
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::new("tantivy");
+        caps.persistent = true;
+        caps
+    }
+
+    fn write_batch(&self, records: &[Record]) -> Result<WriteAck> {
+        let inner = &self.inner;
+        let _write = inner.write.lock();
+        let ack = inner.store.append(records)?;
+        if let Err(e) = inner.index.add(ack.first_seq, records) {
+            // The batch is durable; the index catches up from SQLite at the
+            // next refresh. The acknowledgement stands.
+            *inner.poisoned.lock() = true;
+            let _ = e;
+        }
+        Ok(ack)
+    }
+
+    fn refresh(&self) -> Result<()> {
+        self.inner.refresh()
+    }
+
+    fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
+        request.validate()?;
+        let inner = &self.inner;
+        let searcher = inner.index.searcher();
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(request.time.start, request.time.end));
+        let tantivy_query = inner.query(&searcher, &query)?;
+        let collector = Page {
+            order: request.order,
+            limit: request.limit.saturating_add(1),
+            cursor: request.cursor,
+        };
+        let (total, mut ranked) = searcher
+            .search(tantivy_query.as_ref(), &collector)
+            .map_err(error::index)?;
+        let more = ranked.len() > request.limit;
+        ranked.truncate(request.limit);
+        let seqs: Vec<u64> = ranked.iter().map(|&(_, seq)| seq).collect();
+        let sources = inner.store.sources(&seqs)?;
+        let hits: Vec<Hit> = ranked
+            .iter()
+            .zip(sources)
+            .filter_map(|(&(ts, seq), source)| source.map(|s| Hit::new(seq, Timestamp(ts), s)))
+            .collect();
+        let next_cursor = if more {
+            ranked.last().map(|&(ts, seq)| cursor_of(ts, seq))
+        } else {
+            None
+        };
+        Ok(SearchPage::new(hits, total, next_cursor))
+    }
+
+    fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
+        request.validate()?;
+        let searcher = self.inner.index.searcher();
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(Some(request.start), Some(request.end)));
+        let tantivy_query = self.inner.query(&searcher, &query)?;
+        let counts = searcher
+            .search(tantivy_query.as_ref(), &Buckets::new(request))
+            .map_err(error::index)?;
+        Ok(Histogram::new(
+            request.start,
+            request.bucket_width(),
+            counts,
+        ))
+    }
+
+    fn facets(&self, request: &FacetRequest) -> Result<Facets> {
+        request.validate()?;
+        let searcher = self.inner.index.searcher();
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(request.time.start, request.time.end));
+        let tantivy_query = self.inner.query(&searcher, &query)?;
+        let values = Values {
+            path: request.field.clone(),
+        };
+        let counts = searcher
+            .search(tantivy_query.as_ref(), &values)
+            .map_err(error::index)?;
+        let mut facets: Vec<FacetCount> = counts
+            .into_iter()
+            .map(|(v, c)| FacetCount::new(v, c))
+            .collect();
+        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        facets.truncate(request.size);
+        Ok(facets)
+    }
+
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
+        self.inner.delete_older_than(cutoff)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let (records, min, max) = self.inner.store.counts()?;
+        Ok(Stats::new(records, dir_size(&self.inner.dir), min, max))
+    }
+}
+
+/// Total size of the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+/// The background thread that makes writes visible every interval.
+struct Refresher {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Refresher {
+    fn start(inner: Arc<Inner>, every: Duration) -> Self {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("logingest-refresh".into())
+            .spawn(move || {
+                let (stopped, wake) = &*signal;
+                let mut stopped = stopped.lock();
+                while !*stopped {
+                    wake.wait_for(&mut stopped, every);
+                    if *stopped {
+                        break;
+                    }
+                    // A failed refresh is retried at the next tick; searches
+                    // keep the last good view meanwhile.
+                    let _ = inner.refresh();
+                }
+            })
+            .ok();
+        Refresher { stop, thread }
+    }
+}
+
+impl Drop for TantivyBackend {
+    fn drop(&mut self) {
+        if let Some(mut refresher) = self.refresher.take() {
+            *refresher.stop.0.lock() = true;
+            refresher.stop.1.notify_all();
+            if let Some(thread) = refresher.thread.take() {
+                let _ = thread.join();
+            }
+        }
+        // Make what was written visible next time without re-indexing.
+        let _ = self.inner.refresh();
+    }
+}

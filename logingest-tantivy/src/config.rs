@@ -1,0 +1,87 @@
+//! Options of the embedded backend, with their defaults.
+
+use std::time::Duration;
+
+/// How hard SQLite works to make a commit survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `PRAGMA synchronous = FULL`: every commit fsyncs the WAL before it
+    /// returns, so an acknowledged batch survives a process crash **and** a
+    /// power loss or kernel crash. The default, because `Ok` from a write
+    /// means durable.
+    #[default]
+    Full,
+    /// `PRAGMA synchronous = NORMAL`: commits reach the OS but the WAL is
+    /// fsynced only at checkpoints. Survives a process crash (`kill -9`);
+    /// a power loss may roll back the last commits. Faster on slow disks.
+    Normal,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Options of [`crate::TantivyBackend::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TantivyConfig {
+    /// How often a background thread makes new writes searchable (a
+    /// tantivy commit + reader reload) when there are any. Default 1 s.
+    /// `None` disables the thread: writes become visible only on
+    /// [`logingest_core::Backend::refresh`].
+    pub refresh_interval: Option<Duration>,
+    /// SQLite durability level. Default [`Synchronous::Full`].
+    pub synchronous: Synchronous,
+    /// Memory budget of the tantivy index writer, bytes. Default 128 MiB.
+    pub writer_memory_bytes: usize,
+    /// Indexing threads of the tantivy writer. Default 1 (these machines
+    /// have 2 cores; the other serves SQLite and searches).
+    pub indexing_threads: usize,
+    /// Blocks of the document store each search keeps decompressed, per
+    /// segment (regex verification reads stored messages). Default 16.
+    pub doc_store_cache_blocks: usize,
+}
+
+impl Default for TantivyConfig {
+    fn default() -> Self {
+        TantivyConfig {
+            refresh_interval: Some(Duration::from_secs(1)),
+            synchronous: Synchronous::Full,
+            writer_memory_bytes: 128 << 20,
+            indexing_threads: 1,
+            doc_store_cache_blocks: 16,
+        }
+    }
+}
+
+impl TantivyConfig {
+    /// Sets the background refresh interval (`None`: refresh only on demand).
+    pub fn refresh_interval(mut self, interval: Option<Duration>) -> Self {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// Sets the SQLite durability level.
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// Sets the index writer's memory budget in bytes.
+    pub fn writer_memory_bytes(mut self, bytes: usize) -> Self {
+        self.writer_memory_bytes = bytes;
+        self
+    }
+
+    /// Sets the number of indexing threads.
+    pub fn indexing_threads(mut self, threads: usize) -> Self {
+        self.indexing_threads = threads;
+        self
+    }
+}

@@ -1,0 +1,282 @@
+//! The search index: what tantivy holds and how it is kept in step with SQLite.
+//!
+//! Schema (see `docs/backends.md` for the measurements behind it):
+//!
+//! | field | type | why |
+//! |---|---|---|
+//! | `seq` | u64, fast | identity and tie order; joins hits back to SQLite |
+//! | `ts` | i64, indexed + fast | time ranges, order, histograms |
+//! | `message` | text, our tokenizer, positions, **stored** | terms, phrases, wildcards; stored so regexes can be verified without SQLite |
+//! | `kw` | raw text `path\0value`, fast | keyword equality, wildcards, regexes (term dictionary), facets (fast column) |
+//! | `path` | raw text | `field:*`: every keyword path and each of its parents |
+//!
+//! The record itself (its exact source) is **not** stored here: SQLite has
+//! it, and a page of hits reads at most a few hundred rows by primary key.
+//!
+//! Consistency: documents are added after their batch committed in SQLite,
+//! in sequence order, and every tantivy commit carries the highest sequence
+//! number it contains as its payload. After a crash, SQLite rows beyond that
+//! number are indexed again, so the index holds each record exactly once.
+
+use std::path::Path;
+
+use logingest_core::{parse_records, ParseOptions, Record, Result, Timestamp};
+use parking_lot::Mutex;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::RangeQuery;
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::config::TantivyConfig;
+use crate::error;
+use crate::tokenizer::{self, MessageTokenizer};
+
+/// Separates the path from the value in `kw` terms. No path contains it
+/// (paths come from JSON keys joined by dots, and `\0` cannot be typed in a
+/// query field name).
+pub(crate) const KW_SEPARATOR: char = '\0';
+
+/// The schema's fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    pub seq: Field,
+    pub ts: Field,
+    pub message: Field,
+    pub kw: Field,
+    pub path: Field,
+}
+
+/// Field names, also used to open fast-field columns.
+pub(crate) mod names {
+    pub const SEQ: &str = "seq";
+    pub const TS: &str = "ts";
+    pub const MESSAGE: &str = "message";
+    pub const KW: &str = "kw";
+    pub const PATH: &str = "path";
+}
+
+/// Builds the schema. Public to the crate's benches through [`crate::bench`].
+pub(crate) fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let seq = builder.add_u64_field(names::SEQ, NumericOptions::default().set_fast());
+    let ts = builder.add_i64_field(
+        names::TS,
+        NumericOptions::default().set_fast().set_indexed(),
+    );
+    let message_indexing = TextFieldIndexing::default()
+        .set_tokenizer(tokenizer::NAME)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let message = builder.add_text_field(
+        names::MESSAGE,
+        TextOptions::default()
+            .set_indexing_options(message_indexing)
+            .set_stored(),
+    );
+    let raw = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::Basic);
+    let kw = builder.add_text_field(
+        names::KW,
+        TextOptions::default()
+            .set_indexing_options(raw.clone())
+            .set_fast("raw"),
+    );
+    let path = builder.add_text_field(
+        names::PATH,
+        TextOptions::default().set_indexing_options(raw),
+    );
+    (
+        builder.build(),
+        Fields {
+            seq,
+            ts,
+            message,
+            kw,
+            path,
+        },
+    )
+}
+
+/// The `kw` term text of one keyword value.
+pub(crate) fn kw_text(path: &str, value: &str) -> String {
+    let mut text = String::with_capacity(path.len() + 1 + value.len());
+    text.push_str(path);
+    text.push(KW_SEPARATOR);
+    text.push_str(value);
+    text
+}
+
+/// The tantivy document of one record.
+pub(crate) fn document(fields: &Fields, seq: u64, record: &Record) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_u64(fields.seq, seq);
+    doc.add_i64(fields.ts, record.timestamp().as_nanos());
+    doc.add_text(fields.message, record.message());
+    let mut paths: Vec<&str> = Vec::new();
+    for (path, value) in record.keywords() {
+        doc.add_text(fields.kw, kw_text(path, value));
+        // The path and each parent (`a.b.c` → `a.b`, `a`) answer `field:*`.
+        let mut p = path.as_str();
+        loop {
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+            match p.rfind('.') {
+                Some(i) => p = &p[..i],
+                None => break,
+            }
+        }
+    }
+    for p in paths {
+        doc.add_text(fields.path, p);
+    }
+    doc
+}
+
+/// The tantivy side of a backend directory.
+pub(crate) struct SearchIndex {
+    pub fields: Fields,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<WriterState>,
+}
+
+struct WriterState {
+    writer: IndexWriter<TantivyDocument>,
+    /// Highest sequence number added to the writer.
+    added_through: u64,
+    /// Highest sequence number in the last commit.
+    committed_through: u64,
+}
+
+/// Commit payload: the highest sequence number the commit contains.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    seq: u64,
+}
+
+impl SearchIndex {
+    /// Opens or creates the index in `dir`.
+    pub(crate) fn open(dir: &Path, config: &TantivyConfig) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(error::io)?;
+        let (schema, fields) = schema();
+        let directory = MmapDirectory::open(dir).map_err(|e| error::index(e.into()))?;
+        let index = Index::open_or_create(directory, schema).map_err(error::index)?;
+        index.tokenizers().register(
+            tokenizer::NAME,
+            TextAnalyzer::from(MessageTokenizer::default()),
+        );
+        let committed_through = match index.load_metas().map_err(error::index)?.payload {
+            Some(text) => serde_json::from_str::<Payload>(&text)
+                .map(|p| p.seq)
+                .unwrap_or(0),
+            None => 0,
+        };
+        let threads = config.indexing_threads.max(1);
+        let memory = config.writer_memory_bytes.max(threads * (16 << 20));
+        let writer = index
+            .writer_with_num_threads(threads, memory)
+            .map_err(error::index)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(error::index)?;
+        Ok(SearchIndex {
+            fields,
+            index,
+            reader,
+            writer: Mutex::new(WriterState {
+                writer,
+                added_through: committed_through,
+                committed_through,
+            }),
+        })
+    }
+
+    /// Highest sequence number the last commit contains.
+    pub(crate) fn committed_through(&self) -> u64 {
+        self.writer.lock().committed_through
+    }
+
+    /// Adds records `first_seq..` to the writer (not yet visible).
+    pub(crate) fn add(&self, first_seq: u64, records: &[Record]) -> Result<()> {
+        let mut state = self.writer.lock();
+        for (i, record) in records.iter().enumerate() {
+            let seq = first_seq + i as u64;
+            state
+                .writer
+                .add_document(document(&self.fields, seq, record))
+                .map_err(error::index)?;
+            state.added_through = seq;
+        }
+        Ok(())
+    }
+
+    /// Adds a record read back from SQLite (recovery).
+    pub(crate) fn add_stored(&self, seq: u64, source: &str) -> Result<()> {
+        let options = ParseOptions::default().receive_time(Timestamp(0));
+        let record = parse_records(source.as_bytes(), &options)?
+            .pop()
+            .ok_or_else(|| {
+                logingest_core::Error::backend_msg(false, format!("stored record {seq} is empty"))
+            })?;
+        self.add(seq, std::slice::from_ref(&record))
+    }
+
+    /// Whether documents were added since the last commit.
+    pub(crate) fn is_dirty(&self) -> bool {
+        let state = self.writer.lock();
+        state.added_through != state.committed_through
+    }
+
+    /// Commits everything added (durably, with its payload) and makes it
+    /// visible to new searchers.
+    pub(crate) fn commit(&self) -> Result<()> {
+        let mut state = self.writer.lock();
+        let through = state.added_through;
+        let mut prepared = state.writer.prepare_commit().map_err(error::index)?;
+        prepared
+            .set_payload(&serde_json::to_string(&Payload { seq: through }).expect("serializable"));
+        prepared.commit().map_err(error::index)?;
+        state.committed_through = through;
+        drop(state);
+        self.reader.reload().map_err(error::index)
+    }
+
+    /// Discards everything added since the last commit (after a failure).
+    pub(crate) fn rollback(&self) -> Result<()> {
+        let mut state = self.writer.lock();
+        state.writer.rollback().map_err(error::index)?;
+        state.added_through = state.committed_through;
+        Ok(())
+    }
+
+    /// Deletes documents with `ts < cutoff` and commits.
+    pub(crate) fn delete_older_than(&self, cutoff: Timestamp) -> Result<()> {
+        {
+            let state = self.writer.lock();
+            let lower = std::ops::Bound::Unbounded;
+            let upper =
+                std::ops::Bound::Excluded(Term::from_field_i64(self.fields.ts, cutoff.as_nanos()));
+            state
+                .writer
+                .delete_query(Box::new(RangeQuery::new(lower, upper)))
+                .map_err(error::index)?;
+        }
+        self.commit()
+    }
+
+    /// A searcher over the last reloaded commit.
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The underlying index (benches, tests).
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+}

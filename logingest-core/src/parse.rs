@@ -31,6 +31,12 @@ pub struct Limits {
     pub max_records: usize,
     /// Deepest nesting of objects and arrays, the record object counting as 1. Default 32.
     pub max_depth: usize,
+    /// Longest keyword value, and longest message token after lowercasing,
+    /// in bytes. Default 32,000: every backend must index each of them as one
+    /// term, and Lucene (Elasticsearch, OpenSearch) refuses terms over 32,766
+    /// bytes, tantivy over 65,530. Refusing is better than a record that some
+    /// backend silently cannot find.
+    pub max_term_bytes: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +46,7 @@ impl Default for Limits {
             max_body_bytes: 64 << 20,
             max_records: 100_000,
             max_depth: 32,
+            max_term_bytes: 32_000,
         }
     }
 }
@@ -60,6 +67,12 @@ impl Limits {
     /// Sets the most records per request.
     pub fn max_records(mut self, records: usize) -> Self {
         self.max_records = records;
+        self
+    }
+
+    /// Sets the longest keyword value and message token, in bytes.
+    pub fn max_term_bytes(mut self, bytes: usize) -> Self {
+        self.max_term_bytes = bytes;
         self
     }
 

@@ -111,6 +111,37 @@ impl Walk<'_> {
     fn field(&self) -> Option<String> {
         Some(self.path.clone())
     }
+
+    /// Adds a keyword value, refusing one longer than a searchable term may be.
+    fn push_keyword<E: de::Error>(&mut self, path: String, value: String) -> Result<(), E> {
+        if value.len() > self.limits.max_term_bytes {
+            let reason = term_too_long("a value of", value.len(), self.limits.max_term_bytes);
+            return Err(self.fail(Some(path), reason));
+        }
+        self.keywords.push((path, value));
+        Ok(())
+    }
+}
+
+/// The byte length of the first token of `message` (lowercased, as indexed)
+/// longer than `limit`, if any.
+fn longest_token(message: &str, limit: usize) -> Option<usize> {
+    // Fast path: no token can exceed the limit if the whole text is shorter,
+    // even after lowercasing (at most 3 bytes out per byte in).
+    if message.len().saturating_mul(3) <= limit {
+        return None;
+    }
+    message
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|run| run.len() * 3 > limit)
+        .map(|run| run.chars().flat_map(char::to_lowercase).map(char::len_utf8).sum())
+        .find(|&len| len > limit)
+}
+
+fn term_too_long(what: &str, len: usize, limit: usize) -> String {
+    format!(
+        "{what} {len} bytes is longer than a searchable term may be ({limit} bytes); split it or move it to a field that is not indexed"
+    )
 }
 
 /// A small set of the keys of one object, to find duplicates.
@@ -182,6 +213,10 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
                         walk: &mut *walk,
                         what: "a string",
                     })?;
+                    if let Some(len) = longest_token(&text, walk.limits.max_term_bytes) {
+                        let reason = term_too_long("a token of", len, walk.limits.max_term_bytes);
+                        return Err(walk.fail(walk.field(), reason));
+                    }
                     walk.message = Some(text);
                 }
                 fields::TIMESTAMP => {
@@ -200,7 +235,7 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
                         walk: &mut *walk,
                         what: "a string",
                     })?;
-                    walk.keywords.push((key, text));
+                    walk.push_keyword::<A::Error>(key, text)?;
                 }
                 fields::METADATA => map.next_value_seed(LeafSeed {
                     walk: &mut *walk,
@@ -348,8 +383,8 @@ impl LeafSeed<'_, '_> {
             let reason = format!("expected an object, found {kind}");
             return Err(self.walk.fail(self.walk.field(), reason));
         }
-        self.walk.keywords.push((self.walk.path.clone(), text));
-        Ok(())
+        let path = self.walk.path.clone();
+        self.walk.push_keyword(path, text)
     }
 
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {

@@ -312,3 +312,25 @@ fn shared_loghub_samples_parse() {
             .all(|r| r.keyword_values("metadata.system").count() == 1));
     }
 }
+
+#[test]
+fn terms_longer_than_the_limit_are_refused() {
+    let opts = ParseOptions::default().limits(Limits::default().max_term_bytes(10));
+    let parse_with = |text: &str| parse_records(text.as_bytes(), &opts);
+    assert!(parse_with(r#"{"message":"0123456789 abc","level":"0123456789"}"#).is_ok());
+    for (text, field) in [
+        (r#"{"message":"ok 01234567890"}"#, "message"),
+        (r#"{"message":"ok","level":"01234567890"}"#, "level"),
+        (r#"{"message":"ok","metadata":{"a":["x","01234567890"]}}"#, "metadata.a"),
+        // Lowercasing can lengthen a token: 'Ⱥ' is 2 bytes, 'ⱥ' 3.
+        (r#"{"message":"ȺȺȺȺ"}"#, "message"),
+    ] {
+        match parse_with(text) {
+            Err(Error::InvalidRecord(e)) => {
+                assert_eq!(e.field.as_deref(), Some(field), "{text}: {e}");
+                assert!(e.reason.contains("searchable term"), "{text}: {e}");
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+}

@@ -121,7 +121,7 @@ impl Ingester {
         };
         // Its outcome belongs to its ticket; we only need it processed.
         let _ = last.wait(None);
-        self.shared.wait_visible(last.id(), None)
+        self.shared.wait_visible(last.id(), None, true)
     }
 
     /// Stops accepting, writes everything still queued, refreshes, and joins

@@ -248,8 +248,16 @@ impl Shared {
         self.room.notify_all();
     }
 
-    /// Blocks until submission `id` (already processed) is visible.
-    pub(super) fn wait_visible(&self, id: u64, deadline: Option<Instant>) -> Result<()> {
+    /// Blocks until submission `id` (already processed) is visible. With
+    /// `prompt`, asks the flusher for an early refresh and reports the
+    /// refresh's error; without, waits for the periodic refresh and lets a
+    /// failed one be retried.
+    pub(super) fn wait_visible(
+        &self,
+        id: u64,
+        deadline: Option<Instant>,
+        prompt: bool,
+    ) -> Result<()> {
         let mut progress = self.progress.lock();
         let mut asked_at = None;
         loop {
@@ -269,7 +277,7 @@ impl Shared {
             if progress.exited {
                 return Err(Error::Closed);
             }
-            if asked_at.is_none() {
+            if prompt && asked_at.is_none() {
                 asked_at = Some(progress.refresh_attempts);
                 progress.refresh_wanted = true;
                 // Full means a wake-up is already pending.

@@ -190,6 +190,19 @@ impl Ticket {
         self.wait_visible_until(Instant::now().checked_add(timeout))
     }
 
+    /// Blocks until this submission is visible through the ingester's
+    /// *periodic* refresh, without asking for an early one: for observers
+    /// such as live tail, which must not turn every request into a refresh.
+    /// A failed periodic refresh is retried by the flusher; this keeps
+    /// waiting. Errors: the batch's error, or `Closed`.
+    pub fn wait_visible_passive(&self) -> Result<()> {
+        self.wait_durable_until(None)?;
+        match &self.shared {
+            Some(shared) => shared.wait_visible(self.inner.id, None, false),
+            None => Ok(()),
+        }
+    }
+
     fn wait_durable_until(&self, deadline: Option<Instant>) -> Result<WriteAck> {
         self.inner
             .wait(deadline)
@@ -199,7 +212,7 @@ impl Ticket {
     fn wait_visible_until(&self, deadline: Option<Instant>) -> Result<()> {
         self.wait_durable_until(deadline)?;
         match &self.shared {
-            Some(shared) => shared.wait_visible(self.inner.id, deadline),
+            Some(shared) => shared.wait_visible(self.inner.id, deadline, true),
             None => Ok(()),
         }
     }

@@ -146,6 +146,27 @@ fn periodic_refresh_happens_after_the_interval() {
 }
 
 #[test]
+fn passive_visibility_waits_for_the_periodic_refresh() {
+    let backend = TestBackend::new();
+    let config = config(10, 1 << 20).refresh_interval(Duration::from_millis(20));
+    let (ingester, clock) = start(&backend, config);
+    let ticket = ingester.submit(recs("p", 2)).unwrap();
+    durable(&ticket);
+    let waiter = {
+        let ticket = ticket.clone();
+        std::thread::spawn(move || ticket.wait_visible_passive())
+    };
+    // The passive waiter must not cause a refresh of its own.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(backend.refreshes(), 0);
+    assert!(!waiter.is_finished());
+    clock.advance(Duration::from_millis(20));
+    waiter.join().unwrap().unwrap();
+    assert_eq!((backend.refreshes(), backend.visible()), (1, 2));
+    ingester.close().unwrap();
+}
+
+#[test]
 fn refresh_error_fails_visibility_not_durability() {
     let backend = TestBackend::new();
     let (ingester, _clock) = start(&backend, config(10, 1 << 20));

@@ -327,14 +327,7 @@ fn time_value(value: &Value, now: Timestamp) -> Result<Timestamp, QueryError> {
             return Err(QueryError::new(pos, "expected a time"))
         }
     };
-    let parsed = if let Some(offset) = text.strip_prefix("now") {
-        relative(&text, offset, now)
-    } else if text.contains(['T', 't', ' ']) {
-        Timestamp::parse_rfc3339(&text)
-    } else {
-        Timestamp::parse_date(&text)
-    };
-    parsed.map_err(|detail| {
+    parse_time(&text, now).map_err(|detail| {
         QueryError::new(
             pos,
             format!(
@@ -343,6 +336,20 @@ fn time_value(value: &Value, now: Timestamp) -> Result<Timestamp, QueryError> {
             ),
         )
     })
+}
+
+/// Parses a time as the query language spells it: RFC 3339, a bare date
+/// (midnight UTC), or `now`, `now-15m`, `now+1d` (units s, m, h, d, w)
+/// resolved against `now`. The error says what was wrong, without position.
+/// Also used for the HTTP API's `from`/`to` parameters.
+pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Some(offset) = text.strip_prefix("now") {
+        relative(text, offset, now)
+    } else if text.contains(['T', 't', ' ']) {
+        Timestamp::parse_rfc3339(text)
+    } else {
+        Timestamp::parse_date(text)
+    }
 }
 
 /// `now`, `now-15m`, `now+1d`: units s, m, h, d, w.

@@ -18,5 +18,6 @@ mod translate;
 mod tests;
 
 pub use ast::{Field, Query, RegexPattern, Wildcard, WildcardPart};
+pub use clause::parse_time;
 pub use parser::{parse_query, parse_query_at};
 pub use translate::{translate, Translate};

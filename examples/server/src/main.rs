@@ -1,0 +1,82 @@
+//! `logingest`: the log server and its command-line client, one binary.
+//!
+//! - `logingest serve`: HTTP ingest, search, live tail and the web UI
+//!   (docs/http-api.md).
+//! - `logingest hash-key KEY`: the SHA-256 line for an auth file.
+//!
+//! The server keeps no state of its own: the backend holds the data, the
+//! ingester the queue, and both are shared by every handler.
+
+mod auth;
+mod config;
+mod error;
+mod metrics;
+mod routes;
+mod server;
+mod state;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The logingest server and client.
+#[derive(Debug, Parser)]
+#[command(name = "logingest", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (HTTP API and web UI).
+    Serve(config::ServeArgs),
+    /// Print the SHA-256 of an API key, for the auth file.
+    HashKey {
+        /// The key (a long random string).
+        key: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Command::Serve(args) => {
+            let sub = matches
+                .subcommand_matches("serve")
+                .expect("serve was matched");
+            args.merge_file(sub).and_then(run_server)
+        }
+        Command::HashKey { key } => {
+            println!("{}", auth::hash_key(&key));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("logingest: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_server(args: config::ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOGINGEST_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(server::serve(args))
+}

@@ -1,0 +1,142 @@
+//! Prometheus metrics, served as text at `/metrics`.
+//!
+//! Counters are updated where things happen; gauges of the ingest queue are
+//! read from the ingester at scrape time; the flush latency histogram is fed
+//! by the ingester's `FlushObserver` hook, so it measures real backend
+//! commits, not HTTP round trips.
+
+use std::time::Duration;
+
+use logingest_core::ingest::{FlushObserver, IngestStats};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric of the server.
+pub struct Metrics {
+    registry: Registry,
+    /// Records accepted (durable).
+    pub ingested_records: IntCounter,
+    /// Bytes of records accepted.
+    pub ingested_bytes: IntCounter,
+    /// Ingest requests refused, by reason (`invalid`, `too_large`, `queue_full`, `overloaded`, `error`).
+    pub rejected: IntCounterVec,
+    queue_requests: IntGauge,
+    queue_records: IntGauge,
+    queue_bytes: IntGauge,
+    /// Backend commit and refresh latency, seconds.
+    flush_seconds: HistogramVec,
+    /// Query latency by endpoint, seconds.
+    pub query_seconds: HistogramVec,
+}
+
+fn latency_buckets() -> Vec<f64> {
+    vec![
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ]
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let ingested_records = IntCounter::new(
+            "logingest_ingested_records_total",
+            "Records accepted (durable).",
+        )
+        .expect("valid metric");
+        let ingested_bytes = IntCounter::new(
+            "logingest_ingested_bytes_total",
+            "Bytes of records accepted.",
+        )
+        .expect("valid metric");
+        let rejected = IntCounterVec::new(
+            Opts::new(
+                "logingest_rejected_requests_total",
+                "Ingest requests refused, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let queue_requests = IntGauge::new(
+            "logingest_queue_requests",
+            "Requests waiting in the ingest queue.",
+        )
+        .expect("valid metric");
+        let queue_records = IntGauge::new(
+            "logingest_queue_records",
+            "Records waiting in the ingest queue.",
+        )
+        .expect("valid metric");
+        let queue_bytes = IntGauge::new(
+            "logingest_queue_bytes",
+            "Bytes waiting in the ingest queue.",
+        )
+        .expect("valid metric");
+        let flush_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "logingest_flush_seconds",
+                "Backend commit (`write`) and refresh latency.",
+            )
+            .buckets(latency_buckets()),
+            &["op"],
+        )
+        .expect("valid metric");
+        let query_seconds = HistogramVec::new(
+            HistogramOpts::new("logingest_query_seconds", "Query latency by endpoint.")
+                .buckets(latency_buckets()),
+            &["endpoint"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(ingested_records.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(ingested_bytes.clone()),
+            Box::new(rejected.clone()),
+            Box::new(queue_requests.clone()),
+            Box::new(queue_records.clone()),
+            Box::new(queue_bytes.clone()),
+            Box::new(flush_seconds.clone()),
+            Box::new(query_seconds.clone()),
+        ] {
+            registry.register(c).expect("metric names are unique");
+        }
+        Metrics {
+            registry,
+            ingested_records,
+            ingested_bytes,
+            rejected,
+            queue_requests,
+            queue_records,
+            queue_bytes,
+            flush_seconds,
+            query_seconds,
+        }
+    }
+
+    /// The Prometheus text exposition, with queue gauges from `stats`.
+    pub fn render(&self, stats: IngestStats) -> String {
+        self.queue_requests.set(stats.queued_submissions as i64);
+        self.queue_records.set(stats.queued_records as i64);
+        self.queue_bytes.set(stats.queued_bytes as i64);
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl FlushObserver for Metrics {
+    fn on_batch(&self, _records: usize, _bytes: usize, took: Duration, _ok: bool) {
+        self.flush_seconds
+            .with_label_values(&["write"])
+            .observe(took.as_secs_f64());
+    }
+
+    fn on_refresh(&self, took: Duration, _ok: bool) {
+        self.flush_seconds
+            .with_label_values(&["refresh"])
+            .observe(took.as_secs_f64());
+    }
+}

@@ -1,0 +1,95 @@
+//! Request bodies and query strings: gzip, size limits, strict parameters.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+
+use crate::error::ApiError;
+
+/// The body, gunzipped when `Content-Encoding: gzip`, refused with 413 when
+/// it is (or inflates to) more than `limit` bytes.
+pub fn decode(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity");
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "identity" | "" => {
+            if body.len() > limit {
+                return Err(too_large());
+            }
+            Ok(body.to_vec())
+        }
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]).take(limit as u64 + 1);
+            decoder
+                .read_to_end(&mut out)
+                .map_err(|e| ApiError::bad_request(format!("body is not valid gzip: {e}")))?;
+            if out.len() > limit {
+                return Err(too_large());
+            }
+            Ok(out)
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Encoding `{other}` is not supported (use gzip or none)"),
+        )),
+    }
+}
+
+/// Whether the client declared NDJSON.
+pub fn is_ndjson(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/x-ndjson") || v.starts_with("application/ndjson")
+        })
+}
+
+/// Query-string parameters, refusing names not in `allowed` (a typo such as
+/// `limt=5` should not be silently ignored).
+pub fn params(
+    raw: HashMap<String, String>,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut unknown: Vec<&String> = raw
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
+    if let Some(first) = unknown.pop() {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter `{first}`; this endpoint takes: {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(raw)
+}
+
+/// A number parameter within `min..=max`, or `default` when absent.
+pub fn number(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(format!(
+                "`{name}` must be a whole number from {min} to {max}, not `{text}`"
+            ))),
+        },
+    }
+}

@@ -1,0 +1,277 @@
+//! `POST /_bulk` and `POST /{index}/_bulk`: the Elasticsearch bulk API
+//! subset that shippers (Vector, Fluent Bit, Filebeat, Logstash, the
+//! official clients' bulk helpers) use to send logs.
+//!
+//! Unlike `POST /logs`, items are independent, as in Elasticsearch: each
+//! `index`/`create` item whose source is a valid record is stored, each
+//! invalid one gets its own 400 item with the reason, and the answer comes
+//! once the valid ones are durable. `delete` and `update` are answered per
+//! item as unsupported (logs are append-only). A malformed action line fails
+//! the whole request with 400, as Elasticsearch does. The index name is
+//! echoed back but does not partition anything.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query as QueryString, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use logingest_core::{parse_records, Format, ParseOptions, Record};
+use serde_json::{json, Map, Value};
+
+use super::body;
+use super::ingest::submit;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// Parameters Elasticsearch clients send that do not change what we store.
+const IGNORED_PARAMS: &[&str] = &[
+    "refresh",
+    "filter_path",
+    "timeout",
+    "pipeline",
+    "routing",
+    "wait_for_active_shards",
+    "require_alias",
+    "require_data_stream",
+    "_source",
+    "pretty",
+    "human",
+    "error_trace",
+];
+
+/// `POST /_bulk`.
+pub async fn bulk(
+    state: State<Shared>,
+    query: QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, ApiError> {
+    handle(state, None, query, headers, payload).await
+}
+
+/// `POST /{index}/_bulk`.
+pub async fn bulk_index(
+    state: State<Shared>,
+    Path(index): Path<String>,
+    query: QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, ApiError> {
+    handle(state, Some(index), query, headers, payload).await
+}
+
+/// One action of the request, in order.
+enum Item {
+    /// A record to store, from an `index`/`create` action.
+    Store {
+        action: String,
+        index: String,
+        id: Option<String>,
+        record: usize,
+    },
+    /// An item answered with an error without storing anything.
+    Failed {
+        action: String,
+        index: String,
+        id: Option<String>,
+        status: u16,
+        kind: &'static str,
+        reason: String,
+    },
+}
+
+async fn handle(
+    State(state): State<Shared>,
+    default_index: Option<String>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    state.authorize(&headers, Role::Ingest, "send records")?;
+    let params = body::params(raw, IGNORED_PARAMS)?;
+    let wait_visible = matches!(
+        params.get("refresh").map(String::as_str),
+        Some("true" | "wait_for" | "")
+    );
+    let bytes = body::decode(&headers, payload, state.limits.max_body_bytes)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let default_index = default_index.unwrap_or_else(|| "logs".to_owned());
+    let (items, records) = parse_bulk(text, &default_index, &state.limits)?;
+    let first_seq = if records.is_empty() {
+        0
+    } else {
+        submit_for_seq(&state, records, wait_visible).await?
+    };
+    let mut errors = false;
+    let answers: Vec<Value> = items
+        .into_iter()
+        .map(|item| {
+            let (action, body) = match item {
+                Item::Store {
+                    action,
+                    index,
+                    id,
+                    record,
+                } => {
+                    let seq = first_seq + record as u64;
+                    let id = id.unwrap_or_else(|| seq.to_string());
+                    let body = json!({
+                        "_index": index, "_id": id, "_version": 1, "result": "created",
+                        "_shards": {"total": 1, "successful": 1, "failed": 0},
+                        "_seq_no": seq, "_primary_term": 1, "status": 201,
+                    });
+                    (action, body)
+                }
+                Item::Failed {
+                    action,
+                    index,
+                    id,
+                    status,
+                    kind,
+                    reason,
+                } => {
+                    errors = true;
+                    let body = json!({
+                        "_index": index, "_id": id, "status": status,
+                        "error": {"type": kind, "reason": reason},
+                    });
+                    (action, body)
+                }
+            };
+            let mut item = Map::new();
+            item.insert(action, body);
+            Value::Object(item)
+        })
+        .collect();
+    let answer =
+        json!({ "took": started.elapsed().as_millis() as u64, "errors": errors, "items": answers });
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
+    Ok(response)
+}
+
+/// Submits the valid records and returns the sequence number of the first.
+async fn submit_for_seq(
+    state: &Shared,
+    records: Vec<Record>,
+    wait_visible: bool,
+) -> Result<u64, ApiError> {
+    let (count, first_seq) = submit(state, records, wait_visible).await?;
+    debug_assert!(count > 0);
+    Ok(first_seq)
+}
+
+/// Splits the body into items; valid sources become records (in item order).
+fn parse_bulk(
+    text: &str,
+    default_index: &str,
+    limits: &logingest_core::Limits,
+) -> Result<(Vec<Item>, Vec<Record>), ApiError> {
+    let mut items = Vec::new();
+    let mut records = Vec::new();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let options = ParseOptions::default()
+        .limits(*limits)
+        .format(Format::Ndjson);
+    while let Some((n, line)) = lines.next() {
+        let line_no = n + 1;
+        let action: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
+            ApiError::bad_request(format!(
+                "line {line_no}: malformed action/metadata line: {e}"
+            ))
+        })?;
+        let (name, meta) = match action.iter().next() {
+            Some((name, Value::Object(meta))) if action.len() == 1 => (name.clone(), meta.clone()),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "line {line_no}: malformed action/metadata line: expected one of index, create, update, delete with an object"
+                )))
+            }
+        };
+        let index = meta
+            .get("_index")
+            .and_then(Value::as_str)
+            .unwrap_or(default_index)
+            .to_owned();
+        let id = meta
+            .get("_id")
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        match name.as_str() {
+            "index" | "create" => {
+                let Some((_, source)) = lines.next() else {
+                    return Err(ApiError::bad_request(format!(
+                        "line {line_no}: `{name}` action without a source line"
+                    )));
+                };
+                match parse_records(source.as_bytes(), &options) {
+                    Ok(mut parsed) if parsed.len() == 1 => {
+                        records.push(parsed.remove(0));
+                        items.push(Item::Store {
+                            action: name,
+                            index,
+                            id,
+                            record: records.len() - 1,
+                        });
+                    }
+                    Ok(_) => items.push(failed(
+                        name,
+                        index,
+                        id,
+                        "the source must be one JSON object".into(),
+                    )),
+                    Err(e) => items.push(failed(name, index, id, e.to_string())),
+                }
+            }
+            "update" => {
+                lines.next();
+                items.push(Item::Failed {
+                    action: name,
+                    index,
+                    id,
+                    status: 400,
+                    kind: "action_request_validation_exception",
+                    reason: "update is not supported: logs are append-only".into(),
+                });
+            }
+            "delete" => {
+                items.push(Item::Failed {
+                    action: name,
+                    index,
+                    id,
+                    status: 400,
+                    kind: "action_request_validation_exception",
+                    reason: "delete is not supported: use retention".into(),
+                });
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "line {line_no}: unknown bulk action `{other}`"
+                )))
+            }
+        }
+    }
+    Ok((items, records))
+}
+
+fn failed(action: String, index: String, id: Option<String>, reason: String) -> Item {
+    Item::Failed {
+        action,
+        index,
+        id,
+        status: 400,
+        kind: "document_parsing_exception",
+        reason,
+    }
+}

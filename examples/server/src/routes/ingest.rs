@@ -1,0 +1,116 @@
+//! `POST /` and `POST /logs`: whole requests of records, acknowledged only
+//! once durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query as QueryString, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use logingest_core::{parse_records, Error, Format, ParseOptions, Record};
+use serde_json::{json, Value};
+
+use super::body;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// How long a request waits for its records to become durable or visible
+/// before answering 503 (the records may still be committed; retrying is
+/// safe only for idempotent shippers, as with any HTTP ingest).
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Handles an ingest request.
+pub async fn ingest(
+    State(state): State<Shared>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.authorize(&headers, Role::Ingest, "send records")?;
+    let params = body::params(raw, &["refresh"])?;
+    let wait_visible = match params.get("refresh").map(String::as_str) {
+        None | Some("false") => false,
+        Some("wait_for" | "true" | "") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`refresh` must be `wait_for`, `true` or `false`, not `{other}`"
+            )))
+        }
+    };
+    let result = accept(&state, &headers, payload, wait_visible).await;
+    if let Err(e) = &result {
+        let reason = match e.status().as_u16() {
+            400 => "invalid",
+            413 => "too_large",
+            429 => "queue_full",
+            503 => "overloaded",
+            _ => "error",
+        };
+        state.metrics.rejected.with_label_values(&[reason]).inc();
+    }
+    let accepted = result?;
+    tracing::debug!(key = %principal.name, records = accepted, "accepted");
+    Ok(Json(json!({ "accepted": accepted })))
+}
+
+async fn accept(
+    state: &Shared,
+    headers: &HeaderMap,
+    payload: Bytes,
+    wait_visible: bool,
+) -> Result<usize, ApiError> {
+    let bytes = body::decode(headers, payload, state.limits.max_body_bytes)?;
+    let format = if body::is_ndjson(headers) {
+        Format::Ndjson
+    } else {
+        Format::Auto
+    };
+    let options = ParseOptions::default().limits(state.limits).format(format);
+    let records = parse_records(&bytes, &options)?;
+    submit(state, records, wait_visible)
+        .await
+        .map(|(count, _)| count)
+}
+
+/// Queues `records` as one submission and waits until durable (and visible
+/// if asked); publishes them to live tail once visible. Returns the count
+/// and the sequence number of the first record.
+pub async fn submit(
+    state: &Shared,
+    records: Vec<Record>,
+    wait_visible: bool,
+) -> Result<(usize, u64), ApiError> {
+    let count = records.len();
+    let bytes: usize = records.iter().map(Record::size).sum();
+    let for_tail: Option<Arc<[Record]>> =
+        (state.tail.receiver_count() > 0).then(|| records.clone().into());
+    let ticket = {
+        let state = Arc::clone(state);
+        tokio::task::spawn_blocking(move || state.ingester.submit(records))
+            .await
+            .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
+    };
+    let waiter = ticket.clone();
+    let ack = tokio::task::spawn_blocking(move || {
+        let ack = waiter.wait_durable_timeout(WAIT)?;
+        if wait_visible {
+            waiter.wait_visible_timeout(WAIT)?;
+        }
+        Ok::<_, Error>(ack)
+    })
+    .await
+    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    state.metrics.ingested_records.inc_by(count as u64);
+    state.metrics.ingested_bytes.inc_by(bytes as u64);
+    if let Some(records) = for_tail {
+        let tail = state.tail.clone();
+        tokio::task::spawn_blocking(move || {
+            if ticket.wait_visible_passive().is_ok() {
+                let _ = tail.send(records);
+            }
+        });
+    }
+    Ok((count, ack.first_seq))
+}

@@ -1,0 +1,38 @@
+//! The HTTP routes, one file per area.
+
+mod body;
+mod bulk;
+mod ingest;
+mod ops;
+mod search;
+mod tail;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::Shared;
+
+/// The whole HTTP API (see docs/http-api.md).
+pub fn router(state: Shared) -> Router {
+    // Bodies are limited after gzip decompression by `body::decode`; the raw
+    // limit here only stops absurd uploads early.
+    let raw_limit = state.limits.max_body_bytes.saturating_add(1024);
+    Router::new()
+        .route("/", get(ops::root).post(ingest::ingest))
+        .route("/logs", post(ingest::ingest))
+        .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route(
+            "/{index}/_bulk",
+            post(bulk::bulk_index).put(bulk::bulk_index),
+        )
+        .route("/api/search", get(search::search))
+        .route("/api/histogram", get(search::histogram))
+        .route("/api/facets", get(search::facets))
+        .route("/api/tail", get(tail::tail))
+        .route("/api/flush", post(ops::flush))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(raw_limit))
+        .with_state(state)
+}

@@ -1,0 +1,83 @@
+//! Operations: `/healthz`, `/metrics`, `POST /api/flush`, and `GET /`
+//! (the web UI for browsers, an Elasticsearch-style info document for
+//! clients that ask for JSON, as shippers probe it before `_bulk`).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use logingest_core::Error;
+use serde_json::{json, Value};
+
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// The web UI page (the UI issue replaces this placeholder).
+const INDEX_HTML: &str = include_str!("../../ui/index.html");
+
+/// Version of Elasticsearch whose API subset `/_bulk` follows.
+pub const ES_COMPAT_VERSION: &str = "8.11.0";
+
+/// `GET /healthz`: 200 while the backend answers. Needs no key, for load balancers.
+pub async fn healthz(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
+    let stats = tokio::task::spawn_blocking(move || state.backend.stats())
+        .await
+        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    Ok(Json(json!({ "status": "ok", "records": stats.records })))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.authorize(&headers, Role::Admin, "read metrics")?;
+    let text = state.metrics.render(state.ingester.stats());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// `POST /api/flush`: everything accepted so far is durable and searchable when this answers.
+pub async fn flush(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authorize(&headers, Role::Ingest, "flush")?;
+    let started = std::time::Instant::now();
+    tokio::task::spawn_blocking(move || state.ingester.flush())
+        .await
+        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    Ok(Json(
+        json!({ "flushed": true, "took_ms": started.elapsed().as_millis() as u64 }),
+    ))
+}
+
+/// `GET /`: the UI, or server info for clients that want JSON.
+pub async fn root(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("json") && !accept.contains("text/html"));
+    if !wants_json {
+        return Ok(Html(INDEX_HTML).into_response());
+    }
+    state
+        .authorize(&headers, Role::Ingest, "read server info")
+        .or_else(|_| state.authorize(&headers, Role::Read, "read server info"))?;
+    let info = json!({
+        "name": "logingest",
+        "cluster_name": "logingest",
+        "cluster_uuid": "logingest",
+        "version": {
+            "number": ES_COMPAT_VERSION,
+            "build_flavor": "default",
+            "build_type": "logingest",
+            "lucene_version": "9.8.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+            "logingest": env!("CARGO_PKG_VERSION"),
+        },
+        "tagline": "You Know, for Search",
+    });
+    Ok((StatusCode::OK, Json(info)).into_response())
+}

@@ -1,0 +1,236 @@
+//! `GET /api/search`, `/api/histogram`, `/api/facets`.
+//!
+//! Every query is parsed once, restricted to what the caller may see (a
+//! scoped read key ANDs its `resourceId` patterns into the query), and run
+//! on the backend off the async runtime. Records are returned as raw JSON,
+//! exactly as they were sent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Query as QueryString, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use logingest_core::query::{parse_query_at, parse_time, Query};
+use logingest_core::{
+    Cursor, Error, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange, Timestamp,
+};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::body;
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// The parsed `q`, `from`, `to` of a request, with the caller's restriction applied.
+pub struct Selection {
+    /// The query, restricted.
+    pub query: Query,
+    /// `from` (inclusive) and `to` (exclusive).
+    pub time: TimeRange,
+}
+
+/// Parses `q`, `from` and `to` for `principal` at time `now`.
+pub fn selection(
+    params: &HashMap<String, String>,
+    principal: &Principal,
+    now: Timestamp,
+) -> Result<Selection, ApiError> {
+    let text = params.get("q").map(String::as_str).unwrap_or("");
+    let query = parse_query_at(text, now).map_err(Error::from)?;
+    let time_param = |name: &str| -> Result<Option<Timestamp>, ApiError> {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                parse_time(v, now).map_err(|e| ApiError::bad_request(format!("`{name}`: {e}")))
+            })
+            .transpose()
+    };
+    let time = TimeRange {
+        start: time_param("from")?,
+        end: time_param("to")?,
+    };
+    Ok(Selection {
+        query: principal.restrict(query),
+        time,
+    })
+}
+
+/// Runs blocking backend work off the async runtime, timing it.
+async fn run<T: Send + 'static>(
+    state: &Shared,
+    endpoint: &'static str,
+    work: impl FnOnce(&Shared) -> Result<T, Error> + Send + 'static,
+) -> Result<(T, u64), ApiError> {
+    let state = Arc::clone(state);
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || {
+        let out = work(&state);
+        state
+            .metrics
+            .query_seconds
+            .with_label_values(&[endpoint])
+            .observe(started.elapsed().as_secs_f64());
+        out
+    })
+    .await
+    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    Ok((result, started.elapsed().as_millis() as u64))
+}
+
+/// The answer of `/api/search`.
+#[derive(Serialize)]
+pub struct SearchAnswer {
+    hits: Vec<Box<RawValue>>,
+    total: u64,
+    next_cursor: Option<String>,
+    took_ms: u64,
+}
+
+/// `GET /api/search`.
+pub async fn search(
+    State(state): State<Shared>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    let principal = state.authorize(&headers, Role::Read, "search")?;
+    let params = body::params(raw, &["q", "from", "to", "limit", "cursor", "order"])?;
+    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let limit = body::number(
+        &params,
+        "limit",
+        SearchRequest::DEFAULT_LIMIT,
+        1,
+        SearchRequest::MAX_LIMIT,
+    )?;
+    let order = match params.get("order").map(String::as_str) {
+        None | Some("desc") => Order::Desc,
+        Some("asc") => Order::Asc,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`order` must be `desc` or `asc`, not `{other}`"
+            )))
+        }
+    };
+    let cursor = params
+        .get("cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<Cursor>())
+        .transpose()?;
+    let request = SearchRequest::new(query)
+        .time(time)
+        .order(order)
+        .limit(limit)
+        .cursor(cursor);
+    let (page, took_ms) = run(&state, "search", move |state| {
+        state.backend.search(&request)
+    })
+    .await?;
+    let hits = page
+        .hits
+        .into_iter()
+        .map(|hit| RawValue::from_string(hit.source))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::from(Error::backend_msg(
+                false,
+                format!("stored record is not JSON: {e}"),
+            ))
+        })?;
+    // `Json` serialises the raw hits verbatim: records go out exactly as sent.
+    Ok(Json(SearchAnswer {
+        hits,
+        total: page.total,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        took_ms,
+    }))
+}
+
+/// `GET /api/histogram`: counts per time bucket. Without `from`/`to`, the
+/// span of the stored records is used.
+pub async fn histogram(
+    State(state): State<Shared>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.authorize(&headers, Role::Read, "search")?;
+    let params = body::params(raw, &["q", "from", "to", "buckets"])?;
+    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let buckets = body::number(&params, "buckets", 60, 1, HistogramRequest::MAX_BUCKETS)?;
+    let (histogram, took_ms) = run(&state, "histogram", move |state| {
+        let (start, end) = match (time.start, time.end) {
+            (Some(s), Some(e)) => (s, e),
+            (s, e) => {
+                let stats = state.backend.stats()?;
+                let start = s.or(stats.min_timestamp).unwrap_or(Timestamp::now());
+                let end = e
+                    .or(stats
+                        .max_timestamp
+                        .map(|t| Timestamp(t.0.saturating_add(1))))
+                    .unwrap_or(start);
+                (start, end.max(Timestamp(start.0.saturating_add(1))))
+            }
+        };
+        if end <= start {
+            return Err(Error::InvalidRequest("`to` must be after `from`".into()));
+        }
+        state
+            .backend
+            .histogram(&HistogramRequest::new(query, start, end, buckets))
+    })
+    .await?;
+    let width = histogram.bucket_width;
+    let rows: Vec<Value> = histogram
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, count)| {
+            let start = Timestamp(
+                histogram
+                    .start
+                    .0
+                    .saturating_add(width.saturating_mul(i as i64)),
+            );
+            json!({ "start": start.to_rfc3339(), "count": count })
+        })
+        .collect();
+    Ok(Json(json!({
+        "start": histogram.start.to_rfc3339(),
+        "interval_ms": width as f64 / 1e6,
+        "buckets": rows,
+        "total": histogram.counts.iter().sum::<u64>(),
+        "took_ms": took_ms,
+    })))
+}
+
+/// `GET /api/facets`: top values of a keyword field.
+pub async fn facets(
+    State(state): State<Shared>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.authorize(&headers, Role::Read, "search")?;
+    let params = body::params(raw, &["q", "from", "to", "field", "size"])?;
+    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let field = params
+        .get("field")
+        .cloned()
+        .unwrap_or_else(|| "level".to_owned());
+    let size = body::number(&params, "size", 10, 1, 1000)?;
+    let request = FacetRequest::new(query, field.clone(), size).time(time);
+    let (facets, took_ms) = run(&state, "facets", move |state| {
+        state.backend.facets(&request)
+    })
+    .await?;
+    let values: Vec<Value> = facets
+        .into_iter()
+        .map(|f| json!({ "value": f.value, "count": f.count }))
+        .collect();
+    Ok(Json(
+        json!({ "field": field, "values": values, "took_ms": took_ms }),
+    ))
+}

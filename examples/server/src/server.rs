@@ -1,0 +1,109 @@
+//! `logingest serve`: open the backend, start the ingester, serve HTTP until
+//! SIGINT/SIGTERM, then stop accepting, flush and close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester, WhenFull};
+use logingest_core::{Backend, Limits};
+use logingest_tantivy::{TantivyBackend, TantivyConfig};
+use tokio::sync::broadcast;
+
+use crate::auth::Keys;
+use crate::config::{BackendKind, ServeArgs, WhenFullKind};
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::state::{AppState, TAIL_BACKLOG};
+
+/// Runs the server until a shutdown signal.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let keys = args.auth_file.as_deref().map(Keys::load).transpose()?;
+    if keys.is_none() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
+        return Err(format!(
+            "refusing to listen on {} without an auth file: anyone who can reach it could read and write logs. \
+             Pass --auth-file FILE, or --allow-unauthenticated if the network is trusted.",
+            args.listen
+        ));
+    }
+    let backend: Arc<dyn Backend> = match args.backend {
+        BackendKind::Tantivy => {
+            let config = TantivyConfig::default().refresh_interval(None);
+            let data = args.data.clone();
+            let backend = tokio::task::spawn_blocking(move || TantivyBackend::open(&data, config))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
+            Arc::new(backend)
+        }
+    };
+    let metrics = Arc::new(Metrics::new());
+    let policy = BatchPolicy::new(
+        args.batch_records,
+        64 << 20,
+        Duration::from_millis(args.batch_linger_ms),
+    )
+    .map_err(|e| e.to_string())?;
+    let when_full = match args.when_full {
+        WhenFullKind::Block => WhenFull::Block {
+            timeout: Duration::from_millis(args.block_timeout_ms),
+        },
+        WhenFullKind::Reject => WhenFull::Reject,
+    };
+    let mut ingest = IngestConfig::default();
+    ingest.policy = policy;
+    ingest.queue_capacity = args.queue_capacity;
+    ingest.max_queued_bytes = args.queue_bytes;
+    ingest.when_full = when_full;
+    ingest.refresh_interval = Duration::from_millis(args.refresh_ms);
+    ingest.observer = Some(Arc::clone(&metrics) as _);
+    let ingester = Ingester::start(Arc::clone(&backend), ingest).map_err(|e| e.to_string())?;
+    let limits = Limits::default()
+        .max_body_bytes(args.max_body_bytes)
+        .max_record_bytes(args.max_record_bytes)
+        .max_records(args.max_records);
+    let (tail, _) = broadcast::channel(TAIL_BACKLOG);
+    let state = Arc::new(AppState {
+        backend,
+        ingester,
+        keys,
+        limits,
+        tail,
+        metrics,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %local, data = %args.data.display(), auth = state.keys.is_some(), "logingest listening");
+    // Tests and scripts read this line to find the port when --listen used port 0.
+    println!("listening on http://{local}");
+    axum::serve(listener, routes::router(Arc::clone(&state)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("shutting down: flushing the ingest queue");
+    tokio::task::spawn_blocking(move || state.ingester.shutdown())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("final flush failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,64 @@
+//! What every handler shares: the backend, the ingester, keys, live tail
+//! and metrics.
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap};
+use logingest_core::ingest::Ingester;
+use logingest_core::{Backend, Limits, Record};
+use tokio::sync::broadcast;
+
+use crate::auth::{Keys, Principal, Role};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Shared state of the server.
+pub struct AppState {
+    /// The storage backend.
+    pub backend: Arc<dyn Backend>,
+    /// The ingest queue in front of it.
+    pub ingester: Ingester,
+    /// API keys; `None` = no auth (every caller is admin).
+    pub keys: Option<Keys>,
+    /// Record parsing limits.
+    pub limits: Limits,
+    /// Records that became visible, for live tail subscribers.
+    pub tail: broadcast::Sender<Arc<[Record]>>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Shared state as handlers receive it.
+pub type Shared = Arc<AppState>;
+
+/// Capacity of the live-tail broadcast, in published batches. A subscriber
+/// further behind is told how many batches it missed.
+pub const TAIL_BACKLOG: usize = 1024;
+
+impl AppState {
+    /// The caller of a request, if it may act with `needed`: 401 without a
+    /// known key, 403 when its role lacks the right.
+    pub fn authorize(
+        &self,
+        headers: &HeaderMap,
+        needed: Role,
+        action: &str,
+    ) -> Result<Principal, ApiError> {
+        let Some(keys) = &self.keys else {
+            return Ok(Principal::anonymous());
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let principal = presented
+            .and_then(|key| keys.find(key))
+            .ok_or_else(ApiError::unauthorized)?;
+        if !principal.allows(needed) {
+            let role = format!("{:?}", principal.role).to_lowercase();
+            return Err(ApiError::forbidden(&role, action));
+        }
+        Ok(principal.clone())
+    }
+}

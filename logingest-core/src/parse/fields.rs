@@ -134,7 +134,12 @@ fn longest_token(message: &str, limit: usize) -> Option<usize> {
     message
         .split(|c: char| !c.is_alphanumeric())
         .filter(|run| run.len() * 3 > limit)
-        .map(|run| run.chars().flat_map(char::to_lowercase).map(char::len_utf8).sum())
+        .map(|run| {
+            run.chars()
+                .flat_map(char::to_lowercase)
+                .map(char::len_utf8)
+                .sum()
+        })
         .find(|&len| len > limit)
 }
 

@@ -321,7 +321,10 @@ fn terms_longer_than_the_limit_are_refused() {
     for (text, field) in [
         (r#"{"message":"ok 01234567890"}"#, "message"),
         (r#"{"message":"ok","level":"01234567890"}"#, "level"),
-        (r#"{"message":"ok","metadata":{"a":["x","01234567890"]}}"#, "metadata.a"),
+        (
+            r#"{"message":"ok","metadata":{"a":["x","01234567890"]}}"#,
+            "metadata.a",
+        ),
         // Lowercasing can lengthen a token: 'Ⱥ' is 2 bytes, 'ⱥ' 3.
         (r#"{"message":"ȺȺȺȺ"}"#, "message"),
     ] {

@@ -203,7 +203,7 @@ mod tests {
         );
         assert_eq!(
             scope_query(&["server-12*".into(), "a?c".into()]).to_string(),
-            "(resourceId:server-12* OR resourceId:a?c)"
+            "resourceId:server-12* OR resourceId:a?c"
         );
     }
 

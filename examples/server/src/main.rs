@@ -3,11 +3,14 @@
 //! - `logingest serve`: HTTP ingest, search, live tail and the web UI
 //!   (docs/http-api.md).
 //! - `logingest hash-key KEY`: the SHA-256 line for an auth file.
+//! - `logingest query`, `logingest tail`, `logingest ingest FILE...`: the
+//!   command-line client of a running server (see `cli`).
 //!
 //! The server keeps no state of its own: the backend holds the data, the
 //! ingester the queue, and both are shared by every handler.
 
 mod auth;
+mod cli;
 mod config;
 mod error;
 mod metrics;
@@ -36,6 +39,15 @@ enum Command {
         /// The key (a long random string).
         key: String,
     },
+    /// Search a running server: a table of the matching records, or NDJSON
+    /// with --json.
+    Query(cli::query::QueryArgs),
+    /// Print new records matching a query as they reach a running server,
+    /// until Ctrl-C.
+    Tail(cli::tail::TailArgs),
+    /// Send NDJSON files (or stdin) to a running server in batches, with a
+    /// progress bar and a summary.
+    Ingest(cli::ingest::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +67,9 @@ fn main() -> ExitCode {
             println!("{}", auth::hash_key(&key));
             Ok(())
         }
+        Command::Query(args) => cli::query::run(args),
+        Command::Tail(args) => cli::tail::run(args),
+        Command::Ingest(args) => cli::ingest::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

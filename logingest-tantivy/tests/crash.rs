@@ -1,0 +1,452 @@
+//! Crash test: a child process ingests through the library and is killed with
+//! SIGKILL at random moments; after a kill the directory is reopened (which
+//! runs recovery) and checked against a ledger of what the child was told.
+//!
+//! The child is this test binary run again with `--exact child_ingest`: the
+//! `child_*` tests do nothing unless their environment variable names a
+//! directory. The child prints `OPEN` once the backend is open, `SUBMIT <req>
+//! <n>` before it submits a request of `n` records and `ACK <req> <n>
+//! <first_seq>` after `wait_durable` returned `Ok`. After every kill:
+//!
+//! - every acknowledged request is present with all its records, exactly once,
+//!   at the sequence numbers it was acknowledged with, and searchable;
+//! - every other request is wholly present or wholly absent, never partial;
+//! - nothing is present that was never submitted, no `spanId` appears twice;
+//! - SQLite (`stats().records`) and the index (`*` total) agree, and the index
+//!   has each record at its original time (also after re-indexing).
+//!
+//! One cycle in five skips the reopen, so the next child runs the recovery
+//! itself (and is more likely to be killed during it); the check after the
+//! following cycle covers both. Data accumulates in one directory.
+//!
+//! `LOGINGEST_CRASH_CYCLES` (default 20) and `LOGINGEST_CRASH_SEED` tune a run.
+#![cfg(unix)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester};
+use logingest_core::query::parse_query;
+use logingest_core::{
+    parse_records, Backend, FacetRequest, Order, ParseOptions, SearchRequest, TimeRange, Timestamp,
+};
+use logingest_tantivy::{TantivyBackend, TantivyConfig};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const CHILD_DIR: &str = "LOGINGEST_CRASH_CHILD_DIR";
+const CHILD_CYCLE: &str = "LOGINGEST_CRASH_CHILD_CYCLE";
+const CHILD_SEED: &str = "LOGINGEST_CRASH_CHILD_SEED";
+const HOLD_DIR: &str = "LOGINGEST_CRASH_HOLD_DIR";
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| v.parse().expect(name))
+}
+
+/// Runs the test `name` of this binary as a child process with `env`.
+fn spawn_child(name: &str, env: &[(&str, String)]) -> std::process::Child {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    // `--quiet`: no `test <name> ... ` prefix before the child's first line.
+    command.args(["--exact", name, "--nocapture", "--quiet"]);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    command.stdin(Stdio::piped()).stdout(Stdio::piped());
+    command.spawn().expect("spawn child")
+}
+
+/// Exits the child when its stdin closes, so a failed parent leaves no orphan.
+fn exit_with_parent() {
+    std::thread::spawn(|| {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        std::process::exit(0);
+    });
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").expect("stdout");
+    out.flush().expect("stdout");
+}
+
+/// The child: ingests from three threads until killed.
+#[test]
+fn child_ingest() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    exit_with_parent();
+    let cycle = env_u64(CHILD_CYCLE, 0);
+    let mut rng = ChaCha8Rng::seed_from_u64(env_u64(CHILD_SEED, 0));
+    let backend = TantivyBackend::open(&dir, TantivyConfig::default()).expect("child open");
+    say("OPEN");
+    // Vary how batches form and how often the index commits, so kills land in
+    // SQLite commits, tantivy commits and merges alike.
+    let linger = Duration::from_millis(rng.random_range(0..=5));
+    let policy = BatchPolicy::new(rng.random_range(50..=500), 4 << 20, linger).expect("policy");
+    let refresh = [0, 20, 200, 1000][rng.random_range(0..4)];
+    let config = IngestConfig::default()
+        .policy(policy)
+        .refresh_interval(Duration::from_millis(refresh));
+    let ingester = Arc::new(Ingester::start(Arc::new(backend), config).expect("ingester"));
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (ingester, seed) = (Arc::clone(&ingester), rng.random());
+            std::thread::spawn(move || {
+                submit_until_killed(&ingester, &format!("c{cycle}t{t}"), seed)
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("ingest thread");
+    }
+}
+
+/// Submits requests `<prefix>q<n>`, up to three in flight, and reports each
+/// acknowledgement, until killed (or 60 s pass).
+fn submit_until_killed(ingester: &Ingester, prefix: &str, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut n = 0;
+    while Instant::now() < deadline {
+        let mut tickets = Vec::new();
+        for _ in 0..rng.random_range(1..=3) {
+            n += 1;
+            let req = format!("{prefix}q{n}");
+            // Mostly small requests, some up to 200 records.
+            let most = if rng.random_bool(0.1) { 200 } else { 10 };
+            let count = rng.random_range(1..=most);
+            let records = request(&req, count, &mut rng);
+            say(&format!("SUBMIT {req} {count}"));
+            tickets.push((req, count, ingester.submit(records).expect("submit")));
+        }
+        for (req, count, ticket) in tickets {
+            match ticket.wait_durable() {
+                Ok(ack) => say(&format!("ACK {req} {count} {}", ack.first_seq)),
+                Err(e) => say(&format!("ERR {req} {e}")),
+            }
+        }
+        // Keep the volume modest: every check scans everything.
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..10)));
+    }
+}
+
+/// The records of request `req`: `spanId` `<req>r<i>`, the request id in
+/// `metadata.req` and as a message token; half without a timestamp (so the
+/// receive time is stored), half with the current time.
+fn request(req: &str, count: usize, rng: &mut ChaCha8Rng) -> Vec<logingest_core::Record> {
+    let mut ndjson = String::new();
+    for i in 0..count {
+        let level = ["info", "warn", "error"][rng.random_range(0..3)];
+        let mut record = serde_json::json!({
+            "level": level,
+            "message": format!("crash record {req} n{i} {}", "x".repeat(rng.random_range(0..100))),
+            "spanId": format!("{req}r{i}"),
+            "metadata": {"req": req, "i": i},
+        });
+        if rng.random_bool(0.5) {
+            record["timestamp"] = Timestamp::now().to_rfc3339().into();
+        }
+        ndjson.push_str(&record.to_string());
+        ndjson.push('\n');
+    }
+    parse_records(ndjson.as_bytes(), &ParseOptions::default()).expect("valid records")
+}
+
+/// What the parent knows about one request.
+struct Entry {
+    count: u64,
+    /// `first_seq` of the acknowledgement, if the child got one.
+    acked: Option<u64>,
+    cycle: u64,
+}
+
+/// The parent's side of a run: the ledger of what the children were told,
+/// and numbers for the summary.
+#[derive(Default)]
+struct Run {
+    ledger: HashMap<String, Entry>,
+    /// The first cycle no check has seen yet.
+    unchecked_from: u64,
+    checks: u64,
+    killed_before_open: u64,
+    slowest_child_open: Duration,
+    reindexed: u64,
+    reopening: Duration,
+    slowest_reopen: Duration,
+    checking: Duration,
+    /// Of the last check: acknowledged, unacknowledged present and absent
+    /// requests, records.
+    last: [u64; 4],
+}
+
+#[test]
+fn kill_9_at_random_moments() {
+    let cycles = env_u64("LOGINGEST_CRASH_CYCLES", 20);
+    let seed = env_u64("LOGINGEST_CRASH_SEED", 0x10_9e57);
+    println!("crash test: {cycles} cycles, LOGINGEST_CRASH_SEED={seed}");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    // Every record is written after this (a minute of slack for the clock).
+    let since = Timestamp(Timestamp::now().0 - 60_000_000_000);
+    let mut run = Run::default();
+    let mut recovery_pending = false;
+    for cycle in 0..cycles {
+        // Now and then kill while the child is starting, more often when it
+        // has a recovery to run (the previous cycle was not reopened here).
+        let after = if rng.random_bool(if recovery_pending { 0.5 } else { 0.15 }) {
+            rng.random_range(0..100)
+        } else {
+            rng.random_range(50..600)
+        };
+        let env = [
+            (CHILD_DIR, dir.path().display().to_string()),
+            (CHILD_CYCLE, cycle.to_string()),
+            (CHILD_SEED, rng.random::<u64>().to_string()),
+        ];
+        run.kill_child(&env, Duration::from_millis(after), cycle);
+        // One cycle in five leaves the recovery to the next child.
+        recovery_pending = cycle + 1 < cycles && rng.random_bool(0.2);
+        if recovery_pending {
+            continue;
+        }
+        let committed_before = committed_seq(dir.path());
+        let opening = Instant::now();
+        let backend = TantivyBackend::open(dir.path(), TantivyConfig::default())
+            .unwrap_or_else(|e| panic!("cycle {cycle}: reopen after kill: {e}"));
+        run.slowest_reopen = run.slowest_reopen.max(opening.elapsed());
+        run.reopening += opening.elapsed();
+        run.reindexed += committed_seq(dir.path()) - committed_before;
+        backend.refresh().expect("refresh");
+        let checking = Instant::now();
+        run.check(&backend, cycle, since, &mut rng);
+        run.checking += checking.elapsed();
+    }
+    let backend = TantivyBackend::open(dir.path(), TantivyConfig::default()).expect("open");
+    scan_everything(&backend, run.last[3]);
+    let [acked, unacked_present, unacked_absent, records] = run.last;
+    println!(
+        "crash test: {cycles} kills, {} checks in {:.1?}: {acked} requests acknowledged, \
+         {unacked_present} unacknowledged present, {unacked_absent} absent; {records} records; \
+         {} re-indexed on reopen (took {:.1?}, slowest {:.1?}); {} kills before the child \
+         opened (slowest child open {:.1?}); checking took {:.1?}",
+        run.checks,
+        started.elapsed(),
+        run.reindexed,
+        run.reopening,
+        run.slowest_reopen,
+        run.killed_before_open,
+        run.slowest_child_open,
+        run.checking,
+    );
+}
+
+impl Run {
+    /// Runs an ingesting child for `after`, kills it and records its lines.
+    fn kill_child(&mut self, env: &[(&str, String)], after: Duration, cycle: u64) {
+        let mut child = spawn_child("child_ingest", env);
+        let stdout = child.stdout.take().expect("piped");
+        let spawned = Instant::now();
+        let reader = std::thread::spawn(move || {
+            let (mut lines, mut opened) = (Vec::new(), None);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.ends_with("OPEN") {
+                    opened = Some(spawned.elapsed());
+                }
+                lines.push(line);
+            }
+            (lines, opened)
+        });
+        std::thread::sleep(after);
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("wait");
+        let (lines, opened) = reader.join().expect("reader");
+        assert!(status.code().is_none(), "child exited by itself: {status}");
+        match opened {
+            Some(took) => self.slowest_child_open = self.slowest_child_open.max(took),
+            None => self.killed_before_open += 1,
+        }
+        for line in &lines {
+            match line.split(' ').collect::<Vec<_>>()[..] {
+                ["SUBMIT", req, count] => {
+                    let count = count.parse().expect("count");
+                    let entry = Entry {
+                        count,
+                        acked: None,
+                        cycle,
+                    };
+                    let old = self.ledger.insert(req.to_owned(), entry);
+                    assert!(old.is_none(), "{req} twice");
+                }
+                ["ACK", req, _, first_seq] => {
+                    let entry = self.ledger.get_mut(req).expect("submitted");
+                    entry.acked = Some(first_seq.parse().expect("seq"));
+                }
+                ["ERR", ..] => panic!("cycle {cycle}: the child got an error: {line}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Checks the reopened directory against the ledger of every cycle so far.
+    fn check(
+        &mut self,
+        backend: &TantivyBackend,
+        cycle: u64,
+        since: Timestamp,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let ledger = &self.ledger;
+        let stored = backend.stats().expect("stats").records;
+        let indexed = search(backend, SearchRequest::new(all()).limit(1)).total;
+        assert_eq!(stored, indexed, "cycle {cycle}: SQLite and index disagree");
+        // A record indexed at a wrong time (say, re-indexed with a default
+        // receive time) would fall out of this window.
+        let window = TimeRange {
+            start: Some(since),
+            end: None,
+        };
+        let recent = search(backend, SearchRequest::new(all()).time(window).limit(1));
+        assert_eq!(recent.total, indexed, "cycle {cycle}: wrong times");
+
+        let present = facets(backend, "metadata.req");
+        let mut sum = 0;
+        for (req, &n) in &present {
+            let entry = ledger
+                .get(req)
+                .unwrap_or_else(|| panic!("cycle {cycle}: {req} present but never submitted"));
+            assert_eq!(n, entry.count, "cycle {cycle}: {req} partially present");
+            sum += n;
+        }
+        assert_eq!(sum, indexed, "cycle {cycle}: records without a request");
+        let mut last = [0, 0, 0, indexed];
+        for (req, entry) in ledger {
+            match (entry.acked, present.contains_key(req)) {
+                (Some(_), true) => last[0] += 1,
+                (Some(_), false) => panic!("cycle {cycle}: acknowledged {req} lost"),
+                (None, true) => last[1] += 1,
+                (None, false) => last[2] += 1,
+            }
+        }
+
+        // Exactly the expected spanIds, each once.
+        let spans = facets(backend, "spanId");
+        assert_eq!(spans.len() as u64, indexed, "cycle {cycle}: spanIds");
+        for (span, &n) in &spans {
+            assert_eq!(n, 1, "cycle {cycle}: spanId {span} appears {n} times");
+            let (req, i) = span.rsplit_once('r').expect("spanId shape");
+            let i: u64 = i.parse().expect("spanId index");
+            assert!(present.contains_key(req) && i < ledger[req].count, "{span}");
+        }
+
+        // Searchable by keyword and by message token, at the acknowledged
+        // sequence numbers: every request since the last check, and 1% of
+        // older ones (they were searched after their own crash).
+        let unchecked_from = self.unchecked_from;
+        let sample = present
+            .keys()
+            .filter(|req| ledger[*req].cycle >= unchecked_from || rng.random_bool(0.01));
+        for req in sample {
+            let entry = &ledger[req];
+            let by_kw = search_for(backend, &format!("metadata.req:{req}"), 500);
+            let by_token = search_for(backend, req, 1);
+            assert_eq!(by_kw.total, entry.count, "cycle {cycle}: {req} by keyword");
+            assert_eq!(by_token.total, entry.count, "cycle {cycle}: {req} by token");
+            assert_eq!(by_kw.hits.len() as u64, entry.count, "{req}: sources");
+            let mut seqs: Vec<u64> = by_kw.hits.iter().map(|h| h.seq).collect();
+            seqs.sort_unstable();
+            if let Some(first) = entry.acked {
+                let expected: Vec<u64> = (first..first + entry.count).collect();
+                assert_eq!(seqs, expected, "cycle {cycle}: {req} sequence numbers");
+            }
+            let tag = format!("\"req\":\"{req}\"");
+            assert!(by_kw.hits.iter().all(|h| h.source.contains(&tag)), "{req}");
+        }
+        self.last = last;
+        self.unchecked_from = cycle + 1;
+        self.checks += 1;
+    }
+}
+
+/// The sequence number the index's last commit covers (its payload).
+fn committed_seq(dir: &Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(dir.join("index/meta.json")) else {
+        return 0;
+    };
+    let meta: serde_json::Value = serde_json::from_str(&text).expect("meta.json");
+    meta["payload"].as_str().map_or(0, |p| {
+        let payload: serde_json::Value = serde_json::from_str(p).expect("payload");
+        payload["seq"].as_u64().expect("seq")
+    })
+}
+
+fn all() -> logingest_core::query::Query {
+    parse_query("*").expect("query")
+}
+
+fn search(backend: &TantivyBackend, request: SearchRequest) -> logingest_core::SearchPage {
+    backend.search(&request).expect("search")
+}
+
+fn search_for(backend: &TantivyBackend, query: &str, limit: usize) -> logingest_core::SearchPage {
+    let request = SearchRequest::new(parse_query(query).expect("query")).limit(limit);
+    search(backend, request)
+}
+
+fn facets(backend: &TantivyBackend, field: &str) -> HashMap<String, u64> {
+    let request = FacetRequest::new(all(), field, usize::MAX);
+    let facets = backend.facets(&request).expect("facets");
+    facets.into_iter().map(|f| (f.value, f.count)).collect()
+}
+
+/// Pages through every record: each index hit has its SQLite source, once.
+fn scan_everything(backend: &TantivyBackend, expected: u64) {
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = None;
+    loop {
+        let request = SearchRequest::new(all())
+            .order(Order::Asc)
+            .limit(SearchRequest::MAX_LIMIT)
+            .cursor(cursor);
+        let page = search(backend, request);
+        for hit in &page.hits {
+            assert!(seen.insert(hit.seq), "seq {} twice", hit.seq);
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len() as u64, expected, "pages miss records");
+}
+
+/// The child of the lock test: holds the directory open until killed.
+#[test]
+fn child_hold() {
+    let Some(dir) = std::env::var_os(HOLD_DIR) else {
+        return;
+    };
+    let _backend = TantivyBackend::open(&dir, TantivyConfig::default()).expect("child open");
+    say("OPEN");
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+#[test]
+fn a_second_process_cannot_open_a_held_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let held = (HOLD_DIR, dir.path().display().to_string());
+    let mut child = spawn_child("child_hold", &[held]);
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let opened = lines.any(|l| l.ends_with("OPEN"));
+    assert!(opened, "the child did not open the directory");
+    let err = TantivyBackend::open(dir.path(), TantivyConfig::default())
+        .expect_err("a second process must not open the directory");
+    assert!(err.to_string().contains("already open"), "{err}");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    TantivyBackend::open(dir.path(), TantivyConfig::default()).expect("open after the holder died");
+}

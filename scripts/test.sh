@@ -23,6 +23,17 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 
+step "Python virtualenv with the official Elasticsearch client (target/pyenv)"
+# tests/es_client.rs ships logs with the real elasticsearch-py bulk helper; it
+# runs $LOGINGEST_PYTHON. The venv is reused when present and working.
+pyenv=target/pyenv
+if ! "$pyenv/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$pyenv"
+  python3 -m venv "$pyenv"
+fi
+"$pyenv/bin/python" -m pip install -q --disable-pip-version-check 'elasticsearch>=8,<9'
+export LOGINGEST_PYTHON="$PWD/$pyenv/bin/python"
+
 step "cargo test"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 

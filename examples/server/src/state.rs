@@ -50,7 +50,11 @@ impl AppState {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // The scheme name is case-insensitive (RFC 9110, section 11.1).
+                let (scheme, key) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(key)
+            })
             .map(str::trim);
         let principal = presented
             .and_then(|key| keys.find(key))

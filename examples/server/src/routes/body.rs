@@ -4,19 +4,35 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderMap, StatusCode};
 
 use crate::error::ApiError;
 
+/// The raw body as received. The router's raw size limit (a little above
+/// `limit`, so that most oversized bodies are refused by [`decode`] with the
+/// exact figure) ends reading early; that is answered as a JSON 413 like
+/// every other error, not as axum's plain-text rejection.
+pub fn received(payload: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    payload.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+        status => ApiError::new(
+            status,
+            format!("cannot read the request body: {}", rejection.body_text()),
+        ),
+    })
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("body is larger than the limit of {limit} bytes"),
+    )
+}
+
 /// The body, gunzipped when `Content-Encoding: gzip`, refused with 413 when
 /// it is (or inflates to) more than `limit` bytes.
 pub fn decode(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body is larger than the limit of {limit} bytes"),
-        )
-    };
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -24,7 +40,7 @@ pub fn decode(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>,
     match encoding.trim().to_ascii_lowercase().as_str() {
         "identity" | "" => {
             if body.len() > limit {
-                return Err(too_large());
+                return Err(too_large(limit));
             }
             Ok(body.to_vec())
         }
@@ -35,7 +51,7 @@ pub fn decode(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>,
                 .read_to_end(&mut out)
                 .map_err(|e| ApiError::bad_request(format!("body is not valid gzip: {e}")))?;
             if out.len() > limit {
-                return Err(too_large());
+                return Err(too_large(limit));
             }
             Ok(out)
         }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -48,7 +49,7 @@ pub async fn bulk(
     state: State<Shared>,
     query: QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Bytes,
+    payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     handle(state, None, query, headers, payload).await
 }
@@ -59,7 +60,7 @@ pub async fn bulk_index(
     Path(index): Path<String>,
     query: QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Bytes,
+    payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     handle(state, Some(index), query, headers, payload).await
 }
@@ -89,7 +90,7 @@ async fn handle(
     default_index: Option<String>,
     QueryString(raw): QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Bytes,
+    payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     state.authorize(&headers, Role::Ingest, "send records")?;
@@ -98,9 +99,16 @@ async fn handle(
         params.get("refresh").map(String::as_str),
         Some("true" | "wait_for" | "")
     );
+    let payload = body::received(payload, state.limits.max_body_bytes)?;
     let bytes = body::decode(&headers, payload, state.limits.max_body_bytes)?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        // Where, as a line and a 1-based byte column, like record errors.
+        let valid = &bytes[..e.valid_up_to()];
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = valid.len() - line_start + 1;
+        ApiError::bad_request(format!("line {line}, column {column}: invalid UTF-8"))
+    })?;
     let default_index = default_index.unwrap_or_else(|| "logs".to_owned());
     let (items, records) = parse_bulk(text, &default_index, &state.limits)?;
     let first_seq = if records.is_empty() {

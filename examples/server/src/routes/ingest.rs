@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -26,7 +27,7 @@ pub async fn ingest(
     State(state): State<Shared>,
     QueryString(raw): QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Bytes,
+    payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authorize(&headers, Role::Ingest, "send records")?;
     let params = body::params(raw, &["refresh"])?;
@@ -58,9 +59,10 @@ pub async fn ingest(
 async fn accept(
     state: &Shared,
     headers: &HeaderMap,
-    payload: Bytes,
+    payload: Result<Bytes, BytesRejection>,
     wait_visible: bool,
 ) -> Result<usize, ApiError> {
+    let payload = body::received(payload, state.limits.max_body_bytes)?;
     let bytes = body::decode(headers, payload, state.limits.max_body_bytes)?;
     let format = if body::is_ndjson(headers) {
         Format::Ndjson

@@ -8,9 +8,11 @@ mod search;
 mod tail;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::error::ApiError;
 use crate::state::Shared;
 
 /// The whole HTTP API (see docs/http-api.md).
@@ -33,6 +35,24 @@ pub fn router(state: Shared) -> Router {
         .route("/api/flush", post(ops::flush))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(raw_limit))
         .with_state(state)
+}
+
+/// Unknown paths get a JSON error like every other failure.
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no endpoint {method} {}; see docs/http-api.md", uri.path()),
+    )
+}
+
+/// A known path with a method it does not take.
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
 }

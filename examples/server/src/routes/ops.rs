@@ -19,12 +19,19 @@ const INDEX_HTML: &str = include_str!("../../ui/index.html");
 /// Version of Elasticsearch whose API subset `/_bulk` follows.
 pub const ES_COMPAT_VERSION: &str = "8.11.0";
 
-/// `GET /healthz`: 200 while the backend answers. Needs no key, for load balancers.
+/// `GET /healthz`: 200 while the backend answers. Needs no key, for load
+/// balancers; the record count is included only when the server has no auth
+/// file (it would tell anyone how much data every resource has).
 pub async fn healthz(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
+    let open = state.keys.is_none();
     let stats = tokio::task::spawn_blocking(move || state.backend.stats())
         .await
         .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
-    Ok(Json(json!({ "status": "ok", "records": stats.records })))
+    Ok(Json(if open {
+        json!({ "status": "ok", "records": stats.records })
+    } else {
+        json!({ "status": "ok" })
+    }))
 }
 
 /// `GET /metrics`: Prometheus text format.
@@ -79,5 +86,12 @@ pub async fn root(State(state): State<Shared>, headers: HeaderMap) -> Result<Res
         },
         "tagline": "You Know, for Search",
     });
-    Ok((StatusCode::OK, Json(info)).into_response())
+    // Elasticsearch clients (e.g. elasticsearch-py 8.x) refuse a server whose
+    // successful answers lack this header.
+    Ok((
+        StatusCode::OK,
+        [("x-elastic-product", "Elasticsearch")],
+        Json(info),
+    )
+        .into_response())
 }

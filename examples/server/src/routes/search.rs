@@ -46,7 +46,12 @@ pub fn selection(
             .get(name)
             .filter(|v| !v.is_empty())
             .map(|v| {
-                parse_time(v, now).map_err(|e| ApiError::bad_request(format!("`{name}`: {e}")))
+                parse_time(v, now).map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "`{name}` must be a time: RFC 3339 (`2023-09-15T08:00:00Z`), a date \
+                         (`2023-09-15`) or a relative time (`now-1h`); {e}"
+                    ))
+                })
             })
             .transpose()
     };
@@ -151,7 +156,7 @@ pub async fn search(
 }
 
 /// `GET /api/histogram`: counts per time bucket. Without `from`/`to`, the
-/// span of the stored records is used.
+/// buckets span the first to the last matching record.
 pub async fn histogram(
     State(state): State<Shared>,
     QueryString(raw): QueryString<HashMap<String, String>>,
@@ -165,13 +170,29 @@ pub async fn histogram(
         let (start, end) = match (time.start, time.end) {
             (Some(s), Some(e)) => (s, e),
             (s, e) => {
-                let stats = state.backend.stats()?;
-                let start = s.or(stats.min_timestamp).unwrap_or(Timestamp::now());
-                let end = e
-                    .or(stats
-                        .max_timestamp
-                        .map(|t| Timestamp(t.0.saturating_add(1))))
-                    .unwrap_or(start);
+                // An open end is the time of the first or last *matching*
+                // record (so a scoped key learns nothing about other data,
+                // and the buckets span what the query found).
+                let edge = |order: Order| -> Result<Option<Timestamp>, Error> {
+                    let request = SearchRequest::new(query.clone())
+                        .time(time)
+                        .order(order)
+                        .limit(1);
+                    Ok(state
+                        .backend
+                        .search(&request)?
+                        .hits
+                        .first()
+                        .map(|h| h.timestamp))
+                };
+                let start = match s {
+                    Some(s) => s,
+                    None => edge(Order::Asc)?.unwrap_or(Timestamp::now()),
+                };
+                let end = match e {
+                    Some(e) => e,
+                    None => edge(Order::Desc)?.map_or(start, |t| Timestamp(t.0.saturating_add(1))),
+                };
                 (start, end.max(Timestamp(start.0.saturating_add(1))))
             }
         };

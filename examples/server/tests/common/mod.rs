@@ -32,12 +32,22 @@ pub struct Answer {
     pub retry_after: Option<String>,
     /// `Content-Type`, if sent.
     pub content_type: Option<String>,
+    /// Every response header, names in lowercase, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
     /// The body as JSON (panics with the body if it is not JSON).
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The first value of header `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -103,6 +113,63 @@ impl Server {
         answer(request.call())
     }
 
+    /// `GET path` with extra headers and optional bearer key.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)], key: Option<&str>) -> Answer {
+        let mut request = self.agent.get(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        answer(request.call())
+    }
+
+    /// Subscribes to `GET path` as Server-Sent Events (e.g.
+    /// `/api/tail?q=...`) with an optional bearer key. A non-200 answer is
+    /// returned as `Err` with its body; on 200 the events are read by a
+    /// background thread (it ends when the stream does).
+    pub fn sse(&self, path: &str, key: Option<&str>) -> Result<Sse, Answer> {
+        let mut request = self.agent.get(format!("{}{path}", self.url));
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let response = request
+            .call()
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        if response.status().as_u16() != 200 {
+            return Err(answer(Ok(response)));
+        }
+        let reader = BufReader::new(response.into_body().into_reader());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut event = SseEvent::default();
+            for line in reader.lines().map_while(Result::ok) {
+                if line.is_empty() {
+                    let complete = !event.data.is_empty() || !event.event.is_empty();
+                    if complete && tx.send(std::mem::take(&mut event)).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let (field, value) = line.split_once(':').unwrap_or((&line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "event" => event.event = value.to_owned(),
+                    "id" => event.id = value.to_owned(),
+                    "data" => {
+                        if !event.data.is_empty() {
+                            event.data.push('\n');
+                        }
+                        event.data.push_str(value);
+                    }
+                    _ => {} // comments (keep-alives) and unknown fields
+                }
+            }
+        });
+        Ok(Sse { events: rx })
+    }
+
     /// `POST path` with a body, extra headers and optional bearer key.
     pub fn post(
         &self,
@@ -121,6 +188,59 @@ impl Server {
         answer(request.send(body))
     }
 
+    /// Any request: `method path`, an optional body, extra headers and an
+    /// optional bearer key.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+        key: Option<&str>,
+    ) -> Answer {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        if let Some(key) = key {
+            builder = builder.header("Authorization", format!("Bearer {key}"));
+        }
+        answer(match body {
+            Some(body) => self.agent.run(builder.body(body).expect("request")),
+            None => self.agent.run(builder.body(()).expect("request")),
+        })
+    }
+
+    /// The number of stored (durable) records, as `/healthz` reports it.
+    pub fn records(&self) -> u64 {
+        let answer = self.get("/healthz", None);
+        assert_eq!(answer.status, 200, "healthz: {}", answer.text);
+        answer.json()["records"].as_u64().expect("records")
+    }
+
+    /// The value of an unlabelled sample of `/metrics` (0 if absent).
+    pub fn metric(&self, name: &str) -> f64 {
+        let answer = self.get("/metrics", None);
+        assert_eq!(answer.status, 200, "metrics: {}", answer.text);
+        answer
+            .text
+            .lines()
+            .find_map(|line| {
+                let (sample, value) = line.rsplit_once(' ')?;
+                (sample == name).then(|| value.parse().expect("a number"))
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// `POST /logs?refresh=wait_for` of `body`, asserting it is accepted whole.
+    pub fn ingest(&self, body: &[u8]) -> u64 {
+        let answer = self.post("/logs?refresh=wait_for", body, &[], None);
+        assert_eq!(answer.status, 200, "ingest: {}", answer.text);
+        answer.json()["accepted"].as_u64().expect("accepted")
+    }
+
     /// `GET /api/search` with `q` (and more `&`-joined parameters, already encoded).
     pub fn search(&self, q: &str, extra: &str) -> Value {
         let answer = self.get(&format!("/api/search?q={}{extra}", encode(q)), None);
@@ -131,6 +251,30 @@ impl Server {
     /// The exact number of records matching `q`.
     pub fn count(&self, q: &str) -> u64 {
         self.search(q, "&limit=1")["total"].as_u64().expect("total")
+    }
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Default, Clone)]
+pub struct SseEvent {
+    /// `event:` (empty for the default `message` type).
+    pub event: String,
+    /// `id:`.
+    pub id: String,
+    /// `data:` lines joined by newlines.
+    pub data: String,
+}
+
+/// A live Server-Sent Events subscription.
+pub struct Sse {
+    events: mpsc::Receiver<SseEvent>,
+}
+
+impl Sse {
+    /// The next event, waiting at most `timeout`; `None` on timeout or
+    /// when the stream ended.
+    pub fn next(&self, timeout: Duration) -> Option<SseEvent> {
+        self.events.recv_timeout(timeout).ok()
     }
 }
 
@@ -166,6 +310,16 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
     };
     let retry_after = header("retry-after");
     let content_type = header("content-type");
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let mut text = String::new();
     let _ = response.body_mut().as_reader().read_to_string(&mut text);
     Answer {
@@ -173,6 +327,7 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
         text,
         retry_after,
         content_type,
+        headers,
     }
 }
 
@@ -204,6 +359,35 @@ fn spawn(data: &Path, args: &[String]) -> (Child, String) {
             panic!("logingest did not start within 60 s")
         }
     }
+}
+
+/// Hex SHA-256 of an API key, as an auth file stores it.
+pub fn sha256_hex(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A key of an auth file: name, the key itself, role, `resources` patterns.
+pub type AuthKey<'a> = (&'a str, &'a str, &'a str, &'a [&'a str]);
+
+/// Writes an auth file with `keys` (stored hashed) into `dir`; returns its
+/// path as a string, for `--auth-file`.
+pub fn write_auth_file(dir: &Path, keys: &[AuthKey]) -> String {
+    let mut text = String::new();
+    for (name, key, role, resources) in keys {
+        text.push_str(&format!(
+            "[[keys]]\nname = \"{name}\"\nsha256 = \"{}\"\nrole = \"{role}\"\n",
+            sha256_hex(key)
+        ));
+        if !resources.is_empty() {
+            let list: Vec<String> = resources.iter().map(|r| format!("\"{r}\"")).collect();
+            text.push_str(&format!("resources = [{}]\n", list.join(", ")));
+        }
+        text.push('\n');
+    }
+    let path = dir.join("auth.toml");
+    std::fs::write(&path, text).expect("write auth file");
+    path.to_str().expect("UTF-8 temp path").to_owned()
 }
 
 /// Path of the binary under test.

@@ -1,9 +1,13 @@
 //! Shared workload of the benches: the Loghub samples as request bodies, a
-//! backend that does nothing, and the ingest path driven end to end.
+//! backend that does nothing, the ingest path driven end to end, and a
+//! seeded generator of realistic records ([`generator`]), which the query
+//! bench (`src/bin/query_bench.rs`) and the load generator use too.
 //!
 //! Keeping the workload here, apart from the bench files, lets every backend
 //! bench run the same requests and compare with the same baselines.
 #![deny(missing_docs)]
+
+pub mod generator;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,13 +1,16 @@
 //! Collectors: sorted pages with cursors, histograms and facets.
 //!
 //! tantivy's `TopDocs` orders by one fast field; logingest orders by
-//! `(timestamp, seq)` with a cursor and an exact total, so [`Page`] reads both
-//! fast fields of every match, counts it, and keeps the best `limit` after
-//! the cursor in a bounded heap. Histograms and facets read the same columns
-//! for every match; none of them needs scores.
+//! `(timestamp, seq)` with a cursor and an exact total, so [`Page`] counts
+//! every match, reads its timestamp, and keeps the best `limit` after the
+//! cursor in a buffer with a threshold ([`TopRanks`]): a match whose
+//! timestamp alone puts it below the threshold costs one comparison, and
+//! `seq` is read only for the others. Histograms read the timestamp of every
+//! match, facets the keyword ordinals; none of them needs scores. Matches
+//! arrive in blocks of up to 64 documents (`collect_block`) when the segment
+//! has no deletions, and columns are read a block at a time.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use logingest_core::{Cursor, HistogramRequest, Order, Timestamp};
@@ -58,12 +61,12 @@ impl Collector for Page {
             ts: fast.i64(names::TS)?,
             seq: fast.u64(names::SEQ)?,
             order: self.order,
-            limit: self.limit,
             after: self
                 .cursor
                 .map(|c| rank(self.order, c.timestamp.as_nanos(), c.seq)),
             total: 0,
-            best: BinaryHeap::new(),
+            best: TopRanks::new(self.limit),
+            ts_block: Vec::new(),
         })
     }
 
@@ -88,11 +91,33 @@ pub(crate) struct PageSegment {
     ts: Column<i64>,
     seq: Column<u64>,
     order: Order,
-    limit: usize,
     after: Option<u128>,
     total: u64,
-    /// The best `limit` ranks seen, smallest on top.
-    best: BinaryHeap<Reverse<u128>>,
+    best: TopRanks,
+    /// Timestamps of the block being collected.
+    ts_block: Vec<Option<i64>>,
+}
+
+impl PageSegment {
+    fn offer(&mut self, doc: DocId, ts: i64) {
+        // The best rank any record at `ts` can have; most matches of a large
+        // result fall below the threshold here, without reading `seq`.
+        let best_at_ts = match self.order {
+            Order::Desc => rank(self.order, ts, u64::MAX),
+            Order::Asc => rank(self.order, ts, 0),
+        };
+        if self.best.rejects(best_at_ts) {
+            return;
+        }
+        let Some(seq) = self.seq.first(doc) else {
+            return;
+        };
+        let r = rank(self.order, ts, seq);
+        if self.after.is_some_and(|after| r >= after) {
+            return;
+        }
+        self.best.offer(r);
+    }
 }
 
 impl SegmentCollector for PageSegment {
@@ -100,26 +125,78 @@ impl SegmentCollector for PageSegment {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         self.total += 1;
-        let (Some(ts), Some(seq)) = (self.ts.first(doc), self.seq.first(doc)) else {
-            return;
-        };
-        let r = rank(self.order, ts, seq);
-        if self.after.is_some_and(|after| r >= after) {
-            return;
-        }
-        if self.best.len() < self.limit {
-            self.best.push(Reverse(r));
-        } else if self.best.peek().is_some_and(|Reverse(worst)| r > *worst) {
-            self.best.pop();
-            self.best.push(Reverse(r));
+        if let Some(ts) = self.ts.first(doc) {
+            self.offer(doc, ts);
         }
     }
 
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.total += docs.len() as u64;
+        let mut block = std::mem::take(&mut self.ts_block);
+        block.clear();
+        block.resize(docs.len(), None);
+        self.ts.first_vals(docs, &mut block);
+        for (&doc, ts) in docs.iter().zip(&block) {
+            if let Some(ts) = *ts {
+                self.offer(doc, ts);
+            }
+        }
+        self.ts_block = block;
+    }
+
     fn harvest(self) -> (u64, Vec<u128>) {
-        (
-            self.total,
-            self.best.into_iter().map(|Reverse(r)| r).collect(),
-        )
+        (self.total, self.best.into_vec())
+    }
+}
+
+/// The `limit` largest ranks offered, kept in a buffer that is cut back to
+/// the best `limit` whenever it fills (as tantivy's `TopNComputer` does):
+/// amortised O(1) per offer, and once the buffer has been cut, everything
+/// not above the cut's threshold is rejected with one comparison. Ranks are
+/// distinct (`seq` is unique), so the result is exactly the top `limit`.
+struct TopRanks {
+    limit: usize,
+    buffer: Vec<u128>,
+    /// Every rank kept is at least this; ranks not above it can never enter.
+    threshold: Option<u128>,
+}
+
+impl TopRanks {
+    fn new(limit: usize) -> Self {
+        TopRanks {
+            limit,
+            buffer: Vec::new(),
+            threshold: None,
+        }
+    }
+
+    fn rejects(&self, best_possible: u128) -> bool {
+        self.limit == 0 || self.threshold.is_some_and(|t| best_possible <= t)
+    }
+
+    fn offer(&mut self, r: u128) {
+        if self.rejects(r) {
+            return;
+        }
+        self.buffer.push(r);
+        if self.buffer.len() >= self.limit.saturating_mul(2).max(self.limit + 64) {
+            self.cut();
+        }
+    }
+
+    /// Keeps the best `limit` and raises the threshold to the worst of them.
+    fn cut(&mut self) {
+        if self.buffer.len() > self.limit {
+            self.buffer
+                .select_nth_unstable_by(self.limit - 1, |a, b| b.cmp(a));
+            self.buffer.truncate(self.limit);
+            self.threshold = self.buffer.iter().min().copied();
+        }
+    }
+
+    fn into_vec(mut self) -> Vec<u128> {
+        self.cut();
+        self.buffer
     }
 }
 
@@ -157,6 +234,7 @@ impl Collector for Buckets {
             end: self.end,
             width: self.width,
             counts: vec![0; self.count],
+            ts_block: Vec::new(),
         })
     }
 
@@ -182,6 +260,19 @@ pub(crate) struct BucketsSegment {
     end: i64,
     width: i64,
     counts: Vec<u64>,
+    /// Timestamps of the block being collected.
+    ts_block: Vec<Option<i64>>,
+}
+
+impl BucketsSegment {
+    fn count(&mut self, ts: i64) {
+        if ts >= self.start && ts < self.end {
+            let i = ((i128::from(ts) - i128::from(self.start)) / i128::from(self.width)) as usize;
+            if let Some(c) = self.counts.get_mut(i) {
+                *c += 1;
+            }
+        }
+    }
 }
 
 impl SegmentCollector for BucketsSegment {
@@ -189,14 +280,19 @@ impl SegmentCollector for BucketsSegment {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         if let Some(ts) = self.ts.first(doc) {
-            if ts >= self.start && ts < self.end {
-                let i =
-                    ((i128::from(ts) - i128::from(self.start)) / i128::from(self.width)) as usize;
-                if let Some(c) = self.counts.get_mut(i) {
-                    *c += 1;
-                }
-            }
+            self.count(ts);
         }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let mut block = std::mem::take(&mut self.ts_block);
+        block.clear();
+        block.resize(docs.len(), None);
+        self.ts.first_vals(docs, &mut block);
+        for ts in block.iter().flatten() {
+            self.count(*ts);
+        }
+        self.ts_block = block;
     }
 
     fn harvest(self) -> Vec<u64> {
@@ -224,12 +320,18 @@ impl Collector for Values {
             Some(column) => prefix_ords(column, &self.path)?,
             None => (0, 0),
         };
+        let counts = if range.1 - range.0 <= DENSE_COUNTS_MAX {
+            Counts::Dense(vec![0; (range.1 - range.0) as usize])
+        } else {
+            Counts::Sparse(HashMap::new())
+        };
         Ok(ValuesSegment {
             column,
             range,
             prefix_len: self.path.len() + KW_SEPARATOR.len_utf8(),
-            counts: HashMap::new(),
-            scratch: Vec::new(),
+            counts,
+            ords: Vec::new(),
+            matched: Vec::new(),
         })
     }
 
@@ -275,42 +377,103 @@ fn prefix_ords(column: &StrColumn, path: &str) -> tantivy::Result<(u64, u64)> {
     Ok((lo.min(n), hi.min(n)))
 }
 
+/// Paths with at most this many values in a segment count into a vector
+/// indexed by term ordinal (8 bytes a value); larger ones into a map.
+const DENSE_COUNTS_MAX: u64 = 1 << 16;
+
+/// Counts per term ordinal of one segment.
+enum Counts {
+    /// Index `ord - lo`.
+    Dense(Vec<u64>),
+    Sparse(HashMap<u64, u64>),
+}
+
 /// Per-segment state of [`Values`].
 pub(crate) struct ValuesSegment {
     column: Option<StrColumn>,
     range: (u64, u64),
     prefix_len: usize,
-    counts: HashMap<u64, u64>,
-    scratch: Vec<u64>,
+    counts: Counts,
+    /// The term ordinals of the document being collected.
+    ords: Vec<u64>,
+    /// Those of them in `range`.
+    matched: Vec<u64>,
 }
 
 impl SegmentCollector for ValuesSegment {
     type Fruit = HashMap<String, u64>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
+        self.collect_block(&[doc]);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
         let Some(column) = &self.column else { return };
+        let ords = column.ords();
         let (lo, hi) = self.range;
-        self.scratch.clear();
-        self.scratch
-            .extend(column.term_ords(doc).filter(|o| *o >= lo && *o < hi));
-        self.scratch.sort_unstable();
-        self.scratch.dedup();
-        for &ord in &self.scratch {
-            *self.counts.entry(ord).or_default() += 1;
+        for &doc in docs {
+            // One bulk read of the document's ordinals (every keyword of
+            // the record is in this column), then the path's among them.
+            let rows = ords.index.value_row_ids(doc);
+            let n = rows.len();
+            if n == 0 {
+                continue;
+            }
+            self.ords.resize(n, 0);
+            ords.values
+                .get_range(u64::from(rows.start), &mut self.ords[..n]);
+            self.matched.clear();
+            self.matched.extend(
+                self.ords[..n]
+                    .iter()
+                    .copied()
+                    .filter(|o| *o >= lo && *o < hi),
+            );
+            if self.matched.len() > 1 {
+                // A record counts once per distinct value.
+                self.matched.sort_unstable();
+                self.matched.dedup();
+            }
+            for &ord in &self.matched {
+                match &mut self.counts {
+                    Counts::Dense(counts) => counts[(ord - lo) as usize] += 1,
+                    Counts::Sparse(counts) => *counts.entry(ord).or_default() += 1,
+                }
+            }
         }
     }
 
     fn harvest(self) -> HashMap<String, u64> {
-        let mut out = HashMap::with_capacity(self.counts.len());
         let Some(column) = &self.column else {
-            return out;
+            return HashMap::new();
         };
-        let mut term = String::new();
-        for (ord, count) in self.counts {
-            if column.ord_to_str(ord, &mut term).unwrap_or(false) {
-                out.insert(term[self.prefix_len..].to_owned(), count);
+        let lo = self.range.0;
+        let mut counts: Vec<(u64, u64)> = match self.counts {
+            Counts::Dense(counts) => counts
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, c)| c > 0)
+                .map(|(i, c)| (lo + i as u64, c))
+                .collect(),
+            Counts::Sparse(counts) => counts.into_iter().collect(),
+        };
+        // One pass over the dictionary for all ordinals, in order (looking
+        // each up alone decodes a dictionary block per value).
+        counts.sort_unstable();
+        let ords: Vec<u64> = counts.iter().map(|&(ord, _)| ord).collect();
+        let mut out = HashMap::with_capacity(counts.len());
+        let mut next = counts.iter();
+        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
+            let Some(&(_, count)) = next.next() else {
+                return;
+            };
+            if let Some(value) = term
+                .get(self.prefix_len..)
+                .and_then(|v| std::str::from_utf8(v).ok())
+            {
+                out.insert(value.to_owned(), count);
             }
-        }
+        });
         out
     }
 }
@@ -318,4 +481,62 @@ impl SegmentCollector for ValuesSegment {
 /// `Timestamp` of a ranked hit (used by the backend to build cursors).
 pub(crate) fn cursor_of(ts: i64, seq: u64) -> Cursor {
     Cursor::new(Timestamp(ts), seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The top `limit` of `ranks`, largest first, by sorting everything.
+    fn sorted_top(ranks: &[u128], limit: usize) -> Vec<u128> {
+        let mut all = ranks.to_vec();
+        all.sort_unstable_by(|a, b| b.cmp(a));
+        all.truncate(limit);
+        all
+    }
+
+    #[test]
+    fn top_ranks_keeps_exactly_the_best() {
+        // A small deterministic generator: no dependency needed.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for limit in [1, 2, 3, 10, 101, 500] {
+            for n in [0, 1, limit, limit + 1, 2 * limit + 63, 5_000] {
+                let increasing: Vec<u128> = (0..n as u128).collect();
+                let decreasing: Vec<u128> = (0..n as u128).rev().collect();
+                let mut random: Vec<u128> = (0..n).map(|_| u128::from(next())).collect();
+                random.sort_unstable();
+                random.dedup();
+                // Shuffle back out of order.
+                for i in (1..random.len()).rev() {
+                    random.swap(i, next() as usize % (i + 1));
+                }
+                for ranks in [increasing, decreasing, random] {
+                    let mut top = TopRanks::new(limit);
+                    for &r in &ranks {
+                        top.offer(r);
+                    }
+                    let mut got = top.into_vec();
+                    got.sort_unstable_by(|a, b| b.cmp(a));
+                    assert_eq!(got, sorted_top(&ranks, limit), "limit {limit}, n {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rank_orders_and_round_trips() {
+        for order in [Order::Desc, Order::Asc] {
+            for (ts, seq) in [(i64::MIN, 0), (-1, 5), (0, 0), (7, u64::MAX), (i64::MAX, 3)] {
+                assert_eq!(unrank(order, rank(order, ts, seq)), (ts, seq));
+            }
+            let (a, b) = (rank(order, -5, 9), rank(order, 3, 1));
+            assert_eq!(a < b, order == Order::Desc);
+        }
+    }
 }

@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use logingest_core::{parse_records, ParseOptions, Record, Result, Timestamp};
+use logingest_core::{parse_records, Limits, ParseOptions, Record, Result, Timestamp};
 use parking_lot::Mutex;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::RangeQuery;
@@ -136,6 +136,26 @@ pub(crate) fn document(fields: &Fields, seq: u64, record: &Record) -> TantivyDoc
     doc
 }
 
+/// Opens the index's writer with the configured threads and memory budget
+/// (at least 16 MiB a thread, tantivy's floor).
+pub(crate) fn writer(
+    index: &Index,
+    config: &TantivyConfig,
+) -> tantivy::Result<IndexWriter<TantivyDocument>> {
+    let threads = config.indexing_threads.max(1);
+    let memory = config.writer_memory_bytes.max(threads * (16 << 20));
+    index.writer_with_num_threads(threads, memory)
+}
+
+/// Registers the message tokenizer on `index` (needed before indexing or
+/// searching `message`).
+pub(crate) fn register_tokenizer(index: &Index) {
+    index.tokenizers().register(
+        tokenizer::NAME,
+        TextAnalyzer::from(MessageTokenizer::default()),
+    );
+}
+
 /// The tantivy side of a backend directory.
 pub(crate) struct SearchIndex {
     pub fields: Fields,
@@ -165,21 +185,14 @@ impl SearchIndex {
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(|e| error::index(e.into()))?;
         let index = Index::open_or_create(directory, schema).map_err(error::index)?;
-        index.tokenizers().register(
-            tokenizer::NAME,
-            TextAnalyzer::from(MessageTokenizer::default()),
-        );
+        register_tokenizer(&index);
         let committed_through = match index.load_metas().map_err(error::index)?.payload {
             Some(text) => serde_json::from_str::<Payload>(&text)
                 .map(|p| p.seq)
                 .unwrap_or(0),
             None => 0,
         };
-        let threads = config.indexing_threads.max(1);
-        let memory = config.writer_memory_bytes.max(threads * (16 << 20));
-        let writer = index
-            .writer_with_num_threads(threads, memory)
-            .map_err(error::index)?;
+        let writer = writer(&index, config).map_err(error::index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -218,7 +231,18 @@ impl SearchIndex {
 
     /// Adds a record read back from SQLite (recovery).
     pub(crate) fn add_stored(&self, seq: u64, source: &str) -> Result<()> {
-        let options = ParseOptions::default().receive_time(Timestamp(0));
+        // The record passed the ingest limits when it was accepted, whatever
+        // they were then; re-checking it against today's defaults could make
+        // the directory impossible to open. Only the term limit stays: it is
+        // what the index can hold.
+        let limits = Limits::default()
+            .max_record_bytes(usize::MAX)
+            .max_body_bytes(usize::MAX)
+            .max_records(usize::MAX)
+            .max_depth(usize::MAX);
+        let options = ParseOptions::default()
+            .limits(limits)
+            .receive_time(Timestamp(0));
         let record = parse_records(source.as_bytes(), &options)?
             .pop()
             .ok_or_else(|| {

@@ -23,6 +23,8 @@
 #![deny(missing_docs)]
 
 mod backend;
+#[doc(hidden)]
+pub mod bench;
 mod collect;
 mod complement;
 mod config;

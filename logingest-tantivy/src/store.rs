@@ -32,7 +32,7 @@ struct Writer {
     last_seq: u64,
 }
 
-const SCHEMA: &str = "
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
     seq    INTEGER PRIMARY KEY AUTOINCREMENT,
     ts     INTEGER NOT NULL,

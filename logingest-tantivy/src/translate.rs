@@ -8,8 +8,10 @@
 //!   path prefix, or `message` tokens), which tantivy runs as an automaton
 //!   intersected with the FST, so infix wildcards never scan documents;
 //! - keyword regexes → the Rust regex applied to each distinct value of the
-//!   path in the term dictionary, then a term-set query: exact for every
-//!   construct Rust's regex supports, and it touches no document;
+//!   path (read from the `kw` fast field's dictionary; only the values
+//!   starting with the literal after a leading `^`), then a term-set query:
+//!   exact for every construct Rust's regex supports, and it touches no
+//!   document;
 //! - message regexes → see [`crate::regex_prefilter`]: an index prefilter
 //!   from the literals every match must contain, then verification of the
 //!   Rust regex on the stored raw message of each candidate;
@@ -20,6 +22,7 @@ use std::ops::Bound;
 
 use logingest_core::query::{Field as QField, RegexPattern, Translate, Wildcard, WildcardPart};
 use logingest_core::{Error, Result, Timestamp};
+use regex_syntax::hir::{HirKind, Look};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
@@ -30,7 +33,7 @@ use tantivy::{DocId, Searcher, SegmentReader, TantivyDocument, Term};
 
 use crate::complement::Complement;
 use crate::error;
-use crate::index::{kw_text, Fields, KW_SEPARATOR};
+use crate::index::{kw_text, names, Fields, KW_SEPARATOR};
 use crate::regex_prefilter::prefilter;
 
 /// Builds tantivy queries against one searcher (keyword regexes read its
@@ -51,27 +54,42 @@ impl QueryBuilder<'_> {
         ))
     }
 
-    /// Values of `path` (from every segment's `kw` dictionary) accepted by `keep`.
-    fn matching_kw_terms(&self, path: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<Term>> {
-        let lo = format!("{path}{KW_SEPARATOR}");
+    /// Values of `path` that start with `prefix` and that `keep` accepts,
+    /// from every segment.
+    ///
+    /// The values are read from the `kw` fast field's dictionary, which holds
+    /// the same terms as the `kw` term dictionary but streams several times
+    /// faster (a block-compressed sorted table rather than an FST).
+    fn matching_kw_terms(
+        &self,
+        path: &str,
+        prefix: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Term>> {
+        let lo = format!("{path}{KW_SEPARATOR}{prefix}");
         let hi = format!("{path}\u{1}");
+        let value_start = path.len() + KW_SEPARATOR.len_utf8();
         let mut terms = Vec::new();
         for segment in self.searcher.segment_readers() {
-            let inverted = segment
-                .inverted_index(self.fields.kw)
-                .map_err(error::index)?;
-            let mut stream = inverted
-                .terms()
+            let Some(column) = segment.fast_fields().str(names::KW).map_err(error::index)? else {
+                continue;
+            };
+            let mut stream = column
+                .dictionary()
                 .range()
                 .ge(lo.as_bytes())
                 .lt(hi.as_bytes())
                 .into_stream()
                 .map_err(|e| error::index(e.into()))?;
             while stream.advance() {
-                let Ok(text) = std::str::from_utf8(stream.key()) else {
+                let key = stream.key();
+                if !key.starts_with(lo.as_bytes()) {
+                    break;
+                }
+                let Ok(text) = std::str::from_utf8(key) else {
                     continue;
                 };
-                if keep(&text[lo.len()..]) {
+                if keep(&text[value_start..]) {
                     terms.push(Term::from_field_text(self.fields.kw, text));
                 }
             }
@@ -80,6 +98,36 @@ impl QueryBuilder<'_> {
         terms.dedup();
         Ok(terms)
     }
+}
+
+/// The literal text every match of `pattern` starts with when the pattern
+/// is anchored at the start of the value (`^abc…`), else `""`.
+///
+/// Only `^` (not multi-line) followed directly by literals counts; anything
+/// else (`(?i)`, `(?m)`, a group, a class) gives `""`, which scans every
+/// value: a safe under-approximation.
+fn anchored_prefix(pattern: &RegexPattern) -> String {
+    let Ok(hir) = regex_syntax::parse(pattern.as_str()) else {
+        return String::new();
+    };
+    let HirKind::Concat(parts) = hir.kind() else {
+        return String::new();
+    };
+    let mut parts = parts.iter();
+    if !parts
+        .next()
+        .is_some_and(|p| matches!(p.kind(), HirKind::Look(Look::Start)))
+    {
+        return String::new();
+    }
+    let mut prefix = Vec::new();
+    for part in parts {
+        match part.kind() {
+            HirKind::Literal(literal) => prefix.extend_from_slice(&literal.0),
+            _ => break,
+        }
+    }
+    String::from_utf8(prefix).unwrap_or_default()
 }
 
 /// A wildcard as an anchored regex in the syntax of tantivy's FST automaton.
@@ -145,7 +193,9 @@ impl Translate for QueryBuilder<'_> {
     fn regex(&mut self, field: &QField, pattern: &RegexPattern) -> Result<Boxed> {
         match field {
             QField::Keyword(path) => {
-                let terms = self.matching_kw_terms(path, |value| pattern.is_match(value))?;
+                let prefix = anchored_prefix(pattern);
+                let terms =
+                    self.matching_kw_terms(path, &prefix, |value| pattern.is_match(value))?;
                 Ok(Box::new(TermSetQuery::new(terms)))
             }
             QField::Message => {
@@ -200,5 +250,25 @@ impl Translate for QueryBuilder<'_> {
 
     fn not(&mut self, child: Boxed) -> Result<Boxed> {
         Ok(Box::new(Complement::new(child)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchored_prefixes() {
+        let prefix = |re: &str| anchored_prefix(&RegexPattern::new(re).unwrap());
+        assert_eq!(prefix("^abc"), "abc");
+        assert_eq!(prefix(r"^svc-1\d+$"), "svc-1");
+        assert_eq!(prefix("^a.c"), "a");
+        assert_eq!(prefix("^日本"), "日本");
+        for none in [
+            "abc", "^", "(?i)^abc", "^(?i)abc", "(?m)^abc", "^(abc)", "^[ab]c", "a|^b", "^a|b",
+            "x^abc",
+        ] {
+            assert_eq!(prefix(none), "", "{none}");
+        }
     }
 }

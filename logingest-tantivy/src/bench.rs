@@ -1,0 +1,46 @@
+//! What the raw baselines of the benches need, without the backend.
+//!
+//! The flush-path bench (`benches/benches/tantivy_flush.rs`) compares the
+//! backend with raw tantivy and raw SQLite doing the same work. To be a fair
+//! baseline, raw tantivy must index the same documents with the same schema,
+//! tokenizer and writer settings, and raw SQLite must write the same table;
+//! this module hands out exactly those pieces so they cannot drift from the
+//! backend. Not part of the supported API.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use logingest_core::Record;
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexWriter, TantivyDocument};
+
+use crate::config::TantivyConfig;
+use crate::index;
+
+/// Creates an index in `dir` (an existing, empty directory) with the
+/// backend's schema and message tokenizer registered.
+pub fn create_index(dir: &Path) -> tantivy::Result<Index> {
+    let (schema, _) = index::schema();
+    let index = Index::create(MmapDirectory::open(dir)?, schema, Default::default())?;
+    index::register_tokenizer(&index);
+    Ok(index)
+}
+
+/// The index writer the backend would open with `config` (threads, memory).
+pub fn writer(index: &Index, config: &TantivyConfig) -> tantivy::Result<IndexWriter> {
+    index::writer(index, config)
+}
+
+/// The tantivy document the backend indexes for `record` with sequence `seq`.
+///
+/// The schema's field handles are computed once, so this costs what the
+/// backend's own document building costs.
+pub fn document(seq: u64, record: &Record) -> TantivyDocument {
+    static FIELDS: OnceLock<index::Fields> = OnceLock::new();
+    let fields = FIELDS.get_or_init(|| index::schema().1);
+    index::document(fields, seq, record)
+}
+
+/// The SQLite schema of the system of record (`records(seq, ts, source)`,
+/// an index on `ts`, and the `meta` table).
+pub const SQLITE_SCHEMA: &str = crate::store::SCHEMA;

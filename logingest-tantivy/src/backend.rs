@@ -132,6 +132,11 @@ impl Inner {
     /// Indexes SQLite rows the index has not committed, then commits.
     fn recover(&self) -> Result<()> {
         let _write = self.write.lock();
+        self.recover_locked()
+    }
+
+    /// [`Inner::recover`] for a caller that holds the write lock.
+    fn recover_locked(&self) -> Result<()> {
         self.index.rollback()?;
         let from = self.index.committed_through();
         let n = self
@@ -169,6 +174,11 @@ impl Inner {
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
         let _write = self.write.lock();
+        // The deletion commits the index: first make sure it holds nothing
+        // that a failed write left behind.
+        if *self.poisoned.lock() {
+            self.recover_locked()?;
+        }
         // Order matters for crash safety: record the intent, delete from the
         // index (so no search can find a row about to vanish), then from
         // SQLite, then clear the intent. A crash in between is finished on open.
@@ -204,14 +214,36 @@ impl Backend for TantivyBackend {
     fn write_batch(&self, records: &[Record]) -> Result<WriteAck> {
         let inner = &self.inner;
         let _write = inner.write.lock();
-        let ack = inner.store.append(records)?;
-        if let Err(e) = inner.index.add(ack.first_seq, records) {
-            // The batch is durable; the index catches up from SQLite at the
-            // next refresh. The acknowledgement stands.
-            *inner.poisoned.lock() = true;
-            let _ = e;
+        if records.is_empty() {
+            return inner.store.append(records);
         }
-        Ok(ack)
+        // Hand the documents to tantivy first: its worker thread indexes them
+        // while SQLite commits, so the two costs overlap instead of adding
+        // up. The sequence numbers are known in advance (we hold the write
+        // lock), and nothing added here is visible before the next tantivy
+        // commit, which also needs the write lock.
+        let first_seq = inner.store.next_seq();
+        let indexed = inner.index.add(first_seq, records);
+        match inner.store.append(records) {
+            Ok(ack) => {
+                debug_assert_eq!(ack.first_seq, first_seq);
+                if indexed.is_err() {
+                    // The batch is durable; the index catches up from SQLite
+                    // at the next refresh. The acknowledgement stands.
+                    *inner.poisoned.lock() = true;
+                }
+                Ok(ack)
+            }
+            Err(e) => {
+                // Not stored, so it must never become searchable: drop the
+                // writer's uncommitted documents and re-add, from SQLite, the
+                // acknowledged ones among them.
+                if inner.recover_locked().is_err() {
+                    *inner.poisoned.lock() = true;
+                }
+                Err(e)
+            }
+        }
     }
 
     fn refresh(&self) -> Result<()> {

@@ -73,6 +73,11 @@ impl Store {
         })
     }
 
+    /// The sequence number the next appended record will get.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.writer.lock().last_seq + 1
+    }
+
     /// Appends `records` in one transaction; returns after the commit.
     pub(crate) fn append(&self, records: &[Record]) -> Result<WriteAck> {
         let mut writer = self.writer.lock();

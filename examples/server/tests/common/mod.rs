@@ -3,6 +3,8 @@
 //! temporary data directory, so tests run in parallel without sharing state.
 #![allow(dead_code)]
 
+pub mod keys;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

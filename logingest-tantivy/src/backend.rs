@@ -28,6 +28,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::collect::{cursor_of, Buckets, Page, Values};
 use crate::config::TantivyConfig;
+use crate::dictionary::TermTexts;
 use crate::error;
 use crate::index::SearchIndex;
 use crate::store::Store;
@@ -53,6 +54,8 @@ struct Inner {
     /// Set when adding to the index failed after a SQLite commit; the next
     /// refresh rebuilds the uncommitted part from SQLite.
     poisoned: Mutex<bool>,
+    /// Message terms of each segment as text, for substring search.
+    term_texts: TermTexts,
     /// Held for the backend's lifetime: one process per directory.
     _lock: File,
 }
@@ -83,6 +86,7 @@ impl TantivyBackend {
             index,
             write: Mutex::new(()),
             poisoned: Mutex::new(false),
+            term_texts: TermTexts::default(),
             _lock: lock,
         });
         inner.finish_retention()?;
@@ -199,6 +203,7 @@ impl Inner {
             fields: self.index.fields,
             searcher,
             store_cache_blocks: self.config.doc_store_cache_blocks,
+            term_texts: &self.term_texts,
         };
         translate(query, &mut builder)
     }

@@ -28,6 +28,7 @@ pub mod bench;
 mod collect;
 mod complement;
 mod config;
+mod dictionary;
 mod error;
 mod index;
 mod regex_prefilter;

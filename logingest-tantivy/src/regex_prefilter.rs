@@ -19,14 +19,22 @@
 use logingest_core::query::RegexPattern;
 use logingest_core::{lowercase, Result};
 use regex_syntax::hir::{Class, Hir, HirKind};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RegexQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
 use crate::error;
 
 /// A query whose matches include every document the regex can match.
-pub(crate) fn prefilter(pattern: &RegexPattern, message: Field) -> Result<Box<dyn Query>> {
+///
+/// `partial(text, suffix_only)` returns the message terms that contain
+/// `text` (or end with it when `suffix_only`), for pieces that may lie
+/// inside a token.
+pub(crate) fn prefilter(
+    pattern: &RegexPattern,
+    message: Field,
+    partial_terms: &dyn Fn(&str, bool) -> Result<Vec<Term>>,
+) -> Result<Box<dyn Query>> {
     let Ok(hir) = regex_syntax::parse(pattern.as_str()) else {
         return Ok(Box::new(AllQuery));
     };
@@ -40,7 +48,8 @@ pub(crate) fn prefilter(pattern: &RegexPattern, message: Field) -> Result<Box<dy
             match piece {
                 Piece::Whole(t) => whole.push(t),
                 Piece::Prefix(t) => prefixes.push(t),
-                Piece::Suffix(t) | Piece::Infix(t) => partial.push(piece_regex(&Piece::Infix(t))),
+                Piece::Suffix(t) => partial.push((t, true)),
+                Piece::Infix(t) => partial.push((t, false)),
             }
         }
     }
@@ -60,12 +69,11 @@ pub(crate) fn prefilter(pattern: &RegexPattern, message: Field) -> Result<Box<dy
         ));
     }
     if clauses.is_empty() {
-        // Scanning the term dictionary for infixes still beats verifying every document.
-        if let Some(re) = partial.into_iter().max_by_key(String::len) {
-            clauses.push((
-                Occur::Must,
-                Box::new(RegexQuery::from_pattern(&re, message).map_err(error::index)?),
-            ));
+        // Finding the terms that contain a piece (a substring search over
+        // the dictionary) still beats verifying every document.
+        if let Some((text, suffix_only)) = partial.into_iter().max_by_key(|(t, _)| t.len()) {
+            let terms = partial_terms(&text, suffix_only)?;
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
     }
     Ok(match clauses.len() {
@@ -85,14 +93,6 @@ enum Piece {
     Suffix(String),
     /// A token contains this (the literal is inside one token).
     Infix(String),
-}
-
-fn piece_regex(piece: &Piece) -> String {
-    match piece {
-        Piece::Infix(t) | Piece::Suffix(t) | Piece::Prefix(t) | Piece::Whole(t) => {
-            format!(".*{}.*", regex_syntax::escape(t))
-        }
-    }
 }
 
 /// Splits a literal into alphanumeric runs and classifies each by whether it

@@ -32,6 +32,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocId, Searcher, SegmentReader, TantivyDocument, Term};
 
 use crate::complement::Complement;
+use crate::dictionary::TermTexts;
 use crate::error;
 use crate::index::{kw_text, names, Fields, KW_SEPARATOR};
 use crate::regex_prefilter::prefilter;
@@ -42,6 +43,8 @@ pub(crate) struct QueryBuilder<'a> {
     pub fields: Fields,
     pub searcher: &'a Searcher,
     pub store_cache_blocks: usize,
+    /// Substring search over message terms (infix wildcards, regex pieces).
+    pub term_texts: &'a TermTexts,
 }
 
 type Boxed = Box<dyn Query>;
@@ -130,6 +133,30 @@ fn anchored_prefix(pattern: &RegexPattern) -> String {
     String::from_utf8(prefix).unwrap_or_default()
 }
 
+/// The longest literal of a pattern that does not start with one (`*onn*ct`
+/// → `onn`), lowercased: the substring every matching message term has.
+fn infix_needle(pattern: &Wildcard) -> Option<String> {
+    if matches!(pattern.parts.first(), Some(WildcardPart::Literal(_)) | None) {
+        return None;
+    }
+    pattern
+        .literals()
+        .max_by_key(|l| l.len())
+        .map(logingest_core::lowercase)
+}
+
+/// The pattern with lowercased literals, as message terms are lowercase.
+fn lowercased(pattern: &Wildcard) -> Vec<WildcardPart> {
+    pattern
+        .parts
+        .iter()
+        .map(|p| match p {
+            WildcardPart::Literal(text) => WildcardPart::Literal(logingest_core::lowercase(text)),
+            other => other.clone(),
+        })
+        .collect()
+}
+
 /// A wildcard as an anchored regex in the syntax of tantivy's FST automaton.
 fn wildcard_regex(pattern: &Wildcard, lowercase: bool) -> String {
     let mut re = String::from("(?s)");
@@ -171,6 +198,17 @@ impl Translate for QueryBuilder<'_> {
     }
 
     fn wildcard(&mut self, field: &QField, pattern: &Wildcard) -> Result<Boxed> {
+        if let (QField::Message, Some(needle)) = (field, infix_needle(pattern)) {
+            // No literal prefix: an automaton would walk every term; a
+            // substring search over the terms finds the candidates faster.
+            let parts = lowercased(pattern);
+            let terms =
+                self.term_texts
+                    .matching(self.searcher, self.fields.message, &needle, |token| {
+                        logingest_core::wildcard_matches(&parts, token)
+                    })?;
+            return Ok(Box::new(TermSetQuery::new(terms)));
+        }
         let (tantivy_field, regex) = match field {
             QField::Message => (self.fields.message, wildcard_regex(pattern, true)),
             QField::Keyword(path) => {
@@ -199,7 +237,17 @@ impl Translate for QueryBuilder<'_> {
                 Ok(Box::new(TermSetQuery::new(terms)))
             }
             QField::Message => {
-                let candidates = prefilter(pattern, self.fields.message)?;
+                let partial = |text: &str, suffix_only: bool| {
+                    self.term_texts
+                        .matching(self.searcher, self.fields.message, text, |token| {
+                            if suffix_only {
+                                token.ends_with(text)
+                            } else {
+                                token.contains(text)
+                            }
+                        })
+                };
+                let candidates = prefilter(pattern, self.fields.message, &partial)?;
                 let regex = pattern.regex().clone();
                 let message = self.fields.message;
                 let blocks = self.store_cache_blocks;

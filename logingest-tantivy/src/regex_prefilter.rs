@@ -61,25 +61,45 @@ pub(crate) fn prefilter(
             Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
         ));
     }
-    for token in prefixes {
-        let re = format!("{}.*", regex_syntax::escape(&token));
-        clauses.push((
-            Occur::Must,
-            Box::new(RegexQuery::from_pattern(&re, message).map_err(error::index)?),
-        ));
+    // A piece of one or two characters (`5` in `of 5`) matches a large part
+    // of the dictionary and filters little; use short pieces only when
+    // there is nothing better.
+    let selective = |t: &String| t.chars().count() >= SELECTIVE_CHARS;
+    let (long_prefixes, short_prefixes): (Vec<_>, Vec<_>) =
+        prefixes.into_iter().partition(selective);
+    for token in &long_prefixes {
+        clauses.push((Occur::Must, prefix_query(token, message)?));
+    }
+    // Terms containing a piece come from a substring search over the
+    // dictionary: cheap, so the longest such piece always joins in.
+    let longest_partial = partial.into_iter().max_by_key(|(t, _)| t.len());
+    if let Some((text, suffix_only)) = &longest_partial {
+        if selective(text) || clauses.is_empty() {
+            let terms = partial_terms(text, *suffix_only)?;
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
     }
     if clauses.is_empty() {
-        // Finding the terms that contain a piece (a substring search over
-        // the dictionary) still beats verifying every document.
-        if let Some((text, suffix_only)) = partial.into_iter().max_by_key(|(t, _)| t.len()) {
-            let terms = partial_terms(&text, suffix_only)?;
-            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        if let Some(token) = short_prefixes.iter().max_by_key(|t| t.len()) {
+            clauses.push((Occur::Must, prefix_query(token, message)?));
         }
     }
     Ok(match clauses.len() {
         0 => Box::new(AllQuery),
         _ => Box::new(BooleanQuery::new(clauses)),
     })
+}
+
+/// Pieces shorter than this (in characters) filter too little to be worth
+/// their cost when another clause exists.
+const SELECTIVE_CHARS: usize = 3;
+
+/// Message terms starting with `token`.
+fn prefix_query(token: &str, message: Field) -> Result<Box<dyn Query>> {
+    let re = format!("{}.*", regex_syntax::escape(token));
+    Ok(Box::new(
+        RegexQuery::from_pattern(&re, message).map_err(error::index)?,
+    ))
 }
 
 /// What a literal says about the message's tokens.

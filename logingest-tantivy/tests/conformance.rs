@@ -53,7 +53,7 @@ fn differential_random_corpora() {
 
 #[test]
 fn differential_loghub() {
-    let config = DiffConfig::new(7, 2_000, Corpus::Loghub).from_env();
+    let config = DiffConfig::new(7, 10_000, Corpus::Loghub).from_env();
     differential::run(&mut Tantivy::new(), &config);
 }
 

@@ -17,6 +17,7 @@ mod metrics;
 mod routes;
 mod server;
 mod state;
+mod tail;
 
 use std::process::ExitCode;
 

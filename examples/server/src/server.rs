@@ -7,13 +7,13 @@ use std::time::Duration;
 use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester, WhenFull};
 use logingest_core::{Backend, Limits};
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
-use tokio::sync::broadcast;
 
 use crate::auth::Keys;
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::state::{AppState, TAIL_BACKLOG};
+use crate::state::AppState;
+use crate::tail::TailHub;
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -61,7 +61,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .max_body_bytes(args.max_body_bytes)
         .max_record_bytes(args.max_record_bytes)
         .max_records(args.max_records);
-    let (tail, _) = broadcast::channel(TAIL_BACKLOG);
+    let tail = TailHub::start();
     let state = Arc::new(AppState {
         backend,
         ingester,

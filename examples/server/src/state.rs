@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use logingest_core::ingest::Ingester;
-use logingest_core::{Backend, Limits, Record};
-use tokio::sync::broadcast;
+use logingest_core::{Backend, Limits};
 
 use crate::auth::{Keys, Principal, Role};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::tail::TailHub;
 
 /// Shared state of the server.
 pub struct AppState {
@@ -22,18 +22,14 @@ pub struct AppState {
     pub keys: Option<Keys>,
     /// Record parsing limits.
     pub limits: Limits,
-    /// Records that became visible, for live tail subscribers.
-    pub tail: broadcast::Sender<Arc<[Record]>>,
+    /// Live tail: records published once visible.
+    pub tail: TailHub,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
 }
 
 /// Shared state as handlers receive it.
 pub type Shared = Arc<AppState>;
-
-/// Capacity of the live-tail broadcast, in published batches. A subscriber
-/// further behind is told how many batches it missed.
-pub const TAIL_BACKLOG: usize = 1024;
 
 impl AppState {
     /// The caller of a request, if it may act with `needed`: 401 without a

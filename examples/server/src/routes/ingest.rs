@@ -87,7 +87,7 @@ pub async fn submit(
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
     let for_tail: Option<Arc<[Record]>> =
-        (state.tail.receiver_count() > 0).then(|| records.clone().into());
+        state.tail.has_subscribers().then(|| records.clone().into());
     let ticket = {
         let state = Arc::clone(state);
         tokio::task::spawn_blocking(move || state.ingester.submit(records))
@@ -107,12 +107,7 @@ pub async fn submit(
     state.metrics.ingested_records.inc_by(count as u64);
     state.metrics.ingested_bytes.inc_by(bytes as u64);
     if let Some(records) = for_tail {
-        let tail = state.tail.clone();
-        tokio::task::spawn_blocking(move || {
-            if ticket.wait_visible_passive().is_ok() {
-                let _ = tail.send(records);
-            }
-        });
+        state.tail.publish_when_visible(ticket, records);
     }
     Ok((count, ack.first_seq))
 }

@@ -11,7 +11,7 @@ use std::ops::Bound;
 use crate::query::{Field, Query, WildcardPart};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
-use crate::tokenize::{lowercase, tokenize};
+use crate::tokenize::tokenize;
 
 /// Whether `record` matches `query`.
 pub fn matches(query: &Query, record: &Record) -> bool {
@@ -22,7 +22,7 @@ pub fn matches(query: &Query, record: &Record) -> bool {
         Query::Wildcard { field, pattern } => match field {
             Field::Message => tokenize(record.message())
                 .iter()
-                .any(|t| wildcard_matches(&lowercased(&pattern.parts), t)),
+                .any(|t| pattern.lowercased().matches(t)),
             Field::Keyword(path) => record.keyword_values(path).any(|v| pattern.matches(v)),
         },
         Query::Regex { field, pattern } => match field {
@@ -55,17 +55,6 @@ fn in_range(t: Timestamp, start: Bound<Timestamp>, end: Bound<Timestamp>) -> boo
         Bound::Unbounded => true,
     };
     above && below
-}
-
-/// Message tokens are lowercase, so a message wildcard's literals are lowercased too.
-fn lowercased(parts: &[WildcardPart]) -> Vec<WildcardPart> {
-    parts
-        .iter()
-        .map(|p| match p {
-            WildcardPart::Literal(s) => WildcardPart::Literal(lowercase(s)),
-            other => other.clone(),
-        })
-        .collect()
 }
 
 /// Whether the whole of `text` matches the pattern `parts` (`?` = one

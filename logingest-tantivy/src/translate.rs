@@ -145,26 +145,11 @@ fn infix_needle(pattern: &Wildcard) -> Option<String> {
         .map(logingest_core::lowercase)
 }
 
-/// The pattern with lowercased literals, as message terms are lowercase.
-fn lowercased(pattern: &Wildcard) -> Vec<WildcardPart> {
-    pattern
-        .parts
-        .iter()
-        .map(|p| match p {
-            WildcardPart::Literal(text) => WildcardPart::Literal(logingest_core::lowercase(text)),
-            other => other.clone(),
-        })
-        .collect()
-}
-
 /// A wildcard as an anchored regex in the syntax of tantivy's FST automaton.
-fn wildcard_regex(pattern: &Wildcard, lowercase: bool) -> String {
+fn wildcard_regex(pattern: &Wildcard) -> String {
     let mut re = String::from("(?s)");
     for part in &pattern.parts {
         match part {
-            WildcardPart::Literal(text) if lowercase => {
-                re.push_str(&regex_syntax::escape(&logingest_core::lowercase(text)))
-            }
             WildcardPart::Literal(text) => re.push_str(&regex_syntax::escape(text)),
             WildcardPart::AnyChar => re.push('.'),
             WildcardPart::AnyString => re.push_str(".*"),
@@ -201,21 +186,21 @@ impl Translate for QueryBuilder<'_> {
         if let (QField::Message, Some(needle)) = (field, infix_needle(pattern)) {
             // No literal prefix: an automaton would walk every term; a
             // substring search over the terms finds the candidates faster.
-            let parts = lowercased(pattern);
+            let pattern = pattern.lowercased();
             let terms =
                 self.term_texts
                     .matching(self.searcher, self.fields.message, &needle, |token| {
-                        logingest_core::wildcard_matches(&parts, token)
+                        pattern.matches(token)
                     })?;
             return Ok(Box::new(TermSetQuery::new(terms)));
         }
         let (tantivy_field, regex) = match field {
-            QField::Message => (self.fields.message, wildcard_regex(pattern, true)),
+            QField::Message => (self.fields.message, wildcard_regex(&pattern.lowercased())),
             QField::Keyword(path) => {
                 let prefix = regex_syntax::escape(&format!("{path}{KW_SEPARATOR}"));
                 (
                     self.fields.kw,
-                    format!("{prefix}{}", wildcard_regex(pattern, false)),
+                    format!("{prefix}{}", wildcard_regex(pattern)),
                 )
             }
         };

@@ -56,6 +56,20 @@ impl Wildcard {
         crate::eval::wildcard_matches(&self.parts, text)
     }
 
+    /// The pattern with its literals lowercased like message tokens
+    /// ([`crate::lowercase`]): a `message` wildcard matches lowercase tokens.
+    pub fn lowercased(&self) -> Wildcard {
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                WildcardPart::Literal(s) => WildcardPart::Literal(crate::tokenize::lowercase(s)),
+                other => other.clone(),
+            })
+            .collect();
+        Wildcard { parts }
+    }
+
     /// The literal runs of the pattern, e.g. for an index prefilter.
     pub fn literals(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {

@@ -8,7 +8,6 @@
 //! histogram and facets. A failure panics with the seed, the query text and
 //! the first differing record, which is everything needed to replay it.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rand::seq::IndexedRandom;
@@ -16,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::corpus;
-use super::harness::Harness;
+use super::harness::{reference_facets, Harness};
 use super::querygen::{random_query, Vocabulary};
 use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
 use crate::error::Error;
@@ -365,21 +364,11 @@ fn check_facets<B: Backend>(
     ];
     let field = *fields.choose(rng).expect("non-empty");
     let size = rng.random_range(1..=8);
-    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for e in expected
+    let matching = expected
         .iter()
         .filter(|e| time.contains(e.record.timestamp()) && matches(ctx.query, &e.record))
-    {
-        let mut values: Vec<&str> = e.record.keyword_values(field).collect();
-        values.sort_unstable();
-        values.dedup();
-        for v in values {
-            *counts.entry(v).or_default() += 1;
-        }
-    }
-    let mut want: Vec<(String, u64)> = counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
-    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    want.truncate(size);
+        .map(|e| &e.record);
+    let want = reference_facets(matching, field, size);
     match backend.facets(&FacetRequest::new(ctx.query.clone(), field, size).time(time)) {
         Ok(got) => {
             let got: Vec<(String, u64)> = got.into_iter().map(|f| (f.value, f.count)).collect();

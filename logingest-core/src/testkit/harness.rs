@@ -33,3 +33,26 @@ pub fn write_all<B: Backend + ?Sized>(
     backend.refresh().expect("refresh");
     acks
 }
+
+/// The reference answer of a facet request over `matching` records: each
+/// record counts once per distinct value of `field`; counts descending, ties
+/// by value ascending; the first `size`.
+pub fn reference_facets<'a>(
+    matching: impl IntoIterator<Item = &'a Record>,
+    field: &str,
+    size: usize,
+) -> Vec<(String, u64)> {
+    let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for record in matching {
+        let mut values: Vec<&str> = record.keyword_values(field).collect();
+        values.sort_unstable();
+        values.dedup();
+        for v in values {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    let mut want: Vec<(String, u64)> = counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want.truncate(size);
+    want
+}

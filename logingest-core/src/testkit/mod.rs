@@ -23,4 +23,4 @@ pub mod differential;
 mod harness;
 pub mod querygen;
 
-pub use harness::{write_all, Harness};
+pub use harness::{reference_facets, write_all, Harness};

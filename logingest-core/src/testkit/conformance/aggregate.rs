@@ -1,14 +1,12 @@
 //! Cases about aggregations, stats and request validation.
 
-use std::collections::BTreeMap;
-
 use super::q;
 use crate::backend::{Backend, FacetRequest, HistogramRequest, SearchRequest, TimeRange};
 use crate::error::Error;
 use crate::eval::matches;
 use crate::query::Query;
 use crate::testkit::corpus;
-use crate::testkit::harness::{write_all, Harness};
+use crate::testkit::harness::{reference_facets, write_all, Harness};
 use crate::timestamp::Timestamp;
 
 /// Histogram buckets count exactly the matching records in each
@@ -60,22 +58,10 @@ pub fn facets_top_values<H: Harness>(h: &mut H) {
         ("no.such.field", "*", 5, TimeRange::default()),
     ] {
         let query = q(text);
-        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-        for r in records
+        let matching = records
             .iter()
-            .filter(|r| time.contains(r.timestamp()) && matches(&query, r))
-        {
-            let mut values: Vec<&str> = r.keyword_values(field).collect();
-            values.sort_unstable();
-            values.dedup();
-            for v in values {
-                *counts.entry(v).or_default() += 1;
-            }
-        }
-        let mut want: Vec<(String, u64)> =
-            counts.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
-        want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        want.truncate(size);
+            .filter(|r| time.contains(r.timestamp()) && matches(&query, r));
+        let want = reference_facets(matching, field, size);
         let got = h
             .backend()
             .facets(&FacetRequest::new(query, field, size).time(time))

@@ -244,24 +244,20 @@ fn parse_bulk(
             }
             "update" => {
                 lines.next();
-                items.push(Item::Failed {
-                    action: name,
+                items.push(unsupported(
+                    name,
                     index,
                     id,
-                    status: 400,
-                    kind: "action_request_validation_exception",
-                    reason: "update is not supported: logs are append-only".into(),
-                });
+                    "update is not supported: logs are append-only",
+                ));
             }
             "delete" => {
-                items.push(Item::Failed {
-                    action: name,
+                items.push(unsupported(
+                    name,
                     index,
                     id,
-                    status: 400,
-                    kind: "action_request_validation_exception",
-                    reason: "delete is not supported: use retention".into(),
-                });
+                    "delete is not supported: use retention",
+                ));
             }
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -271,6 +267,18 @@ fn parse_bulk(
         }
     }
     Ok((items, records))
+}
+
+/// An action logs do not support, answered per item.
+fn unsupported(action: String, index: String, id: Option<String>, reason: &str) -> Item {
+    Item::Failed {
+        action,
+        index,
+        id,
+        status: 400,
+        kind: "action_request_validation_exception",
+        reason: reason.to_owned(),
+    }
 }
 
 fn failed(action: String, index: String, id: Option<String>, reason: String) -> Item {

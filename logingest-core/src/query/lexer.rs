@@ -82,6 +82,11 @@ impl<'a> Lexer<'a> {
         self.text.len()
     }
 
+    /// Byte offset just after the last token read.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// How an error message names what starts at `pos`: a short excerpt or
     /// "the end of the query".
     pub fn found(&self, pos: usize) -> String {

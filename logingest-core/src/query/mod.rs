@@ -19,5 +19,5 @@ mod tests;
 
 pub use ast::{Field, Query, RegexPattern, Wildcard, WildcardPart};
 pub use clause::parse_time;
-pub use parser::{parse_query, parse_query_at};
+pub use parser::{parse_conjuncts, parse_query, parse_query_at, Conjunct};
 pub use translate::{translate, Translate};

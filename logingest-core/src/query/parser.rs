@@ -19,6 +19,8 @@
 //! `clause.rs` as soon as the parser reaches it, so errors come out in
 //! left-to-right order.
 
+use std::ops::Range;
+
 use super::ast::Query;
 use super::clause::clause_query;
 use super::lexer::{Lexer, Token, TokenKind};
@@ -55,6 +57,56 @@ pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
             format!("unexpected {} with no matching `(`", token.kind.describe()),
         )),
     }
+}
+
+/// One clause of a query's top-level conjunction, with where it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conjunct {
+    /// Byte range of the clause in the query text (without surrounding spaces).
+    pub span: Range<usize>,
+    /// What the clause means.
+    pub query: Query,
+}
+
+/// Splits a query into the clauses of its top-level `AND`, keeping each
+/// clause's place in the text.
+///
+/// This is what a user interface needs to keep structured filters and the
+/// query text in step: clauses it understands become filters, the others are
+/// kept exactly as the user wrote them. A query whose top level is an `OR` is
+/// one conjunct (the whole text); an empty query has none. Errors are those of
+/// [`parse_query_at`].
+pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, QueryError> {
+    let whole = parse_query_at(text, now)?;
+    let mut parser = Parser {
+        lexer: Lexer::new(text),
+        peeked: None,
+        depth: 0,
+        now,
+    };
+    let mut conjuncts = Vec::new();
+    while let Some(first) = parser.peek()? {
+        if first.kind == TokenKind::And {
+            parser.take()?;
+            continue;
+        }
+        let start = first.pos;
+        let query = parser.unary()?;
+        let end = parser.lexer.offset();
+        conjuncts.push(Conjunct {
+            span: start..end,
+            query,
+        });
+        if matches!(parser.peek()?, Some(t) if t.kind == TokenKind::Or) {
+            let trimmed = text.trim_start();
+            let start = text.len() - trimmed.len();
+            return Ok(vec![Conjunct {
+                span: start..start + trimmed.trim_end().len(),
+                query: whole,
+            }]);
+        }
+    }
+    Ok(conjuncts)
 }
 
 struct Parser<'a> {

@@ -428,5 +428,35 @@ fn phrase_token_from_dotted_capital_i() {
     assert_eq!(parse(&q.to_string()), Ok(q));
 }
 
+#[test]
+fn conjuncts_keep_their_text() {
+    let text = r#"  level:error AND (a OR b) -traceId:* "failed to"  "#;
+    let parts = super::parse_conjuncts(text, NOW).unwrap();
+    let spans: Vec<&str> = parts.iter().map(|c| &text[c.span.clone()]).collect();
+    assert_eq!(
+        spans,
+        [r#"level:error"#, "(a OR b)", "-traceId:*", r#""failed to""#]
+    );
+    assert_eq!(parts[0].query, kw("level", "error"));
+    assert_eq!(
+        parts[2].query,
+        Query::Not(Box::new(Query::Exists {
+            field: "traceId".into()
+        }))
+    );
+    // A top-level OR is one conjunct; an empty query has none.
+    let text = " a b OR c ";
+    let parts = super::parse_conjuncts(text, NOW).unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(&text[parts[0].span.clone()], "a b OR c");
+    assert_eq!(Ok(parts[0].query.clone()), parse(text));
+    assert_eq!(super::parse_conjuncts("  ", NOW), Ok(vec![]));
+    // Errors are the parser's, at the same position.
+    assert_eq!(
+        super::parse_conjuncts("a AND", NOW).unwrap_err(),
+        parse("a AND").unwrap_err()
+    );
+}
+
 mod errors;
 mod props;

@@ -4,8 +4,10 @@ mod body;
 mod bulk;
 mod ingest;
 mod ops;
+mod parse;
 mod search;
 mod tail;
+pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -28,6 +30,8 @@ pub fn router(state: Shared) -> Router {
             "/{index}/_bulk",
             post(bulk::bulk_index).put(bulk::bulk_index),
         )
+        .route("/ui/{file}", get(ui::asset))
+        .route("/api/parse", get(parse::parse))
         .route("/api/search", get(search::search))
         .route("/api/histogram", get(search::histogram))
         .route("/api/facets", get(search::facets))

@@ -13,9 +13,6 @@ use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::Shared;
 
-/// The web UI page (the UI issue replaces this placeholder).
-const INDEX_HTML: &str = include_str!("../../ui/index.html");
-
 /// Version of Elasticsearch whose API subset `/_bulk` follows.
 pub const ES_COMPAT_VERSION: &str = "8.11.0";
 
@@ -66,7 +63,7 @@ pub async fn root(State(state): State<Shared>, headers: HeaderMap) -> Result<Res
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("json") && !accept.contains("text/html"));
     if !wants_json {
-        return Ok(Html(INDEX_HTML).into_response());
+        return Ok(Html(super::ui::INDEX_HTML).into_response());
     }
     state
         .authorize(&headers, Role::Ingest, "read server info")

@@ -1,0 +1,101 @@
+//! `GET /api/parse?q=`: what a query means, clause by clause.
+//!
+//! The web UI keeps its structured filters and the query text in step. Rather
+//! than a second parser in JavaScript (which would drift from the real one),
+//! it asks the server: the answer lists the clauses of the query's top-level
+//! `AND` with their place in the text and their meaning as a small JSON tree.
+//! Syntax errors are the search endpoint's 400 with the byte position.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use axum::extract::{Query as QueryString, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use logingest_core::query::{parse_conjuncts, parse_query_at, Query, WildcardPart};
+use logingest_core::{Error, Timestamp};
+use serde_json::{json, Value};
+
+use super::body;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// `GET /api/parse`.
+pub async fn parse(
+    State(state): State<Shared>,
+    QueryString(raw): QueryString<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authorize(&headers, Role::Read, "parse queries")?;
+    let params = body::params(raw, &["q"])?;
+    let text = params.get("q").map(String::as_str).unwrap_or("");
+    let now = Timestamp::now();
+    let query = parse_query_at(text, now).map_err(Error::from)?;
+    let clauses: Vec<Value> = parse_conjuncts(text, now)
+        .map_err(Error::from)?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "text": &text[c.span.clone()],
+                "start": c.span.start,
+                "end": c.span.end,
+                "query": tree(&c.query),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "query": query.to_string(), "clauses": clauses }),
+    ))
+}
+
+/// A query as JSON: `{"type": ..., ...}`, one shape per AST node.
+fn tree(query: &Query) -> Value {
+    match query {
+        Query::All => json!({ "type": "all" }),
+        Query::Keyword { field, value } => {
+            json!({ "type": "keyword", "field": field, "value": value })
+        }
+        Query::Phrase { tokens } => {
+            json!({ "type": "phrase", "field": "message", "tokens": tokens })
+        }
+        Query::Wildcard { field, pattern } => {
+            let parts: Vec<Value> = pattern
+                .parts
+                .iter()
+                .map(|p| match p {
+                    WildcardPart::Literal(s) => json!(s),
+                    WildcardPart::AnyChar => json!({ "any": "char" }),
+                    WildcardPart::AnyString => json!({ "any": "string" }),
+                })
+                .collect();
+            json!({ "type": "wildcard", "field": field.name(), "parts": parts })
+        }
+        Query::Regex { field, pattern } => {
+            json!({ "type": "regex", "field": field.name(), "pattern": pattern.as_str() })
+        }
+        Query::Range { start, end } => json!({
+            "type": "range",
+            "field": "timestamp",
+            "start": bound(start),
+            "end": bound(end),
+        }),
+        Query::Exists { field } => json!({ "type": "exists", "field": field }),
+        Query::And(children) => {
+            json!({ "type": "and", "children": children.iter().map(tree).collect::<Vec<_>>() })
+        }
+        Query::Or(children) => {
+            json!({ "type": "or", "children": children.iter().map(tree).collect::<Vec<_>>() })
+        }
+        Query::Not(child) => json!({ "type": "not", "child": tree(child) }),
+    }
+}
+
+/// `{"time": ..., "inclusive": ...}`, or null when open.
+fn bound(b: &Bound<Timestamp>) -> Value {
+    match b {
+        Bound::Included(t) => json!({ "time": t.to_rfc3339(), "inclusive": true }),
+        Bound::Excluded(t) => json!({ "time": t.to_rfc3339(), "inclusive": false }),
+        Bound::Unbounded => Value::Null,
+    }
+}

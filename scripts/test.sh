@@ -12,7 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Every test runner's output also goes to this log, summed up at the end.
 log=$(mktemp -t logingest-test.XXXXXX)
-trap 'rm -f "$log"' EXIT
+# services_start/services_stop: throwaway PostgreSQL and OpenSearch.
+source scripts/services.sh
+trap 'rm -f "$log"; services_stop' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -33,6 +35,9 @@ if ! "$pyenv/bin/python" -m pip --version >/dev/null 2>&1; then
 fi
 "$pyenv/bin/python" -m pip install -q --disable-pip-version-check 'elasticsearch>=8,<9'
 export LOGINGEST_PYTHON="$PWD/$pyenv/bin/python"
+
+step "services: PostgreSQL 15 and OpenSearch 2.19, unless LOGINGEST_PG_URL / LOGINGEST_ES_URL are set"
+services_start
 
 step "cargo test"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"

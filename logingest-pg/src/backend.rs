@@ -1,0 +1,275 @@
+//! [`PgBackend`]: PostgreSQL as the system of record, Elasticsearch or
+//! OpenSearch as the search index, shared by any number of nodes.
+//!
+//! Write path: `write_batch` commits the batch in PG together with its
+//! outbox row (durable: the acknowledgement), then hands the batch to this
+//! node's indexer thread ([`crate::indexer`]), which sends it to the index
+//! and deletes the outbox row in one PG transaction
+//! ([`crate::outbox`]). `refresh` delivers every outbox row of a batch
+//! acknowledged before it started (waiting for rows another node is
+//! delivering), then `_refresh`es the indices.
+//!
+//! Read path: translate the AST into query DSL ([`crate::translate`]), run
+//! one search over the daily indices for `(ts, seq)` of the page and the
+//! exact total ([`crate::collect`]), then read the page's sources from PG.
+
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
+
+use logingest_core::query::Query;
+use logingest_core::{
+    Backend, Capabilities, Cursor, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest,
+    Hit, Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+};
+use parking_lot::Mutex;
+
+use crate::collect;
+use crate::config::PgConfig;
+use crate::index::SearchIndex;
+use crate::indexer::Indexer;
+use crate::outbox::{deliver_stored, Claim, Limit, Pending};
+use crate::store::Store;
+use crate::translate::to_dsl;
+
+/// Key of the `meta` row recording a retention deletion in progress.
+const RETENTION_PENDING: &str = "retention_pending";
+
+/// The scale-out backend. Cheap to share: wrap it in an `Arc`. Any number
+/// of processes may open the same schema and index prefix at once.
+pub struct PgBackend {
+    inner: Arc<Inner>,
+    /// This node's batches on their way to the indexer thread.
+    queue: Mutex<Option<Sender<Pending>>>,
+    indexer: Option<Indexer>,
+}
+
+/// What the backend and its indexer thread share.
+pub(crate) struct Inner {
+    pub(crate) config: PgConfig,
+    pub(crate) store: Store,
+    pub(crate) index: SearchIndex,
+}
+
+impl Inner {
+    pub(crate) fn limit(&self) -> Limit {
+        Limit {
+            batches: 64,
+            records: self.config.bulk_max_records,
+            bytes: self.config.bulk_max_bytes,
+        }
+    }
+
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
+        // Record the intent, delete from the index (no search may find a
+        // record whose source is about to vanish), then from PG, then from
+        // the index again (a batch delivered meanwhile), then clear the
+        // intent. A crash in between is finished by the next `open`.
+        self.store
+            .set_meta(RETENTION_PENDING, Some(&cutoff.0.to_string()))?;
+        self.index.delete_older_than(cutoff)?;
+        let deleted = self.store.delete_older_than(cutoff)?;
+        self.index.delete_older_than(cutoff)?;
+        self.store.set_meta(RETENTION_PENDING, None)?;
+        Ok(deleted)
+    }
+
+    fn finish_retention(&self) -> Result<()> {
+        if let Some(cutoff) = self.store.meta(RETENTION_PENDING)? {
+            let cutoff = cutoff
+                .parse::<i64>()
+                .map(Timestamp)
+                .map_err(|e| logingest_core::Error::backend(false, e))?;
+            self.delete_older_than(cutoff)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("config", &self.inner.config)
+            .field("cluster", &self.inner.index.es.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgBackend {
+    /// Connects to PostgreSQL and the search cluster, applies pending schema
+    /// migrations, installs the index template, finishes an interrupted
+    /// retention and starts this node's indexer thread (which first delivers
+    /// whatever a dead node left in the outbox).
+    pub fn open(config: PgConfig) -> Result<Self> {
+        config.validate()?;
+        let store = Store::open(&config.pg_url, &config.schema, config.pool_size)?;
+        let index = SearchIndex::open(&config)?;
+        let inner = Arc::new(Inner {
+            config: config.clone(),
+            store,
+            index,
+        });
+        inner.finish_retention()?;
+        let (sender, receiver) = channel();
+        let indexer = Indexer::start(Arc::clone(&inner), receiver, config.indexer_poll_interval);
+        Ok(PgBackend {
+            inner,
+            queue: Mutex::new(Some(sender)),
+            indexer: Some(indexer),
+        })
+    }
+
+    /// Deletes everything `config` names: the PostgreSQL schema with every
+    /// record, and the daily indices and index template of its prefix. For
+    /// tests and for retiring a tenant; no node may have it open.
+    pub fn destroy(config: &PgConfig) -> Result<()> {
+        config.validate()?;
+        SearchIndex::connect(config)?.destroy()?;
+        Store::destroy(&config.pg_url, &config.schema)
+    }
+
+    fn dsl(&self, query: &Query) -> Result<serde_json::Value> {
+        to_dsl(query)
+    }
+}
+
+impl Backend for PgBackend {
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::new("pg");
+        caps.persistent = true;
+        caps.shared_storage = true;
+        caps.full_regex = false;
+        caps
+    }
+
+    fn write_batch(&self, records: &[Record]) -> Result<WriteAck> {
+        let inner = &self.inner;
+        let ack = inner.store.append(records)?;
+        if ack.len == 0 {
+            return Ok(ack);
+        }
+        if inner.config.aborts_after_commit() {
+            // Fault injection (crash tests): the batch is committed and its
+            // outbox row written; nobody delivers it but another node.
+            std::process::abort();
+        }
+        let mut body = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            inner
+                .index
+                .add_bulk_item(&mut body, ack.first_seq + i as u64, record);
+        }
+        if let Some(queue) = self.queue.lock().as_ref() {
+            // If the thread is gone the row stays in the outbox: `refresh`
+            // or another node's sweep delivers it.
+            let _ = queue.send(Pending {
+                first_seq: ack.first_seq,
+                body,
+            });
+        }
+        Ok(ack)
+    }
+
+    fn refresh(&self) -> Result<()> {
+        let inner = &self.inner;
+        let through = inner.store.last_seq()?;
+        let claim = Claim::Waiting { through };
+        while deliver_stored(&inner.store, &inner.index, claim, inner.limit())? > 0 {}
+        inner.index.refresh()
+    }
+
+    fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
+        request.validate()?;
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(request.time.start, request.time.end));
+        let body = collect::page_body(self.dsl(&query)?, request);
+        let (total, mut ranked) = collect::page(&self.inner.index.search(&body)?)?;
+        let more = ranked.len() > request.limit;
+        ranked.truncate(request.limit);
+        let seqs: Vec<u64> = ranked.iter().map(|&(_, seq)| seq).collect();
+        let min_ts = ranked.iter().map(|&(ts, _)| ts).min().unwrap_or(0);
+        let max_ts = ranked.iter().map(|&(ts, _)| ts).max().unwrap_or(0);
+        let mut sources = self.inner.store.sources(&seqs, min_ts, max_ts)?;
+        // A hit without a PG row was deleted by retention meanwhile.
+        let hits: Vec<Hit> = ranked
+            .iter()
+            .filter_map(|&(ts, seq)| {
+                sources
+                    .remove(&seq)
+                    .map(|s| Hit::new(seq, Timestamp(ts), s))
+            })
+            .collect();
+        let next_cursor = if more {
+            ranked
+                .last()
+                .map(|&(ts, seq)| Cursor::new(Timestamp(ts), seq))
+        } else {
+            None
+        };
+        Ok(SearchPage::new(hits, total, next_cursor))
+    }
+
+    fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
+        request.validate()?;
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(Some(request.start), Some(request.end)));
+        let body = collect::histogram_body(self.dsl(&query)?, request);
+        let counts = collect::histogram(&self.inner.index.search(&body)?, request.bucket_count())?;
+        Ok(Histogram::new(
+            request.start,
+            request.bucket_width(),
+            counts,
+        ))
+    }
+
+    fn facets(&self, request: &FacetRequest) -> Result<Facets> {
+        request.validate()?;
+        let query = request
+            .query
+            .clone()
+            .and(Query::time_range(request.time.start, request.time.end));
+        let dsl = self.dsl(&query)?;
+        let mut counts = Vec::new();
+        let mut after = request.field.clone();
+        loop {
+            let body = collect::facet_body(dsl.clone(), &request.field, &after);
+            let (values, more) =
+                collect::facet_page(&self.inner.index.search(&body)?, &request.field)?;
+            counts.extend(values);
+            match more {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        let mut facets: Vec<FacetCount> = counts
+            .into_iter()
+            .map(|(v, c)| FacetCount::new(v, c))
+            .collect();
+        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        facets.truncate(request.size);
+        Ok(facets)
+    }
+
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
+        self.inner.delete_older_than(cutoff)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let (records, min, max) = self.inner.store.counts()?;
+        let bytes = self.inner.store.bytes()? + self.inner.index.bytes()?;
+        Ok(Stats::new(records, bytes, min, max))
+    }
+}
+
+impl Drop for PgBackend {
+    fn drop(&mut self) {
+        // Closing the queue lets the indexer deliver what is queued and stop.
+        drop(self.queue.lock().take());
+        if let Some(indexer) = self.indexer.take() {
+            indexer.join();
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! The search index: one Elasticsearch/OpenSearch index per UTC day,
+//! `<prefix>-YYYY.MM.DD`, all created from one index template.
+//!
+//! Mapping (one document per record, `_id` = its sequence number, so
+//! indexing the same batch twice leaves one copy):
+//!
+//! | field | type | used for |
+//! |---|---|---|
+//! | `seq` | `long` | sort tie-break, `search_after`, joining a hit to its PG row |
+//! | `ts` | `long` (ns) | exact ranges, sort, histograms |
+//! | `message` | `text`, whitespace analyzer | terms, phrases, token wildcards |
+//! | `raw` | `wildcard` | regexes on the raw message |
+//! | `kw` | `keyword`, `path\0value` | keyword terms, wildcards, regexes, `field:*`, facets |
+//!
+//! `message` holds the tokens of [`logingest_core::tokenize`] joined by
+//! spaces, analysed by a whitespace tokenizer with no filter: the index holds
+//! exactly core's tokens, computed by core, instead of a Java analyzer that
+//! approximates them (Java's `\p{L}\p{N}` and per-code-point lowercasing
+//! differ from Rust's `char::is_alphanumeric` and `char::to_lowercase` for
+//! combining marks and letters like `İ`). `ts` is a `long`, not `date_nanos`
+//! (which cannot hold times before 1970). `kw` keeps the open set of keyword
+//! paths in one field, as the embedded backend does, so records with new
+//! paths never grow the mapping. `_source` keeps only `seq`, `ts` and `raw`
+//! (the `wildcard` type verifies regex candidates against `_source`); the
+//! record as sent is read from PostgreSQL.
+
+use logingest_core::{tokenize, Error, Record, Result, Timestamp};
+use serde_json::{json, Value};
+
+use crate::config::PgConfig;
+use crate::error::EsError;
+use crate::es::Es;
+use crate::store::{day_label, day_of, DAY};
+
+/// Separates a keyword path from its value in `kw` terms.
+pub(crate) const KW_SEPARATOR: char = '\0';
+
+/// `path\0value`.
+pub(crate) fn kw_text(path: &str, value: &str) -> String {
+    let mut text = String::with_capacity(path.len() + 1 + value.len());
+    text.push_str(path);
+    text.push(KW_SEPARATOR);
+    text.push_str(value);
+    text
+}
+
+/// The daily indices of one backend.
+pub(crate) struct SearchIndex {
+    pub(crate) es: Es,
+    prefix: String,
+    /// `<prefix>-*`, with the options that make it match nothing quietly.
+    pub(crate) pattern: String,
+}
+
+impl SearchIndex {
+    /// Connects and installs (or updates) the index template.
+    pub(crate) fn open(config: &PgConfig) -> Result<Self> {
+        let index = SearchIndex::connect(config)?;
+        let path = format!("/_index_template/{}", config.index_prefix);
+        index.es.json("PUT", &path, Some(&template(config)))?;
+        Ok(index)
+    }
+
+    /// The index of a record at `ts`.
+    pub(crate) fn index_of(&self, ts: i64) -> String {
+        let label = day_label(day_of(ts));
+        format!(
+            "{}-{}.{}.{}",
+            self.prefix,
+            &label[..4],
+            &label[4..6],
+            &label[6..]
+        )
+    }
+
+    /// The day of one of this backend's index names.
+    fn day_of_index(&self, name: &str) -> Option<i64> {
+        let date = name.strip_prefix(&self.prefix)?.strip_prefix('-')?;
+        let t = Timestamp::parse_date(&date.replace('.', "-")).ok()?;
+        Some(day_of(t.0))
+    }
+
+    /// Appends the bulk action and document of one record to `out`.
+    pub(crate) fn add_bulk_item(&self, out: &mut Vec<u8>, seq: u64, record: &Record) {
+        let ts = record.timestamp().0;
+        let action = json!({"index": {"_index": self.index_of(ts), "_id": seq.to_string()}});
+        let kw: Vec<String> = record
+            .keywords()
+            .iter()
+            .map(|(p, v)| kw_text(p, v))
+            .collect();
+        let doc = json!({
+            "seq": seq,
+            "ts": ts,
+            "message": tokenize(record.message()).join(" "),
+            "raw": record.message(),
+            "kw": kw,
+        });
+        serde_json::to_writer(&mut *out, &action).expect("JSON to memory");
+        out.push(b'\n');
+        serde_json::to_writer(&mut *out, &doc).expect("JSON to memory");
+        out.push(b'\n');
+    }
+
+    /// Sends a `_bulk` body and checks every item was stored.
+    pub(crate) fn bulk(&self, body: Vec<u8>) -> Result<()> {
+        if body.is_empty() {
+            return Ok(());
+        }
+        let answer = self.es.bulk(body)?;
+        if answer["errors"].as_bool() != Some(true) {
+            return Ok(());
+        }
+        // Report the first failed item; the batch stays in the outbox and is
+        // sent again (idempotent: same `_id`s).
+        let items = answer["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for item in items {
+            let result = &item["index"];
+            let status = result["status"].as_u64().unwrap_or(0) as u16;
+            if status >= 300 {
+                return Err(EsError::Status {
+                    status,
+                    method: "POST",
+                    path: format!(
+                        "/_bulk (document {})",
+                        result["_id"].as_str().unwrap_or("?")
+                    ),
+                    body: result["error"].to_string(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes everything indexed so far searchable.
+    pub(crate) fn refresh(&self) -> Result<()> {
+        let path = format!(
+            "/{}/_refresh?ignore_unavailable=true&allow_no_indices=true",
+            self.pattern
+        );
+        self.es
+            .send("POST", &path, None)
+            .map_err(Error::from)
+            .and_then(|(status, body)| {
+                if status < 300 {
+                    Ok(())
+                } else {
+                    Err(EsError::Status {
+                        status,
+                        method: "POST",
+                        path,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    }
+                    .into())
+                }
+            })
+    }
+
+    /// Runs a search body over every daily index.
+    pub(crate) fn search(&self, body: &Value) -> Result<Value> {
+        let path = format!(
+            "/{}/_search?ignore_unavailable=true&allow_no_indices=true",
+            self.pattern
+        );
+        Ok(self.es.json("POST", &path, Some(body))?)
+    }
+
+    /// This backend's index names.
+    fn indices(&self) -> Result<Vec<String>> {
+        let path = format!(
+            "/_cat/indices/{}?format=json&h=index&expand_wildcards=all",
+            self.pattern
+        );
+        let answer = self.es.json("GET", &path, None)?;
+        Ok(answer
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|i| i["index"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Deletes every document with `ts < cutoff`: whole daily indices below
+    /// it, and `_delete_by_query` in the index of the cutoff's day.
+    pub(crate) fn delete_older_than(&self, cutoff: Timestamp) -> Result<()> {
+        for name in self.indices()? {
+            let Some(day) = self.day_of_index(&name) else {
+                continue;
+            };
+            let start = day.saturating_mul(DAY);
+            let end = (day + 1).checked_mul(DAY).unwrap_or(i64::MAX);
+            if end <= cutoff.0 {
+                match self.es.json("DELETE", &format!("/{name}"), None) {
+                    Ok(_) => {}
+                    Err(EsError::Status { status: 404, .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            } else if start < cutoff.0 {
+                let body = json!({"query": {"range": {"ts": {"lt": cutoff.0}}}});
+                let path = format!(
+                    "/{name}/_delete_by_query?refresh=true&conflicts=proceed&wait_for_completion=true"
+                );
+                self.es.json("POST", &path, Some(&body))?;
+            }
+        }
+        self.refresh()
+    }
+
+    /// Deletes every daily index and the index template (see
+    /// [`crate::PgBackend::destroy`]). Indices are deleted by name: clusters
+    /// may refuse wildcard deletions (`action.destructive_requires_name`).
+    pub(crate) fn destroy(&self) -> Result<()> {
+        let names = self.indices()?;
+        for chunk in names.chunks(50) {
+            match self
+                .es
+                .json("DELETE", &format!("/{}", chunk.join(",")), None)
+            {
+                Ok(_) | Err(EsError::Status { status: 404, .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match self
+            .es
+            .json("DELETE", &format!("/_index_template/{}", self.prefix), None)
+        {
+            Ok(_) | Err(EsError::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Connects without installing the template.
+    pub(crate) fn connect(config: &PgConfig) -> Result<Self> {
+        Ok(SearchIndex {
+            es: Es::open(&config.es_url, config.http_timeout)?,
+            prefix: config.index_prefix.clone(),
+            pattern: format!("{}-*", config.index_prefix),
+        })
+    }
+
+    /// Bytes of the primary shards of every daily index.
+    pub(crate) fn bytes(&self) -> Result<u64> {
+        let path = format!(
+            "/{}/_stats/store?ignore_unavailable=true&allow_no_indices=true",
+            self.pattern
+        );
+        let answer = self.es.json("GET", &path, None)?;
+        Ok(answer["_all"]["primaries"]["store"]["size_in_bytes"]
+            .as_u64()
+            .unwrap_or(0))
+    }
+}
+
+/// The index template of `<prefix>-*`.
+fn template(config: &PgConfig) -> Value {
+    json!({
+        "index_patterns": [format!("{}-*", config.index_prefix)],
+        // Above the built-in templates of Elasticsearch (`logs-*-*` is 100).
+        "priority": 200,
+        "template": {
+            "settings": {
+                "index": {
+                    "number_of_shards": 1,
+                    "number_of_replicas": config.number_of_replicas,
+                    "refresh_interval": format!("{}ms", config.index_refresh_interval.as_millis()),
+                    // A page may hold 10,000 hits plus the one that says
+                    // whether more follow.
+                    "max_result_window": 20_000,
+                    // Keyword regexes carry their path; Lucene patterns of
+                    // long literals are long.
+                    "max_regex_length": 65_536,
+                },
+                "analysis": {
+                    "tokenizer": {
+                        "logingest_tokens": {"type": "whitespace", "max_token_length": 32_766}
+                    },
+                    "analyzer": {
+                        "logingest_tokens": {"type": "custom", "tokenizer": "logingest_tokens"}
+                    }
+                }
+            },
+            "mappings": {
+                "dynamic": "strict",
+                "_source": {"includes": ["seq", "ts", "raw"]},
+                "properties": {
+                    "seq": {"type": "long"},
+                    "ts": {"type": "long"},
+                    "message": {
+                        "type": "text",
+                        "analyzer": "logingest_tokens",
+                        "norms": false,
+                        "index_options": "positions"
+                    },
+                    "raw": {"type": "wildcard"},
+                    "kw": {"type": "keyword"}
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,78 @@
+//! The indexer thread every node runs.
+//!
+//! It delivers the batches this node commits (handed over by `write_batch`
+//! with their bulk bodies built from the records in memory, so the common
+//! path never reads a record back from PG), grouping whatever queued up
+//! meanwhile into one `_bulk` request. Every poll interval it also sweeps
+//! the outbox for batches older than that interval which nobody holds: the
+//! ones a node left behind when it died between its commit and its
+//! delivery. Failed deliveries are not retried here: their rows stay in the
+//! outbox for the next sweep or `refresh`.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::backend::Inner;
+use crate::outbox::{deliver_pending, deliver_stored, Claim, Pending};
+
+/// The running thread; stops when the sending side of its queue is dropped.
+pub(crate) struct Indexer {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Indexer {
+    /// Starts the thread: it delivers what arrives on `queue` and, with
+    /// `poll` set, sweeps the outbox at that period (and once at start).
+    pub(crate) fn start(
+        inner: Arc<Inner>,
+        queue: Receiver<Pending>,
+        poll: Option<Duration>,
+    ) -> Self {
+        let thread = std::thread::Builder::new()
+            .name("logingest-pg-indexer".into())
+            .spawn(move || run(&inner, &queue, poll))
+            .ok();
+        Indexer { thread }
+    }
+
+    /// Waits for the thread to finish (after the queue's sender is dropped,
+    /// it delivers what is still queued, then ends).
+    pub(crate) fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
+    if poll.is_some() {
+        sweep(inner, Duration::ZERO);
+    }
+    // Far beyond any test or process lifetime: "no sweep".
+    let wait = poll.unwrap_or(Duration::from_secs(365 * 86_400));
+    loop {
+        match queue.recv_timeout(wait) {
+            Ok(first) => {
+                let mut batches = vec![first];
+                batches.extend(queue.try_iter());
+                // On failure the rows stay in the outbox: a later sweep or
+                // refresh delivers them.
+                let _ = deliver_pending(&inner.store, &inner.index, batches, inner.limit());
+            }
+            Err(RecvTimeoutError::Timeout) => sweep(inner, wait),
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Delivers outbox rows at least `older_than` old that nobody holds.
+fn sweep(inner: &Inner, older_than: Duration) {
+    let claim = Claim::SkipLocked { older_than };
+    while let Ok(n) = deliver_stored(&inner.store, &inner.index, claim, inner.limit()) {
+        if n == 0 {
+            break;
+        }
+    }
+}

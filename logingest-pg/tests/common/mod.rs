@@ -1,0 +1,84 @@
+//! Service gating and fresh tenants for the tests of this crate.
+//!
+//! Tests need a real PostgreSQL and a real Elasticsearch/OpenSearch, named by
+//! `LOGINGEST_PG_URL` and `LOGINGEST_ES_URL` (`scripts/services.sh` starts
+//! throwaway ones). Without them a test is skipped with a message, unless
+//! `LOGINGEST_REQUIRE_SERVICES=1` (the test command sets it), where missing
+//! services are a failure.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use logingest_pg::{PgBackend, PgConfig};
+
+/// The message of a skipped test.
+pub const SKIPPED: &str =
+    "skipped: set LOGINGEST_PG_URL and LOGINGEST_ES_URL (scripts/services.sh)";
+
+/// The two service URLs, or `None` (after printing why) when the test
+/// should be skipped. Panics when services are required but missing.
+pub fn services() -> Option<(String, String)> {
+    let pg = std::env::var("LOGINGEST_PG_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let es = std::env::var("LOGINGEST_ES_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (pg, es) {
+        (Some(pg), Some(es)) => Some((pg, es)),
+        _ if std::env::var("LOGINGEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => panic!(
+            "LOGINGEST_REQUIRE_SERVICES=1 but LOGINGEST_PG_URL and LOGINGEST_ES_URL are not both set: \
+             start the services with scripts/services.sh (services_start)"
+        ),
+        _ => {
+            // Straight to the file descriptor: libtest captures `println!`.
+            let _ = writeln!(std::io::stderr().lock(), "{SKIPPED}");
+            None
+        }
+    }
+}
+
+/// [`services`] for code that cannot return early (the closure of
+/// `conformance_tests!`): a missing service skips the whole test binary,
+/// whose tests all need it, by exiting with success.
+pub fn services_or_exit() -> (String, String) {
+    services().unwrap_or_else(|| std::process::exit(0))
+}
+
+/// A configuration for a tenant no other test uses: its own PG schema and
+/// index prefix, named after the process and a counter.
+pub fn fresh_config(pg: &str, es: &str) -> PgConfig {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("lgt_{}_{n}_{nanos}", std::process::id());
+    PgConfig::new(pg, es).schema(&name).index_prefix(&name)
+}
+
+/// One tenant for one test: destroyed (schema, indices, template) on drop.
+pub struct Tenant {
+    pub config: PgConfig,
+}
+
+impl Tenant {
+    pub fn new(pg: &str, es: &str) -> Self {
+        Tenant {
+            config: fresh_config(pg, es),
+        }
+    }
+
+    pub fn open(&self) -> PgBackend {
+        PgBackend::open(self.config.clone()).expect("open the pg backend")
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        if std::env::var("LOGINGEST_PG_KEEP").is_err() {
+            let _ = PgBackend::destroy(&self.config);
+        }
+    }
+}

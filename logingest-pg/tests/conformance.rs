@@ -1,0 +1,84 @@
+//! The scale-out backend through the whole test kit of core, against a real
+//! PostgreSQL and a real Elasticsearch/OpenSearch (see `common`).
+
+mod common;
+
+use common::Tenant;
+use logingest_core::testkit::differential::{self, Corpus, DiffConfig};
+use logingest_core::testkit::Harness;
+use logingest_pg::PgBackend;
+
+/// A backend over a fresh tenant (PG schema + index prefix); `reopen` drops
+/// the backend and opens the same tenant again, as a restarted node would.
+struct Pg {
+    backend: Option<PgBackend>,
+    tenant: Tenant,
+}
+
+impl Pg {
+    fn new(pg: &str, es: &str) -> Self {
+        let tenant = Tenant::new(pg, es);
+        Pg {
+            backend: Some(tenant.open()),
+            tenant,
+        }
+    }
+
+    /// For `conformance_tests!`, which cannot skip: without services the
+    /// test binary exits (successfully) at the first test.
+    fn for_conformance() -> Self {
+        let (pg, es) = common::services_or_exit();
+        Pg::new(&pg, &es)
+    }
+}
+
+impl Harness for Pg {
+    type Backend = PgBackend;
+
+    fn backend(&self) -> &PgBackend {
+        self.backend.as_ref().expect("open backend")
+    }
+
+    fn reopen(&mut self) {
+        drop(self.backend.take());
+        self.backend = Some(self.tenant.open());
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Close the backend before its tenant is destroyed.
+        drop(self.backend.take());
+    }
+}
+
+logingest_core::conformance_tests!(Pg::for_conformance);
+
+/// 4 seeds × 500 queries over random corpora of 400 records (2,000 queries),
+/// one seed per test so they run in parallel.
+macro_rules! differential_random {
+    ($($name:ident: $seed:expr),*) => {$(
+        #[test]
+        fn $name() {
+            let Some((pg, es)) = common::services() else { return };
+            let config = DiffConfig::new($seed, 500, Corpus::Random(400)).from_env();
+            differential::run(&mut Pg::new(&pg, &es), &config);
+        }
+    )*};
+}
+
+differential_random!(
+    differential_random_seed_1: 1,
+    differential_random_seed_2: 2,
+    differential_random_seed_3: 3,
+    differential_random_seed_4: 4
+);
+
+#[test]
+fn differential_loghub() {
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let config = DiffConfig::new(7, 1_000, Corpus::Loghub).from_env();
+    differential::run(&mut Pg::new(&pg, &es), &config);
+}

@@ -1,0 +1,457 @@
+//! Crash tests: nodes die, and every acknowledged record is still searchable
+//! exactly once after another node takes over.
+//!
+//! - `kill_9_at_random_moments`: a child process (this test binary run again
+//!   with `--exact child_ingest`) ingests through an `Ingester` from three
+//!   threads and is killed with SIGKILL at seeded random moments: during
+//!   open, COPY, commit, delivery to the index, or the outbox sweep. After
+//!   each kill a new backend opens the same tenant, refreshes, and the whole
+//!   tenant is checked against the ledger of what the children were told.
+//! - `abort_after_commit_is_delivered_by_another_node`: the failpoint stops a
+//!   child right after a PG commit, before the batch reaches the index; a
+//!   new node must find the outbox row and deliver it.
+//!
+//! The child prints `OPEN` once the backend is open, `SUBMIT <req> <n>` before
+//! it submits a request of `n` records and `ACK <req> <n> <first_seq>` after
+//! `wait_durable` returned `Ok`. After every kill:
+//!
+//! - every acknowledged request is present with all its records, exactly
+//!   once, at the sequence numbers it was acknowledged with, and searchable;
+//! - every other request is wholly present or wholly absent, never partial;
+//! - nothing is present that was never submitted, no sequence number twice;
+//! - PostgreSQL (`stats().records`) and the index (`*` total) agree.
+//!
+//! `LOGINGEST_CRASH_CYCLES` (default 10) and `LOGINGEST_CRASH_SEED` tune a run.
+#![cfg(unix)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester};
+use logingest_core::query::parse_query;
+use logingest_core::{
+    parse_records, Backend, Order, ParseOptions, Record, SearchRequest, Timestamp,
+};
+use logingest_pg::{PgBackend, PgConfig};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const CHILD_TENANT: &str = "LOGINGEST_CRASH_CHILD_TENANT";
+const CHILD_CYCLE: &str = "LOGINGEST_CRASH_CHILD_CYCLE";
+const CHILD_SEED: &str = "LOGINGEST_CRASH_CHILD_SEED";
+const ABORT_TENANT: &str = "LOGINGEST_CRASH_ABORT_TENANT";
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| v.parse().expect(name))
+}
+
+/// The child's configuration: the parent's tenant, default options.
+fn child_config(tenant: &str) -> PgConfig {
+    let (pg, es) = common::services().expect("the parent checked the services");
+    PgConfig::new(pg, es).schema(tenant).index_prefix(tenant)
+}
+
+/// Runs the test `name` of this binary as a child process with `env`.
+fn spawn_child(name: &str, env: &[(&str, String)]) -> std::process::Child {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command.args(["--exact", name, "--nocapture", "--quiet"]);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    command.stdin(Stdio::piped()).stdout(Stdio::piped());
+    command.spawn().expect("spawn child")
+}
+
+/// Exits the child when its stdin closes, so a failed parent leaves no orphan.
+fn exit_with_parent() {
+    std::thread::spawn(|| {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        std::process::exit(0);
+    });
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").expect("stdout");
+    out.flush().expect("stdout");
+}
+
+/// The child: ingests from three threads until killed.
+#[test]
+fn child_ingest() {
+    let Ok(tenant) = std::env::var(CHILD_TENANT) else {
+        return;
+    };
+    exit_with_parent();
+    let cycle = env_u64(CHILD_CYCLE, 0);
+    let mut rng = ChaCha8Rng::seed_from_u64(env_u64(CHILD_SEED, 0));
+    let backend = PgBackend::open(child_config(&tenant)).expect("child open");
+    say("OPEN");
+    let linger = Duration::from_millis(rng.random_range(0..=5));
+    let policy = BatchPolicy::new(rng.random_range(50..=500), 4 << 20, linger).expect("policy");
+    let refresh = [0, 20, 200, 1000][rng.random_range(0..4)];
+    let config = IngestConfig::default()
+        .policy(policy)
+        .refresh_interval(Duration::from_millis(refresh));
+    let ingester = Arc::new(Ingester::start(Arc::new(backend), config).expect("ingester"));
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (ingester, seed) = (Arc::clone(&ingester), rng.random());
+            std::thread::spawn(move || {
+                submit_until_killed(&ingester, &format!("c{cycle}t{t}"), seed)
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("ingest thread");
+    }
+}
+
+/// Submits requests `<prefix>q<n>`, up to three in flight, and reports each
+/// acknowledgement, until killed (or 60 s pass).
+fn submit_until_killed(ingester: &Ingester, prefix: &str, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut n = 0;
+    while Instant::now() < deadline {
+        let mut tickets = Vec::new();
+        for _ in 0..rng.random_range(1..=3) {
+            n += 1;
+            let req = format!("{prefix}q{n}");
+            let most = if rng.random_bool(0.1) { 200 } else { 10 };
+            let count = rng.random_range(1..=most);
+            let records = request(&req, count, &mut rng);
+            say(&format!("SUBMIT {req} {count}"));
+            tickets.push((req, count, ingester.submit(records).expect("submit")));
+        }
+        for (req, count, ticket) in tickets {
+            match ticket.wait_durable() {
+                Ok(ack) => say(&format!("ACK {req} {count} {}", ack.first_seq)),
+                Err(e) => say(&format!("ERR {req} {e}")),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..10)));
+    }
+}
+
+/// The records of request `req`: `metadata.req` names it, `metadata.i` the
+/// record's place in it; half carry the current time, half get the receive
+/// time; times spread over two days so batches span daily partitions.
+fn request(req: &str, count: usize, rng: &mut ChaCha8Rng) -> Vec<Record> {
+    let mut ndjson = String::new();
+    for i in 0..count {
+        let level = ["info", "warn", "error"][rng.random_range(0..3)];
+        let mut record = serde_json::json!({
+            "level": level,
+            "message": format!("crash record {req} n{i} {}", "x".repeat(rng.random_range(0..100))),
+            "metadata": {"req": req, "i": i},
+        });
+        if rng.random_bool(0.5) {
+            let back = rng.random_range(0..2) * 86_400_000_000_000;
+            record["timestamp"] = Timestamp(Timestamp::now().0 - back).to_rfc3339().into();
+        }
+        ndjson.push_str(&record.to_string());
+        ndjson.push('\n');
+    }
+    parse_records(ndjson.as_bytes(), &ParseOptions::default()).expect("valid records")
+}
+
+/// What the parent knows about one request.
+struct Entry {
+    count: u64,
+    /// `first_seq` of the acknowledgement, if the child got one.
+    acked: Option<u64>,
+    cycle: u64,
+}
+
+#[derive(Default)]
+struct Run {
+    ledger: HashMap<String, Entry>,
+    killed_before_open: u64,
+    checking: Duration,
+    /// Of the last check: acknowledged, unacknowledged present and absent
+    /// requests, records.
+    last: [u64; 4],
+}
+
+#[test]
+fn kill_9_at_random_moments() {
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let cycles = env_u64("LOGINGEST_CRASH_CYCLES", 10);
+    let seed = env_u64("LOGINGEST_CRASH_SEED", 0x9e_57);
+    println!("crash test: {cycles} cycles, LOGINGEST_CRASH_SEED={seed}");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let tenant = common::Tenant::new(&pg, &es);
+    let started = Instant::now();
+    let mut run = Run::default();
+    for cycle in 0..cycles {
+        let after = if rng.random_bool(0.15) {
+            rng.random_range(0..150)
+        } else {
+            rng.random_range(300..1500)
+        };
+        let env = [
+            (CHILD_TENANT, tenant.config.schema.clone()),
+            (CHILD_CYCLE, cycle.to_string()),
+            (CHILD_SEED, rng.random::<u64>().to_string()),
+        ];
+        run.kill_child(&env, Duration::from_millis(after), cycle);
+        let checking = Instant::now();
+        let backend = tenant.open();
+        backend.refresh().expect("refresh after kill");
+        run.check(&backend, cycle);
+        run.checking += checking.elapsed();
+    }
+    let [acked, unacked_present, unacked_absent, records] = run.last;
+    println!(
+        "crash test: {cycles} kills in {:.1?}: {acked} requests acknowledged, {unacked_present} \
+         unacknowledged present, {unacked_absent} absent; {records} records; {} kills before \
+         the child opened; checking took {:.1?}",
+        started.elapsed(),
+        run.killed_before_open,
+        run.checking,
+    );
+}
+
+impl Run {
+    /// Runs an ingesting child for `after`, kills it and records its lines.
+    fn kill_child(&mut self, env: &[(&str, String)], after: Duration, cycle: u64) {
+        let mut child = spawn_child("child_ingest", env);
+        let stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(after);
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("wait");
+        let lines = reader.join().expect("reader");
+        assert_eq!(status.signal(), Some(9), "child exited by itself: {status}");
+        if !lines.iter().any(|l| l.ends_with("OPEN")) {
+            self.killed_before_open += 1;
+        }
+        for line in &lines {
+            match line.split(' ').collect::<Vec<_>>()[..] {
+                ["SUBMIT", req, count] => {
+                    let entry = Entry {
+                        count: count.parse().expect("count"),
+                        acked: None,
+                        cycle,
+                    };
+                    assert!(
+                        self.ledger.insert(req.to_owned(), entry).is_none(),
+                        "{req} twice"
+                    );
+                }
+                ["ACK", req, _, first_seq] => {
+                    let entry = self.ledger.get_mut(req).expect("submitted");
+                    entry.acked = Some(first_seq.parse().expect("seq"));
+                }
+                ["ERR", ..] => panic!("cycle {cycle}: the child got an error: {line}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Checks the tenant against the ledger of every cycle so far.
+    fn check(&mut self, backend: &PgBackend, cycle: u64) {
+        let stored = backend.stats().expect("stats").records;
+        let present = scan(backend, cycle);
+        assert_eq!(
+            present.values().map(Vec::len).sum::<usize>() as u64,
+            stored,
+            "cycle {cycle}: PG and index disagree"
+        );
+        let mut last = [0, 0, 0, stored];
+        for (req, seqs) in &present {
+            let entry = self
+                .ledger
+                .get(req)
+                .unwrap_or_else(|| panic!("cycle {cycle}: {req} present but never submitted"));
+            assert_eq!(
+                seqs.len() as u64,
+                entry.count,
+                "cycle {cycle}: {req} partially present"
+            );
+            if let Some(first) = entry.acked {
+                let want: Vec<u64> = (first..first + entry.count).collect();
+                assert_eq!(seqs, &want, "cycle {cycle}: {req} sequence numbers");
+            }
+        }
+        for (req, entry) in &self.ledger {
+            match (entry.acked, present.contains_key(req)) {
+                (Some(_), true) => last[0] += 1,
+                (Some(_), false) => panic!("cycle {cycle}: acknowledged {req} lost"),
+                (None, true) => last[1] += 1,
+                (None, false) => last[2] += 1,
+            }
+        }
+        // Searchable by keyword and by message token: this cycle's requests.
+        for (req, entry) in self
+            .ledger
+            .iter()
+            .filter(|(r, e)| e.cycle == cycle && present.contains_key(*r))
+        {
+            for query in [format!("metadata.req:{req}"), req.clone()] {
+                let request = SearchRequest::new(parse_query(&query).expect("query")).limit(1);
+                let total = backend.search(&request).expect("search").total;
+                assert_eq!(total, entry.count, "cycle {cycle}: `{query}`");
+            }
+        }
+        self.last = last;
+    }
+}
+
+/// Pages through every record: request → its sequence numbers (sorted, in
+/// record order `metadata.i`); panics on a sequence number seen twice or a
+/// total that disagrees with the pages.
+fn scan(backend: &PgBackend, cycle: u64) -> HashMap<String, Vec<u64>> {
+    let mut seen = HashSet::new();
+    let mut by_req: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+    let mut cursor = None;
+    let mut total = None;
+    loop {
+        let request = SearchRequest::new(parse_query("*").expect("query"))
+            .order(Order::Asc)
+            .limit(SearchRequest::MAX_LIMIT)
+            .cursor(cursor);
+        let page = backend.search(&request).expect("search");
+        assert_eq!(
+            *total.get_or_insert(page.total),
+            page.total,
+            "cycle {cycle}: total changed"
+        );
+        for hit in &page.hits {
+            assert!(seen.insert(hit.seq), "cycle {cycle}: seq {} twice", hit.seq);
+            let v: serde_json::Value = serde_json::from_str(&hit.source).expect("source");
+            let req = v["metadata"]["req"].as_str().expect("req").to_owned();
+            let i = v["metadata"]["i"].as_u64().expect("i");
+            by_req.entry(req).or_default().push((i, hit.seq));
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        Some(seen.len() as u64),
+        total,
+        "cycle {cycle}: pages miss records"
+    );
+    by_req
+        .into_iter()
+        .map(|(req, mut v)| {
+            v.sort_unstable();
+            let seqs: Vec<u64> = v.iter().map(|&(_, s)| s).collect();
+            (req, seqs)
+        })
+        .collect()
+}
+
+/// The child of the fault-injection test: writes three batches normally,
+/// then a fourth with the abort-after-commit failpoint on.
+#[test]
+fn child_abort_after_commit() {
+    let Ok(tenant) = std::env::var(ABORT_TENANT) else {
+        return;
+    };
+    exit_with_parent();
+    let config = child_config(&tenant).indexer_poll_interval(None);
+    let backend = PgBackend::open(config.clone()).expect("child open");
+    for b in 0..3 {
+        let records = request(&format!("ok{b}"), 50, &mut ChaCha8Rng::seed_from_u64(b));
+        let ack = backend.write_batch(&records).expect("write");
+        say(&format!("ACK ok{b} 50 {}", ack.first_seq));
+    }
+    let mut failing = config;
+    failing.abort_after_commit = true;
+    let node = PgBackend::open(failing).expect("second handle");
+    say("COMMITTING last");
+    let records = request("last", 70, &mut ChaCha8Rng::seed_from_u64(9));
+    let _ = node.write_batch(&records);
+    say("NOT REACHED");
+}
+
+#[test]
+fn abort_after_commit_is_delivered_by_another_node() {
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let tenant = common::Tenant::new(&pg, &es);
+    let mut child = spawn_child(
+        "child_abort_after_commit",
+        &[(ABORT_TENANT, tenant.config.schema.clone())],
+    );
+    let stdout = child.stdout.take().expect("piped");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "the failpoint must abort the child: {status} {lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "COMMITTING last"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l == "NOT REACHED"), "{lines:?}");
+    let acks: Vec<(String, u64)> = lines
+        .iter()
+        .filter_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+            ["ACK", req, _, first] => Some((req.to_owned(), first.parse().expect("seq"))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 3);
+
+    // A node that neither sweeps nor refreshes: the aborted batch is in PG
+    // (the commit happened) but nobody delivered it.
+    let passive = PgBackend::open(tenant.config.clone().indexer_poll_interval(None)).expect("open");
+    assert_eq!(
+        passive.stats().expect("stats").records,
+        220,
+        "all four batches are committed"
+    );
+    let last = SearchRequest::new(parse_query("metadata.req:last").expect("query"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        passive.search(&last).expect("search").total,
+        0,
+        "nobody delivered the aborted batch"
+    );
+    drop(passive);
+
+    // A node with the background sweep delivers it without being asked.
+    let node = tenant.open();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.search(&last).expect("search").total < 70 {
+        assert!(
+            Instant::now() < deadline,
+            "the sweep of a new node did not deliver the outbox"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    node.refresh().expect("refresh");
+    let present = scan(&node, 0);
+    assert_eq!(present.len(), 4, "{:?}", present.keys());
+    for (req, first) in &acks {
+        let want: Vec<u64> = (*first..first + 50).collect();
+        assert_eq!(
+            present[req], want,
+            "{req}: exactly once at its acknowledged sequence numbers"
+        );
+    }
+    assert_eq!(present["last"].len(), 70, "the aborted batch exactly once");
+    let all = node
+        .search(&SearchRequest::new(parse_query("*").expect("query")))
+        .expect("search");
+    assert_eq!(all.total, 220);
+}

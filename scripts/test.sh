@@ -45,5 +45,25 @@ cargo test --workspace --all-features 2>&1 | tee -a "$log"
 step "benches in test mode (each bench body runs once)"
 cargo test --workspace --all-features --bench '*' 2>&1 | tee -a "$log"
 
+step "browser tests of the web UI (Debian's chromium, driven by playwright-core)"
+# The tests drive the server binary that cargo test built, in a real
+# headless Chromium. CI machines have no browser: install Debian's.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+cargo build -p logingest-server
+ui_tap=$(mktemp -t logingest-ui-tap.XXXXXX)
+(
+  cd examples/server/ui-tests
+  npm ci --no-audit --no-fund --loglevel=error
+  node --test --test-concurrency=1 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$ui_tap"
+)
+# In cargo's words, so the closing line counts these tests too.
+awk '/^# pass/ { p = $3 } /^# fail/ { f = $3 } END { printf "test result: browser. %d passed; %d failed;\n", p, f }' "$ui_tap" | tee -a "$log"
+rm -f "$ui_tap"
+
 # One closing line for the whole run, in the plain "N passed, N failed" form.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

@@ -13,13 +13,20 @@ export async function openApp(browser, url, { viewport = { width: 1280, height: 
   return page;
 }
 
-/** Runs `action` and waits until the page has finished the run it started. */
+/**
+ * Runs `action` and waits until the page has finished the run it started
+ * (a new run of the app, or a new document after a navigation).
+ */
 export async function settle(page, action) {
-  const before = await page.evaluate(() => Number(document.body?.dataset.run ?? 0)).catch(() => 0);
+  const before = await page.evaluate(() => {
+    window.settleMark = true;
+    return Number(document.body?.dataset.run ?? 0);
+  }).catch(() => 0);
   await action();
   await page.waitForFunction((old) => {
-    const b = document.body.dataset;
-    return Number(b.run ?? 0) > old && (b.state === 'ready' || b.state === 'error');
+    const b = document.body?.dataset ?? {};
+    const fresh = !window.settleMark || Number(b.run ?? 0) > old;
+    return fresh && (b.state === 'ready' || b.state === 'error');
   }, before);
 }
 

@@ -387,3 +387,83 @@ fn facets_give_top_values_with_counts() {
     assert_eq!(day, vec![("Error".to_owned(), 1), ("error".to_owned(), 1)]);
     assert_eq!(facet("field=nosuchfield"), vec![]);
 }
+
+#[test]
+fn parse_splits_a_query_into_its_clauses() {
+    let server = Server::start();
+    let q = "  level:error AND (a OR b) -traceId:* \"failed to\" timestamp>=now-1h ";
+    let answer = server.get(&format!("/api/parse?q={}", encode(q)), None);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let json = answer.json();
+    let clauses = json["clauses"].as_array().expect("clauses");
+    let texts: Vec<&str> = clauses
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "level:error",
+            "(a OR b)",
+            "-traceId:*",
+            "\"failed to\"",
+            "timestamp>=now-1h"
+        ]
+    );
+    for clause in clauses {
+        let (start, end) = (
+            clause["start"].as_u64().unwrap(),
+            clause["end"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            &q[start as usize..end as usize],
+            clause["text"].as_str().unwrap()
+        );
+    }
+    assert_eq!(
+        clauses[0]["query"],
+        serde_json::json!({"type": "keyword", "field": "level", "value": "error"})
+    );
+    assert_eq!(clauses[1]["query"]["type"], "or");
+    assert_eq!(clauses[2]["query"]["child"]["type"], "exists");
+    assert_eq!(
+        clauses[3]["query"]["tokens"],
+        serde_json::json!(["failed", "to"])
+    );
+    assert_eq!(clauses[4]["query"]["start"]["inclusive"], true);
+    assert!(clauses[4]["query"]["end"].is_null());
+    assert!(json["query"]
+        .as_str()
+        .unwrap()
+        .starts_with(r#"level:"error" AND (message:"a" OR message:"b")"#));
+
+    // The same errors as search, with the byte position.
+    let bad = server.get(&format!("/api/parse?q={}", encode("level:error AND")), None);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["position"], 15);
+    let unknown = server.get("/api/parse?q=a&limit=1", None);
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert!(
+        unknown.text.contains("unknown parameter `limit`"),
+        "{}",
+        unknown.text
+    );
+}
+
+#[test]
+fn ui_files_are_served_and_unknown_ones_are_404() {
+    let server = Server::start();
+    let page = server.get_with("/", &[("Accept", "text/html")], None);
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("/ui/app.js"), "{}", page.text);
+    let script = server.get("/ui/app.js", None);
+    assert_eq!(script.status, 200);
+    assert!(script.text.contains("import "));
+    let missing = server.get("/ui/nope.js", None);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.text.contains("no UI file `nope.js`"),
+        "{}",
+        missing.text
+    );
+}

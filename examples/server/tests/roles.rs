@@ -109,7 +109,7 @@ fn marked_record(mark: &str) -> String {
 #[test]
 fn every_endpoint_answers_the_exact_status_for_every_caller() {
     let (server, _auth) = start_with_auth();
-    let endpoints: [(&str, Needs); 13] = [
+    let endpoints: [(&str, Needs); 15] = [
         ("POST /", Needs::Ingest),
         ("POST /logs", Needs::Ingest),
         ("POST /_bulk", Needs::Ingest),
@@ -123,6 +123,8 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
         ("GET / (JSON info)", Needs::AnyRole),
         ("GET /healthz", Needs::Public),
         ("GET / (HTML UI)", Needs::Public),
+        ("GET /api/parse", Needs::Read),
+        ("GET /ui/app.js", Needs::Public),
     ];
     let mut checked = 0;
     for (endpoint, needs) in endpoints {
@@ -197,6 +199,18 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
                     assert!(a.text.contains("<html"), "{mark}: {}", a.text);
                     (a.status, a.text)
                 }
+                "GET /api/parse" => {
+                    let a = server.get("/api/parse?q=level:error", key);
+                    if a.status == 200 {
+                        assert_eq!(a.json()["clauses"][0]["text"], "level:error", "{mark}");
+                    }
+                    (a.status, a.text)
+                }
+                "GET /ui/app.js" => {
+                    let a = server.get("/ui/app.js", key);
+                    assert!(a.text.contains("import "), "{mark}: {}", a.text);
+                    (a.status, a.text)
+                }
                 other => unreachable!("{other}"),
             };
             let want = expected(needs, caller);
@@ -212,7 +226,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 13 * 7);
+    assert_eq!(checked, 15 * 7);
 
     // A refused ingest request stored nothing; an accepted one stored its record once.
     server.post("/api/flush", b"", &[], Some(ADMIN));

@@ -52,9 +52,7 @@ export function drawHistogram(container, data, { end, onZoom }) {
   };
   label(2, 'start', formatTime(buckets[0].start));
   label(width - 2, 'end', formatTime(bucketEnd(buckets, buckets.length - 1, data, end)));
-  const peak = svg('text', { x: 2, y: 10, class: 'axis' });
-  peak.textContent = `max ${formatCount(max)}`;
-  root.append(peak);
+  label(width / 2, 'middle', `highest bar: ${formatCount(max)}`);
 
   const selection = svg('rect', { y: 0, height: HEIGHT, width: 0, class: 'selection' });
   root.append(selection);

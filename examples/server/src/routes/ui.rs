@@ -1,7 +1,7 @@
 //! The web UI's files, compiled into the binary.
 //!
 //! The UI is plain HTML, CSS and JavaScript modules with no build step and no
-//! third-party code (see `ui/README.md`), so the server needs no npm at build
+//! third-party code (see `docs/ui.md`), so the server needs no npm at build
 //! or run time and the page works offline. Each file is embedded with
 //! `include_str!` and served under `/ui/`; the page itself is `GET /`.
 

@@ -101,7 +101,7 @@ impl PgBackend {
     /// whatever a dead node left in the outbox).
     pub fn open(config: PgConfig) -> Result<Self> {
         config.validate()?;
-        let store = Store::open(&config.pg_url, &config.schema, config.pool_size)?;
+        let store = Store::open(&config)?;
         let index = SearchIndex::open(&config)?;
         let inner = Arc::new(Inner {
             config: config.clone(),

@@ -23,6 +23,8 @@ const WAIT: Duration = Duration::from_secs(60);
 pub(crate) struct Pool {
     config: postgres::Config,
     size: usize,
+    /// `idle_in_transaction_session_timeout` of every session.
+    idle_tx_timeout: Duration,
     state: Mutex<State>,
     freed: Condvar,
 }
@@ -35,13 +37,14 @@ struct State {
 
 impl Pool {
     /// A pool for `url` (nothing is connected yet).
-    pub(crate) fn new(url: &str, size: usize) -> Result<Self> {
+    pub(crate) fn new(url: &str, size: usize, idle_tx_timeout: Duration) -> Result<Self> {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| Error::InvalidRequest(format!("bad PostgreSQL connection string: {e}")))?;
         Ok(Pool {
             config,
             size,
+            idle_tx_timeout,
             state: Mutex::new(State {
                 idle: Vec::new(),
                 open: 0,
@@ -86,8 +89,17 @@ impl Pool {
         let mut client = self.config.connect(NoTls).map_err(error::pg)?;
         // Durability must not depend on the server's or role's defaults:
         // `Ok` from a write means the commit reached the WAL on disk.
+        //
+        // A delivery holds its outbox rows locked while the search cluster
+        // answers; if this host vanishes without closing its sockets, the
+        // server ends the session after the idle timeout, releasing the rows
+        // for another node (instead of after TCP keepalive, hours later).
         client
-            .batch_execute("SET synchronous_commit = on; SET application_name = 'logingest'")
+            .batch_execute(&format!(
+                "SET synchronous_commit = on; SET application_name = 'logingest'; \
+                 SET idle_in_transaction_session_timeout = {}",
+                self.idle_tx_timeout.as_millis().max(1)
+            ))
             .map_err(error::pg)?;
         Ok(client)
     }

@@ -19,12 +19,14 @@
 //! start at once against an empty database.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use logingest_core::{Error, Record, Result, Timestamp, WriteAck};
 use parking_lot::Mutex;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
+use crate::config::PgConfig;
 use crate::error;
 use crate::pool::{Conn, Pool};
 
@@ -106,9 +108,12 @@ fn lock_key(name: &str) -> i32 {
 
 impl Store {
     /// Connects, creates the schema if needed and applies pending migrations.
-    pub(crate) fn open(pg_url: &str, schema: &str, pool_size: usize) -> Result<Self> {
+    pub(crate) fn open(config: &PgConfig) -> Result<Self> {
+        let schema = config.schema.as_str();
+        // Longer than any request to the search cluster a delivery waits for.
+        let idle_tx = config.http_timeout * 2 + Duration::from_secs(10);
         let store = Store {
-            pool: Pool::new(pg_url, pool_size)?,
+            pool: Pool::new(&config.pg_url, config.pool_size, idle_tx)?,
             s: format!("\"{schema}\""),
             schema: schema.to_owned(),
             partitions: Mutex::new(HashSet::new()),
@@ -173,7 +178,7 @@ impl Store {
 
     /// Drops the schema and everything in it.
     pub(crate) fn destroy(pg_url: &str, schema: &str) -> Result<()> {
-        let pool = Pool::new(pg_url, 1)?;
+        let pool = Pool::new(pg_url, 1, Duration::from_secs(60))?;
         let mut conn = pool.get()?;
         conn.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
             .map_err(error::pg)
@@ -245,23 +250,53 @@ impl Store {
         }
         let days: HashSet<i64> = records.iter().map(|r| day_of(r.timestamp().0)).collect();
         self.ensure_partitions(&days)?;
-        match self.append_once(records)? {
+        let outcome = match self.append_once(records)? {
             // 23514: no partition for a row. Another node's retention dropped
             // a partition this process thought existed: forget and retry once.
-            Err(e) if is_missing_partition(&e) => {
+            Err(Failed::Before(e)) if is_missing_partition(&e) => {
                 self.partitions.lock().retain(|d| !days.contains(d));
                 self.ensure_partitions(&days)?;
-                self.append_once(records)?.map_err(error::pg)
+                self.append_once(records)?
             }
-            other => other.map_err(error::pg),
+            other => other,
+        };
+        match outcome {
+            Ok(ack) => Ok(ack),
+            Err(Failed::Before(e)) => Err(error::pg(e)),
+            Err(Failed::Commit(e, ack, (min_ts, max_ts))) => {
+                // The connection broke during COMMIT: the outcome is unknown
+                // to us, not to the server. Ask it, on another connection;
+                // if the rows are there the batch is durable and acknowledged.
+                match self.count_range(ack, min_ts, max_ts) {
+                    Ok(n) if n == ack.len => Ok(ack),
+                    Ok(_) => Err(error::pg(e)),
+                    // Still unknown: report the original, retryable error.
+                    Err(_) => Err(error::pg(e)),
+                }
+            }
         }
     }
 
+    /// How many records of the block `ack` exist.
+    fn count_range(&self, ack: WriteAck, min_ts: i64, max_ts: i64) -> Result<u64> {
+        let mut conn = self.pool.get()?;
+        let first = ack.first_seq as i64;
+        let last = first + ack.len as i64 - 1;
+        let n: i64 = conn
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {}.records WHERE seq BETWEEN $1 AND $2 AND ts BETWEEN $3 AND $4",
+                    self.s
+                ),
+                &[&first, &last, &min_ts, &max_ts],
+            )
+            .map_err(error::pg)?
+            .get(0);
+        Ok(n as u64)
+    }
+
     /// One attempt of [`Store::append`]; the outer error is the pool's.
-    fn append_once(
-        &self,
-        records: &[Record],
-    ) -> Result<std::result::Result<WriteAck, postgres::Error>> {
+    fn append_once(&self, records: &[Record]) -> Result<std::result::Result<WriteAck, Failed>> {
         let mut conn = self.pool.get()?;
         Ok(self.append_on(&mut conn, records))
     }
@@ -270,7 +305,7 @@ impl Store {
         &self,
         conn: &mut Conn<'_>,
         records: &[Record],
-    ) -> std::result::Result<WriteAck, postgres::Error> {
+    ) -> std::result::Result<WriteAck, Failed> {
         let s = &self.s;
         let n = records.len() as i64;
         let mut tx = conn.transaction()?;
@@ -299,8 +334,10 @@ impl Store {
             ),
             &[&first, &(n as i32), &min_ts, &max_ts],
         )?;
-        tx.commit()?;
-        Ok(WriteAck::new(first as u64, n as u64))
+        let ack = WriteAck::new(first as u64, n as u64);
+        tx.commit()
+            .map_err(|e| Failed::Commit(e, ack, (min_ts, max_ts)))?;
+        Ok(ack)
     }
 
     /// The sources of `seqs` (records with `min_ts <= ts <= max_ts`, which
@@ -439,6 +476,19 @@ impl Store {
         tx.commit().map_err(error::pg)?;
         self.partitions.lock().retain(|d| !dropped.contains(d));
         Ok(deleted)
+    }
+}
+
+/// How an append failed: before its COMMIT (nothing was stored), or in it
+/// (unknown until asked: the batch, its block and its time span).
+enum Failed {
+    Before(postgres::Error),
+    Commit(postgres::Error, WriteAck, (i64, i64)),
+}
+
+impl From<postgres::Error> for Failed {
+    fn from(e: postgres::Error) -> Self {
+        Failed::Before(e)
     }
 }
 

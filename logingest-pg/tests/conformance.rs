@@ -54,14 +54,14 @@ impl Drop for Pg {
 
 logingest_core::conformance_tests!(Pg::for_conformance);
 
-/// 4 seeds × 500 queries over random corpora of 400 records (2,000 queries),
-/// one seed per test so they run in parallel.
+/// 4 seeds × 1,000 queries over random corpora of 400 records (4,000
+/// queries), one seed per test so they run in parallel.
 macro_rules! differential_random {
     ($($name:ident: $seed:expr),*) => {$(
         #[test]
         fn $name() {
             let Some((pg, es)) = common::services() else { return };
-            let config = DiffConfig::new($seed, 500, Corpus::Random(400)).from_env();
+            let config = DiffConfig::new($seed, 1_000, Corpus::Random(400)).from_env();
             differential::run(&mut Pg::new(&pg, &es), &config);
         }
     )*};

@@ -192,7 +192,7 @@ fn kill_9_at_random_moments() {
     let mut run = Run::default();
     for cycle in 0..cycles {
         let after = if rng.random_bool(0.15) {
-            rng.random_range(0..150)
+            rng.random_range(0..80)
         } else {
             rng.random_range(300..1500)
         };

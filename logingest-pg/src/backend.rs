@@ -217,7 +217,7 @@ impl Backend for PgBackend {
             .clone()
             .and(Query::time_range(Some(request.start), Some(request.end)));
         let body = collect::histogram_body(self.dsl(&query)?, request);
-        let counts = collect::histogram(&self.inner.index.search(&body)?, request.bucket_count())?;
+        let counts = collect::histogram(&self.inner.index.search(&body)?, request)?;
         Ok(Histogram::new(
             request.start,
             request.bucket_width(),

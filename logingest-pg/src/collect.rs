@@ -5,11 +5,13 @@
 //!   cursor, `size` = limit + 1 (the extra hit says whether a next page
 //!   exists), `track_total_hits: true` for an exact total (the total ignores
 //!   `search_after`). Only the sort values are read; sources come from PG.
-//! - **Histograms**: a `filters` aggregation of one exact `range` query per
-//!   bucket. The `histogram` aggregation would be simpler but computes in
-//!   doubles: at 1.7e18 ns a double is 256 ns coarse, so records near a bucket
-//!   edge land in the wrong bucket; `date_histogram` needs a date field,
-//!   and `date_nanos` cannot hold times before 1970.
+//! - **Histograms**: the `histogram` aggregation computes in doubles; at
+//!   1.7e18 ns a double is 256 ns coarse, so on `ts` records near a bucket
+//!   edge would land in the wrong bucket (`date_histogram` needs a date
+//!   field, and `date_nanos` cannot hold times before 1970). So: on `ts_us`
+//!   (whole microseconds, exact as doubles) when the request's start and
+//!   width are whole microseconds, which is provably exact; otherwise a
+//!   `filters` aggregation of one exact `range` query per bucket.
 //! - **Facets**: a `composite` aggregation over `kw`, starting right after
 //!   the key `path` (so at the first `path\0…` term) and stopping at the
 //!   first key outside the path. Composite counts are exact across indices,
@@ -73,36 +75,88 @@ pub(crate) fn page(answer: &Value) -> Result<(u64, Vec<(i64, u64)>)> {
     Ok((total, ranked))
 }
 
-/// The body of a histogram: one exact range filter per bucket.
+/// `2^53`: integers below it (in magnitude) are exact as doubles.
+const EXACT_IN_DOUBLE: i64 = 1 << 53;
+
+/// `(start, width)` in microseconds when a `histogram` aggregation on `ts_us`
+/// counts exactly: start and width are whole microseconds and every
+/// microsecond value in the window is exact as a double (1685–2255). Then
+/// `floor((t - start) / width)` in nanoseconds equals the same in whole
+/// microseconds (`t = t_us·1000 + r`, `0 ≤ r < 1000`, and adding `r/1000 < 1`
+/// to an integer numerator never crosses a multiple of an integer width), and
+/// `floor` of a double quotient of integers below 2^53 is exact.
+fn microsecond_grid(request: &HistogramRequest) -> Option<(i64, i64)> {
+    let width = request.bucket_width();
+    let (start, end) = (request.start.0, request.end.0);
+    if start % 1000 != 0 || width % 1000 != 0 {
+        return None;
+    }
+    let limit = EXACT_IN_DOUBLE - 1;
+    let ok = |us: i64| (-limit..=limit).contains(&us);
+    let (start_us, end_us, width_us) = (start / 1000, end.div_euclid(1000) + 1, width / 1000);
+    (ok(start_us) && ok(end_us) && ok(width_us)).then_some((start_us, width_us))
+}
+
+/// The body of a histogram: a `histogram` aggregation on `ts_us` where that
+/// is exact (see [`microsecond_grid`]), else one exact `range` filter per
+/// bucket (`filters`, which costs matching records × buckets).
 pub(crate) fn histogram_body(dsl: Value, request: &HistogramRequest) -> Value {
-    let width = i128::from(request.bucket_width());
-    let (start, end) = (i128::from(request.start.0), i128::from(request.end.0));
-    let filters: Vec<Value> = (0..request.bucket_count())
-        .map(|i| {
-            let lo = start + i as i128 * width;
-            let hi = (lo + width).min(end);
-            json!({"range": {"ts": {"gte": lo as i64, "lt": hi as i64}}})
-        })
-        .collect();
+    let aggs = match microsecond_grid(request) {
+        Some((start_us, width_us)) => json!({"buckets": {"histogram": {
+            "field": "ts_us",
+            "interval": width_us,
+            "offset": start_us.rem_euclid(width_us),
+            "min_doc_count": 1,
+        }}}),
+        None => {
+            let width = i128::from(request.bucket_width());
+            let (start, end) = (i128::from(request.start.0), i128::from(request.end.0));
+            let filters: Vec<Value> = (0..request.bucket_count())
+                .map(|i| {
+                    let lo = start + i as i128 * width;
+                    let hi = (lo + width).min(end);
+                    json!({"range": {"ts": {"gte": lo as i64, "lt": hi as i64}}})
+                })
+                .collect();
+            json!({"buckets": {"filters": {"filters": filters}}})
+        }
+    };
     json!({
         "query": {"bool": {"filter": [dsl]}},
         "size": 0,
         "track_total_hits": false,
-        "aggs": {"buckets": {"filters": {"filters": filters}}},
+        "aggs": aggs,
     })
 }
 
 /// The counts of a histogram answer, in bucket order.
-pub(crate) fn histogram(answer: &Value, buckets: usize) -> Result<Vec<u64>> {
+pub(crate) fn histogram(answer: &Value, request: &HistogramRequest) -> Result<Vec<u64>> {
+    let buckets = request.bucket_count();
     let list = answer["aggregations"]["buckets"]["buckets"]
         .as_array()
-        .ok_or_else(|| bad("filters buckets", answer))?;
-    if list.len() != buckets {
-        return Err(bad("bucket count", answer));
+        .ok_or_else(|| bad("histogram buckets", answer))?;
+    let Some((start_us, width_us)) = microsecond_grid(request) else {
+        if list.len() != buckets {
+            return Err(bad("bucket count", answer));
+        }
+        return list
+            .iter()
+            .map(|b| b["doc_count"].as_u64().ok_or_else(|| bad("doc_count", b)))
+            .collect();
+    };
+    let mut counts = vec![0u64; buckets];
+    for b in list {
+        // Keys are whole microseconds below 2^53: exact in the double.
+        let key = b["key"].as_f64().ok_or_else(|| bad("key", b))? as i64;
+        let count = b["doc_count"].as_u64().ok_or_else(|| bad("doc_count", b))?;
+        let i = (key - start_us).div_euclid(width_us);
+        match usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+            Some(slot) => *slot += count,
+            None if count == 0 => {}
+            None => return Err(bad("bucket outside the window", b)),
+        }
     }
-    list.iter()
-        .map(|b| b["doc_count"].as_u64().ok_or_else(|| bad("doc_count", b)))
-        .collect()
+    Ok(counts)
 }
 
 /// The body of one facet page: values of `path` after `after` (a whole
@@ -151,4 +205,39 @@ pub(crate) fn facet_page(answer: &Value, path: &str) -> Result<FacetPage> {
         None
     };
     Ok((values, more))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logingest_core::query::Query;
+    use logingest_core::Timestamp;
+
+    #[test]
+    fn microsecond_grid_only_where_exact() {
+        let h = |start: i64, end: i64, n| {
+            HistogramRequest::new(Query::All, Timestamp(start), Timestamp(end), n)
+        };
+        let day = 1_694_736_000_000_000_000;
+        assert_eq!(
+            microsecond_grid(&h(day, day + 60_000_000_000, 60)),
+            Some((day / 1000, 1_000_000))
+        );
+        assert_eq!(
+            microsecond_grid(&h(day + 1, day + 60_000_000_001, 60)),
+            None,
+            "start"
+        );
+        assert_eq!(
+            microsecond_grid(&h(day, day + 60_000_000_001, 60)),
+            None,
+            "width"
+        );
+        assert_eq!(
+            microsecond_grid(&h(i64::MIN + 808, 0, 1)),
+            None,
+            "1677 is beyond 2^53 µs"
+        );
+        assert!(microsecond_grid(&h(-1000, 1000, 2)).is_some());
+    }
 }

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `seq` | `long` | sort tie-break, `search_after`, joining a hit to its PG row |
 //! | `ts` | `long` (ns) | exact ranges, sort, histograms |
+//! | `ts_us` | `long` (µs, doc values only) | histograms in whole microseconds |
 //! | `message` | `text`, whitespace analyzer | terms, phrases, token wildcards |
 //! | `raw` | `wildcard` | regexes on the raw message |
 //! | `kw` | `keyword`, `path\0value` | keyword terms, wildcards, regexes, `field:*`, facets |
@@ -92,6 +93,7 @@ impl SearchIndex {
         let doc = json!({
             "seq": seq,
             "ts": ts,
+            "ts_us": ts.div_euclid(1000),
             "message": tokenize(record.message()).join(" "),
             "raw": record.message(),
             "kw": kw,
@@ -287,6 +289,8 @@ fn template(config: &PgConfig) -> Value {
                 "properties": {
                     "seq": {"type": "long"},
                     "ts": {"type": "long"},
+                    // Aggregations only (doc values): exact as a double.
+                    "ts_us": {"type": "long", "index": false},
                     "message": {
                         "type": "text",
                         "analyzer": "logingest_tokens",

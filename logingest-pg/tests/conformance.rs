@@ -82,3 +82,46 @@ fn differential_loghub() {
     let config = DiffConfig::new(7, 1_000, Corpus::Loghub).from_env();
     differential::run(&mut Pg::new(&pg, &es), &config);
 }
+
+/// Histograms on whole microseconds take the `histogram`-aggregation path;
+/// they must count exactly like the reference too, records with
+/// sub-microsecond times included.
+#[test]
+fn histograms_on_the_microsecond_grid() {
+    use logingest_core::testkit::{corpus, write_all};
+    use logingest_core::{matches, Backend, HistogramRequest, Timestamp};
+    use rand::{RngExt, SeedableRng};
+
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let h = Pg::new(&pg, &es);
+    let records = corpus::random_records(5, 400);
+    write_all(h.backend(), &records, 100);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let queries = ["*", "level:info", "-level:error", "conn*"];
+    for round in 0..200 {
+        let t = records[rng.random_range(0..records.len())].timestamp().0;
+        let width =
+            [1, 7, 1_000, 123_457, 60_000_000, 3_600_000_000][rng.random_range(0..6)] * 1000;
+        let buckets = rng.random_range(1..=120i64);
+        let start = t.div_euclid(1000) * 1000 - width * rng.random_range(0..buckets);
+        let end = start + width * buckets;
+        let query =
+            logingest_core::query::parse_query(queries[round % queries.len()]).expect("query");
+        let request =
+            HistogramRequest::new(query, Timestamp(start), Timestamp(end), buckets as usize);
+        assert_eq!(request.bucket_width(), width);
+        let mut want = vec![0u64; request.bucket_count()];
+        for r in records.iter().filter(|r| matches(&request.query, r)) {
+            if let Some(b) = request.bucket_of(r.timestamp()) {
+                want[b] += 1;
+            }
+        }
+        let got = h.backend().histogram(&request).expect("histogram");
+        assert_eq!(
+            got.counts, want,
+            "round {round}: [{start}, {end}) width {width}"
+        );
+    }
+}

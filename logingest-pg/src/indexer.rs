@@ -12,7 +12,7 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backend::Inner;
 use crate::outbox::{deliver_pending, deliver_stored, Claim, Pending};
@@ -50,9 +50,13 @@ fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
     if poll.is_some() {
         sweep(inner, Duration::ZERO);
     }
-    // Far beyond any test or process lifetime: "no sweep".
-    let wait = poll.unwrap_or(Duration::from_secs(365 * 86_400));
+    let mut last_sweep = Instant::now();
     loop {
+        // Without a sweep period, wait for batches only.
+        let wait = match poll {
+            Some(period) => period.saturating_sub(last_sweep.elapsed()),
+            None => Duration::from_secs(3600),
+        };
         match queue.recv_timeout(wait) {
             Ok(first) => {
                 let mut batches = vec![first];
@@ -61,8 +65,15 @@ fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
                 // refresh delivers them.
                 let _ = deliver_pending(&inner.store, &inner.index, batches, inner.limit());
             }
-            Err(RecvTimeoutError::Timeout) => sweep(inner, wait),
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
+        }
+        // Sweep on schedule even while batches keep arriving.
+        if let Some(period) = poll {
+            if last_sweep.elapsed() >= period {
+                sweep(inner, period);
+                last_sweep = Instant::now();
+            }
         }
     }
 }

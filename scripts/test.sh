@@ -42,6 +42,9 @@ services_start
 step "cargo test"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 
+step "the server's HTTP tests again, on the pg backend (PostgreSQL + OpenSearch)"
+LOGINGEST_TEST_BACKEND=pg cargo test -p logingest-server --tests 2>&1 | tee -a "$log"
+
 step "benches in test mode (each bench body runs once)"
 cargo test --workspace --all-features --bench '*' 2>&1 | tee -a "$log"
 

@@ -29,6 +29,25 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGINGEST_BACKEND", value_enum, default_value_t = BackendKind::Tantivy)]
     pub backend: BackendKind,
 
+    /// PostgreSQL connection URL of the `pg` backend
+    /// (`postgres://user:password@host:5432/db`).
+    #[arg(long, env = "LOGINGEST_PG_URL")]
+    pub pg_url: Option<String>,
+
+    /// Elasticsearch 8 / OpenSearch 2 URL of the `pg` backend (`http://host:9200`).
+    #[arg(long, env = "LOGINGEST_ES_URL")]
+    pub es_url: Option<String>,
+
+    /// PostgreSQL schema of the `pg` backend: nodes that share one name
+    /// share their records.
+    #[arg(long, env = "LOGINGEST_PG_SCHEMA", default_value = "logingest")]
+    pub pg_schema: String,
+
+    /// Index-name prefix of the `pg` backend in the search cluster
+    /// (`PREFIX-YYYY.MM.DD`).
+    #[arg(long, env = "LOGINGEST_ES_INDEX_PREFIX", default_value = "logingest")]
+    pub es_index_prefix: String,
+
     /// TOML file of API keys (SHA-256 hashes) with roles; see docs/http-api.md.
     /// Without it every request is allowed.
     #[arg(long, env = "LOGINGEST_AUTH_FILE")]
@@ -104,6 +123,9 @@ impl Default for ServeArgs {
 pub enum BackendKind {
     /// SQLite + tantivy in --data (the embedded default).
     Tantivy,
+    /// PostgreSQL (--pg-url) + Elasticsearch/OpenSearch (--es-url), shared
+    /// by any number of nodes; --data is not used.
+    Pg,
 }
 
 /// Back-pressure behaviour.
@@ -145,6 +167,10 @@ impl ServeArgs {
             listen,
             data,
             backend,
+            pg_url,
+            es_url,
+            pg_schema,
+            es_index_prefix,
             auth_file,
             max_body_bytes,
             max_record_bytes,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester, WhenFull};
 use logingest_core::{Backend, Limits};
+use logingest_pg::{PgBackend, PgConfig};
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
 
 use crate::auth::Keys;
@@ -33,6 +34,27 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
+            Arc::new(backend)
+        }
+        BackendKind::Pg => {
+            let missing = |flag: &str, env: &str| {
+                format!("--backend pg needs {flag} (or {env}); see docs/deploy.md")
+            };
+            let pg_url = args
+                .pg_url
+                .clone()
+                .ok_or_else(|| missing("--pg-url", "LOGINGEST_PG_URL"))?;
+            let es_url = args
+                .es_url
+                .clone()
+                .ok_or_else(|| missing("--es-url", "LOGINGEST_ES_URL"))?;
+            let config = PgConfig::new(pg_url, es_url)
+                .schema(args.pg_schema.clone())
+                .index_prefix(args.es_index_prefix.clone());
+            let backend = tokio::task::spawn_blocking(move || PgBackend::open(config))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open the pg backend: {e}"))?;
             Arc::new(backend)
         }
     };

@@ -1,6 +1,11 @@
 //! Test harness: the real `logingest` binary on a free port, and a small
 //! HTTP client. Every integration test starts its own server on its own
 //! temporary data directory, so tests run in parallel without sharing state.
+//!
+//! `LOGINGEST_TEST_BACKEND=pg` runs every server on the scale-out backend
+//! instead (PostgreSQL at `LOGINGEST_PG_URL`, OpenSearch at
+//! `LOGINGEST_ES_URL`), each in its own schema and index prefix, removed
+//! when the server is dropped. The test command runs the suite both ways.
 #![allow(dead_code)]
 
 pub mod keys;
@@ -21,6 +26,92 @@ pub struct Server {
     data: tempfile::TempDir,
     args: Vec<String>,
     agent: ureq::Agent,
+    /// The pg backend's storage, deleted on drop.
+    pg: Option<logingest_pg::PgConfig>,
+}
+
+/// Storage of the pg backend (a PG schema and an index prefix) that several
+/// nodes share; deleted on drop.
+pub struct PgStorage {
+    /// Its configuration (URLs, schema, prefix).
+    pub config: logingest_pg::PgConfig,
+}
+
+impl PgStorage {
+    /// Fresh storage on the services of `LOGINGEST_PG_URL` and
+    /// `LOGINGEST_ES_URL`. Without them: `None` (the test is skipped), or a
+    /// panic when `LOGINGEST_REQUIRE_SERVICES=1` (as under scripts/test.sh).
+    pub fn new() -> Option<Self> {
+        let urls = (
+            std::env::var("LOGINGEST_PG_URL"),
+            std::env::var("LOGINGEST_ES_URL"),
+        );
+        let (Ok(pg), Ok(es)) = urls else {
+            assert!(
+                std::env::var("LOGINGEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "LOGINGEST_REQUIRE_SERVICES=1 but LOGINGEST_PG_URL / LOGINGEST_ES_URL are not set"
+            );
+            eprintln!("skipped: set LOGINGEST_PG_URL and LOGINGEST_ES_URL (scripts/services.sh)");
+            return None;
+        };
+        let name = unique_name("nodes");
+        let config = logingest_pg::PgConfig::new(pg, es)
+            .schema(name.clone())
+            .index_prefix(name);
+        Some(PgStorage { config })
+    }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        if let Err(e) = logingest_pg::PgBackend::destroy(&self.config) {
+            eprintln!("could not delete the test's pg storage: {e}");
+        }
+    }
+}
+
+/// A schema and index-prefix name no other test uses.
+fn unique_name(kind: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NAMES: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{kind}_{}_{}_{nanos}",
+        std::process::id(),
+        NAMES.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The backend of this test run's servers: `serve` arguments, and for `pg`
+/// the storage to delete afterwards.
+fn backend() -> (Vec<String>, Option<logingest_pg::PgConfig>) {
+    match std::env::var("LOGINGEST_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("tantivy") => (Vec::new(), None),
+        Ok("pg") => {
+            let url = |name: &str| {
+                std::env::var(name).unwrap_or_else(|_| {
+                    panic!("LOGINGEST_TEST_BACKEND=pg needs {name} (scripts/services.sh starts the services)")
+                })
+            };
+            let name = unique_name("srv");
+            let config =
+                logingest_pg::PgConfig::new(url("LOGINGEST_PG_URL"), url("LOGINGEST_ES_URL"))
+                    .schema(name.clone())
+                    .index_prefix(name.clone());
+            let args = [
+                "--backend",
+                "pg",
+                "--pg-schema",
+                &name,
+                "--es-index-prefix",
+                &name,
+            ];
+            (args.map(String::from).to_vec(), Some(config))
+        }
+        Ok(other) => panic!("LOGINGEST_TEST_BACKEND must be `tantivy` or `pg`, not `{other}`"),
+    }
 }
 
 /// An HTTP answer: status, headers of interest, body text.
@@ -70,14 +161,43 @@ impl Server {
     /// Starts a server with extra `serve` arguments on a fresh data directory.
     pub fn start_with(args: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, url) = spawn(data.path(), &args);
+        let (mut all, pg) = backend();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let (child, url) = spawn(data.path(), &all);
         Server {
             child,
             url,
             data,
-            args,
+            args: all,
             agent: agent(),
+            pg,
+        }
+    }
+
+    /// Starts a node of the pg backend on the shared storage `pg` (which
+    /// the caller deletes; see [`PgStorage`]), with extra `serve` arguments.
+    pub fn start_pg(pg: &PgStorage, args: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let name = &pg.config.schema;
+        let mut all: Vec<String> = [
+            "--backend",
+            "pg",
+            "--pg-schema",
+            name,
+            "--es-index-prefix",
+            name,
+        ]
+        .map(String::from)
+        .to_vec();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let (child, url) = spawn(data.path(), &all);
+        Server {
+            child,
+            url,
+            data,
+            args: all,
+            agent: agent(),
+            pg: None,
         }
     }
 
@@ -284,6 +404,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(config) = self.pg.take() {
+            if let Err(e) = logingest_pg::PgBackend::destroy(&config) {
+                eprintln!("could not delete the test server's pg storage: {e}");
+            }
+        }
     }
 }
 

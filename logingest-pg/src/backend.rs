@@ -127,6 +127,21 @@ impl PgBackend {
         Store::destroy(&config.pg_url, &config.schema)
     }
 
+    /// Every value of `path` with its count, by composite pages.
+    fn facet_pages(&self, dsl: serde_json::Value, path: &str) -> Result<Vec<(String, u64)>> {
+        let mut counts = Vec::new();
+        let mut after = path.to_owned();
+        loop {
+            let body = collect::facet_body(dsl.clone(), path, &after);
+            let (values, more) = collect::facet_page(&self.inner.index.search(&body)?, path)?;
+            counts.extend(values);
+            match more {
+                Some(next) => after = next,
+                None => return Ok(counts),
+            }
+        }
+    }
+
     fn dsl(&self, query: &Query) -> Result<serde_json::Value> {
         to_dsl(query)
     }
@@ -232,18 +247,14 @@ impl Backend for PgBackend {
             .clone()
             .and(Query::time_range(request.time.start, request.time.end));
         let dsl = self.dsl(&query)?;
-        let mut counts = Vec::new();
-        let mut after = request.field.clone();
-        loop {
-            let body = collect::facet_body(dsl.clone(), &request.field, &after);
-            let (values, more) =
-                collect::facet_page(&self.inner.index.search(&body)?, &request.field)?;
-            counts.extend(values);
-            match more {
-                Some(next) => after = next,
-                None => break,
-            }
-        }
+        let terms = collect::facet_terms_body(dsl.clone(), &request.field);
+        let exact = collect::facet_terms(&self.inner.index.search(&terms)?, &request.field)?;
+        let counts = match exact {
+            Some(counts) => counts,
+            // Too many values for one `terms` answer to be exact: page
+            // through them all with a composite aggregation.
+            None => self.facet_pages(dsl, &request.field)?,
+        };
         let mut facets: Vec<FacetCount> = counts
             .into_iter()
             .map(|(v, c)| FacetCount::new(v, c))

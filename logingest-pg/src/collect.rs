@@ -12,7 +12,10 @@
 //!   (whole microseconds, exact as doubles) when the request's start and
 //!   width are whole microseconds, which is provably exact; otherwise a
 //!   `filters` aggregation of one exact `range` query per bucket.
-//! - **Facets**: a `composite` aggregation over `kw`, starting right after
+//! - **Facets**: first a `terms` aggregation restricted to the path's terms;
+//!   its answer is exact when no index left a value out
+//!   (`sum_other_doc_count` 0, fewer values than asked). Otherwise a
+//!   `composite` aggregation over `kw`, starting right after
 //!   the key `path` (so at the first `path\0…` term) and stopping at the
 //!   first key outside the path. Composite counts are exact across indices,
 //!   unlike `terms`, whose per-index top lists are merged approximately.
@@ -22,6 +25,7 @@ use logingest_core::{Error, HistogramRequest, Order, Result, SearchRequest};
 use serde_json::{json, Value};
 
 use crate::index::KW_SEPARATOR;
+use crate::translate::lucene_literal;
 
 /// Most buckets one composite page asks for (`search.max_buckets` is 65,535).
 const FACET_PAGE: usize = 10_000;
@@ -157,6 +161,53 @@ pub(crate) fn histogram(answer: &Value, request: &HistogramRequest) -> Result<Ve
         }
     }
     Ok(counts)
+}
+
+/// The body of a `terms` aggregation over the values of `path` (an
+/// `include` regex on the `path\0` prefix, evaluated on the term
+/// dictionary), asking for up to [`FACET_PAGE`] values from every index.
+pub(crate) fn facet_terms_body(dsl: Value, path: &str) -> Value {
+    let prefix = format!("{path}{KW_SEPARATOR}");
+    json!({
+        "query": {"bool": {"filter": [dsl, {"prefix": {"kw": &prefix}}]}},
+        "size": 0,
+        "track_total_hits": false,
+        "aggs": {"values": {"terms": {
+            "field": "kw",
+            "include": format!("{}.*", lucene_literal(&prefix)),
+            "size": FACET_PAGE,
+            "shard_size": FACET_PAGE,
+        }}},
+    })
+}
+
+/// Every `(value, count)` of a `terms` answer, if it holds every value with
+/// its exact count: no index left a value out (`sum_other_doc_count` is 0)
+/// and fewer values than asked for came back. Otherwise `None`.
+pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(String, u64)>>> {
+    let agg = &answer["aggregations"]["values"];
+    let buckets = agg["buckets"]
+        .as_array()
+        .ok_or_else(|| bad("terms buckets", answer))?;
+    let other = agg["sum_other_doc_count"]
+        .as_u64()
+        .ok_or_else(|| bad("sum_other_doc_count", answer))?;
+    if other != 0 || buckets.len() >= FACET_PAGE {
+        return Ok(None);
+    }
+    let prefix = format!("{path}{KW_SEPARATOR}");
+    buckets
+        .iter()
+        .map(|b| {
+            let key = b["key"].as_str().ok_or_else(|| bad("terms key", b))?;
+            let value = key
+                .strip_prefix(&prefix)
+                .ok_or_else(|| bad("terms key outside the path", b))?;
+            let count = b["doc_count"].as_u64().ok_or_else(|| bad("doc_count", b))?;
+            Ok((value.to_owned(), count))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 /// The body of one facet page: values of `path` after `after` (a whole

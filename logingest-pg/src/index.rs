@@ -10,7 +10,7 @@
 //! | `ts` | `long` (ns) | exact ranges, sort, histograms |
 //! | `ts_us` | `long` (µs, doc values only) | histograms in whole microseconds |
 //! | `message` | `text`, whitespace analyzer | terms, phrases, token wildcards |
-//! | `raw` | `wildcard` | regexes on the raw message |
+//! | `raw` | `wildcard`, `\u{1}message` | regexes on the raw message |
 //! | `kw` | `keyword`, `path\0value` | keyword terms, wildcards, regexes, `field:*`, facets |
 //!
 //! `message` holds the tokens of [`logingest_core::tokenize`] joined by
@@ -42,6 +42,19 @@ pub(crate) fn kw_text(path: &str, value: &str) -> String {
     text.push_str(path);
     text.push(KW_SEPARATOR);
     text.push_str(value);
+    text
+}
+
+/// Starts every `raw` value, so that no value is empty: the `wildcard`
+/// type finds no document for an empty value (it has no n-grams), and
+/// `message:/^$/` must find empty messages. Regexes on `raw` carry it too.
+pub(crate) const RAW_PREFIX: char = '\u{1}';
+
+/// The `raw` value of a message.
+fn raw_text(message: &str) -> String {
+    let mut text = String::with_capacity(message.len() + 1);
+    text.push(RAW_PREFIX);
+    text.push_str(message);
     text
 }
 
@@ -95,7 +108,7 @@ impl SearchIndex {
             "ts": ts,
             "ts_us": ts.div_euclid(1000),
             "message": tokenize(record.message()).join(" "),
-            "raw": record.message(),
+            "raw": raw_text(record.message()),
             "kw": kw,
         });
         serde_json::to_writer(&mut *out, &action).expect("JSON to memory");

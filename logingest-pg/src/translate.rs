@@ -24,7 +24,7 @@ use logingest_core::query::{Field, RegexPattern, Translate, Wildcard, WildcardPa
 use logingest_core::{Error, QueryError, Result, Timestamp};
 use serde_json::{json, Value};
 
-use crate::index::kw_text;
+use crate::index::{kw_text, RAW_PREFIX};
 use crate::lucene_regex;
 
 /// Builds query DSL (stateless).
@@ -70,16 +70,17 @@ pub(crate) fn lucene_literal(text: &str) -> String {
 
 /// The Lucene translation of a regex, or the error naming what Lucene lacks.
 fn lucene(pattern: &RegexPattern) -> Result<lucene_regex::LuceneRegex> {
-    lucene_regex::to_lucene(pattern.as_str()).map_err(|u| {
-        Error::InvalidQuery(QueryError::new(
-            0,
-            format!(
-                "regular expression /{}/ uses {}, which the PostgreSQL + Elasticsearch/OpenSearch backend cannot search; rewrite it without that construct",
-                pattern.as_str(),
-                u.construct
-            ),
-        ))
-    })
+    lucene_regex::to_lucene(pattern.as_str()).map_err(|u| refused(pattern, &u.construct))
+}
+
+fn refused(pattern: &RegexPattern, construct: &str) -> Error {
+    Error::InvalidQuery(QueryError::new(
+        0,
+        format!(
+            "regular expression /{}/ uses {construct}, which the PostgreSQL + Elasticsearch/OpenSearch backend cannot search; rewrite it without that construct",
+            pattern.as_str(),
+        ),
+    ))
 }
 
 fn regexp(field: &str, value: String) -> Value {
@@ -123,7 +124,21 @@ impl Translate for DslBuilder {
     fn regex(&mut self, field: &Field, pattern: &RegexPattern) -> Result<Value> {
         let translated = lucene(pattern)?;
         Ok(match field {
-            Field::Message => regexp("raw", translated.pattern),
+            // `RAW_PREFIX` is no operator: written as is, unescaped.
+            Field::Message => match translated.single {
+                // OpenSearch's `wildcard` field compares a pattern that
+                // matches one string by its text (see `lucene_regex`).
+                Some(text) => {
+                    let Some(escaped) = lucene_regex::single_string_pattern(&text) else {
+                        return Err(refused(
+                            pattern,
+                            "`\\` or `\"` in a regex that matches one exact message",
+                        ));
+                    };
+                    regexp("raw", format!("{RAW_PREFIX}{escaped}"))
+                }
+                None => regexp("raw", format!("{RAW_PREFIX}{}", translated.pattern)),
+            },
             Field::Keyword(path) => regexp(
                 "kw",
                 format!(

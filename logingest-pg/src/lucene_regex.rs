@@ -9,8 +9,8 @@
 //!
 //! - literal characters that are operators in Lucene (with `flags: NONE`)
 //!   are escaped with `\`; letters and digits never are (`\d`, `\w`… are
-//!   classes there), and a literal backslash is written as a class (see
-//!   [`literal`] for the OpenSearch `wildcard`-field quirks this avoids);
+//!   classes there), and a literal backslash is written as `(\\){1}` (see
+//!   [`literal`] for the OpenSearch `wildcard`-field quirk this avoids);
 //! - classes are printed as code-point ranges (or their complement, if
 //!   shorter), so `.` (no `\n`), `\d`, `\w`, `\s` and case folding from
 //!   `(?i)` keep Rust's Unicode meaning exactly;
@@ -310,12 +310,14 @@ const ESCAPED: &[char] = &[
     '.', '^', '$', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|', '/', '"',
 ];
 
-/// A literal character. A backslash becomes the class `[\\]`: in a run of
-/// literals, OpenSearch's `wildcard` field drops a backslash that precedes
-/// an operator character when it derives its n-grams, and would miss values.
+/// A literal character. A backslash becomes `(\\){1}`: Lucene merges
+/// adjacent characters (and one-character classes) into one string, in
+/// which OpenSearch's `wildcard` field reads a backslash as an escape when it
+/// derives the n-grams a value must contain, and then misses values; a
+/// repetition is never merged.
 fn literal(c: char, out: &mut String) {
     if c == '\\' {
-        out.push_str("[\\\\]");
+        out.push_str("(\\\\){1}");
         return;
     }
     if ESCAPED.contains(&c) {
@@ -462,7 +464,7 @@ mod tests {
         }
         assert_eq!(lucene(r"\$\."), ".*\\$\\..*");
         assert_eq!(lucene("x{300} the end$"), ".*(x){300} the end");
-        assert_eq!(lucene(r"a\\b"), ".*a[\\\\]b.*");
+        assert_eq!(lucene(r"a\\b"), r".*a(\\){1}b.*");
         assert_eq!(lucene(r#"[a\-\]"]"#), r#".*[\"\-\]a].*"#);
         assert_eq!(lucene("(?s)."), ".*..*");
         assert_eq!(lucene("日本|café"), ".*(日本|café).*");

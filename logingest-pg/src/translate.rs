@@ -137,12 +137,13 @@ impl Translate for DslBuilder {
                     };
                     regexp("raw", format!("{RAW_PREFIX}{escaped}"))
                 }
-                None => regexp("raw", format!("{RAW_PREFIX}{}", translated.pattern)),
+                None => regexp("raw", format!("{RAW_PREFIX}({})", translated.pattern)),
             },
             Field::Keyword(path) => regexp(
                 "kw",
+                // Parenthesised: the pattern may be a union of alternatives.
                 format!(
-                    "{}{}",
+                    "{}({})",
                     lucene_literal(&kw_text(path, "")),
                     translated.pattern
                 ),

@@ -25,7 +25,7 @@
 //! (the `wildcard` type verifies regex candidates against `_source`); the
 //! record as sent is read from PostgreSQL.
 
-use logingest_core::{tokenize, Error, Record, Result, Timestamp};
+use logingest_core::{tokenize, Error, QueryError, Record, Result, Timestamp};
 use serde_json::{json, Value};
 
 use crate::config::PgConfig;
@@ -178,7 +178,21 @@ impl SearchIndex {
             "/{}/_search?ignore_unavailable=true&allow_no_indices=true",
             self.pattern
         );
-        Ok(self.es.json("POST", &path, Some(body))?)
+        match self.es.json("POST", &path, Some(body)) {
+            Ok(answer) => Ok(answer),
+            // A regex the cluster refuses to run (an automaton too large to
+            // determinize, a pattern over `index.max_regex_length`) is a
+            // property of the query, not a failure of the backend.
+            Err(EsError::Status {
+                status: 400, body, ..
+            }) if is_regex_limit(&body) => Err(Error::InvalidQuery(QueryError::new(
+                0,
+                format!(
+                    "the search cluster refuses this regular expression as too complex: {body}"
+                ),
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// This backend's index names.
@@ -266,6 +280,18 @@ impl SearchIndex {
             .as_u64()
             .unwrap_or(0))
     }
+}
+
+/// Whether an error answer is about a regex limit of the cluster.
+fn is_regex_limit(body: &str) -> bool {
+    [
+        "too_complex_to_determinize",
+        "Determinizing",
+        "max_regex_length",
+        "regex_length",
+    ]
+    .iter()
+    .any(|needle| body.contains(needle))
 }
 
 /// The index template of `<prefix>-*`.

@@ -84,6 +84,21 @@ fn unique_name(kind: &str) -> String {
     )
 }
 
+/// `serve` arguments for the pg backend on schema and index prefix `name`
+/// (the URLs come from the environment).
+fn pg_args(name: &str) -> Vec<String> {
+    [
+        "--backend",
+        "pg",
+        "--pg-schema",
+        name,
+        "--es-index-prefix",
+        name,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The backend of this test run's servers: `serve` arguments, and for `pg`
 /// the storage to delete afterwards.
 fn backend() -> (Vec<String>, Option<logingest_pg::PgConfig>) {
@@ -100,15 +115,7 @@ fn backend() -> (Vec<String>, Option<logingest_pg::PgConfig>) {
                 logingest_pg::PgConfig::new(url("LOGINGEST_PG_URL"), url("LOGINGEST_ES_URL"))
                     .schema(name.clone())
                     .index_prefix(name.clone());
-            let args = [
-                "--backend",
-                "pg",
-                "--pg-schema",
-                &name,
-                "--es-index-prefix",
-                &name,
-            ];
-            (args.map(String::from).to_vec(), Some(config))
+            (pg_args(&name), Some(config))
         }
         Ok(other) => panic!("LOGINGEST_TEST_BACKEND must be `tantivy` or `pg`, not `{other}`"),
     }
@@ -160,8 +167,24 @@ impl Server {
 
     /// Starts a server with extra `serve` arguments on a fresh data directory.
     pub fn start_with(args: &[&str]) -> Self {
+        let (backend_args, pg) = backend();
+        Self::launch(backend_args, args, pg)
+    }
+
+    /// Starts a node of the pg backend on the shared storage `pg` (which
+    /// the caller deletes; see [`PgStorage`]), with extra `serve` arguments.
+    pub fn start_pg(pg: &PgStorage, args: &[&str]) -> Self {
+        Self::launch(pg_args(&pg.config.schema), args, None)
+    }
+
+    /// Spawns `serve` with `backend_args` then `args`; `pg` is deleted on drop.
+    fn launch(
+        backend_args: Vec<String>,
+        args: &[&str],
+        pg: Option<logingest_pg::PgConfig>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let (mut all, pg) = backend();
+        let mut all = backend_args;
         all.extend(args.iter().map(|s| s.to_string()));
         let (child, url) = spawn(data.path(), &all);
         Server {
@@ -171,33 +194,6 @@ impl Server {
             args: all,
             agent: agent(),
             pg,
-        }
-    }
-
-    /// Starts a node of the pg backend on the shared storage `pg` (which
-    /// the caller deletes; see [`PgStorage`]), with extra `serve` arguments.
-    pub fn start_pg(pg: &PgStorage, args: &[&str]) -> Self {
-        let data = tempfile::tempdir().expect("temp dir");
-        let name = &pg.config.schema;
-        let mut all: Vec<String> = [
-            "--backend",
-            "pg",
-            "--pg-schema",
-            name,
-            "--es-index-prefix",
-            name,
-        ]
-        .map(String::from)
-        .to_vec();
-        all.extend(args.iter().map(|s| s.to_string()));
-        let (child, url) = spawn(data.path(), &all);
-        Server {
-            child,
-            url,
-            data,
-            args: all,
-            agent: agent(),
-            pg: None,
         }
     }
 

@@ -38,9 +38,14 @@ struct State {
 impl Pool {
     /// A pool for `url` (nothing is connected yet).
     pub(crate) fn new(url: &str, size: usize, idle_tx_timeout: Duration) -> Result<Self> {
-        let config: postgres::Config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e| Error::InvalidRequest(format!("bad PostgreSQL connection string: {e}")))?;
+        // Sessions show up as `logingest` in `pg_stat_activity`, unless the
+        // connection string names them otherwise.
+        if config.get_application_name().is_none() {
+            config.application_name("logingest");
+        }
         Ok(Pool {
             config,
             size,
@@ -96,8 +101,7 @@ impl Pool {
         // for another node (instead of after TCP keepalive, hours later).
         client
             .batch_execute(&format!(
-                "SET synchronous_commit = on; SET application_name = 'logingest'; \
-                 SET idle_in_transaction_session_timeout = {}",
+                "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = {}",
                 self.idle_tx_timeout.as_millis().max(1)
             ))
             .map_err(error::pg)?;

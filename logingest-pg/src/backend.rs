@@ -15,6 +15,7 @@
 
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
+use std::time::Duration;
 
 use logingest_core::query::Query;
 use logingest_core::{
@@ -73,6 +74,20 @@ impl Inner {
         Ok(deleted)
     }
 
+    /// Delivers every batch a dead node left in the outbox (rows nobody
+    /// holds), then refreshes: when `open` returns, everything acknowledged
+    /// before it is searchable, as after the embedded backend's recovery.
+    /// Rows a live node holds are left to it. Done by nodes that sweep
+    /// (`indexer_poll_interval` set, the default); the first sweep of the
+    /// indexer thread would otherwise do it moments later.
+    fn recover(&self) -> Result<()> {
+        let claim = Claim::SkipLocked {
+            older_than: Duration::ZERO,
+        };
+        while deliver_stored(&self.store, &self.index, claim, self.limit())? > 0 {}
+        self.index.refresh()
+    }
+
     fn finish_retention(&self) -> Result<()> {
         if let Some(cutoff) = self.store.meta(RETENTION_PENDING)? {
             let cutoff = cutoff
@@ -109,6 +124,9 @@ impl PgBackend {
             index,
         });
         inner.finish_retention()?;
+        if config.indexer_poll_interval.is_some() {
+            inner.recover()?;
+        }
         let (sender, receiver) = channel();
         let indexer = Indexer::start(Arc::clone(&inner), receiver, config.indexer_poll_interval);
         Ok(PgBackend {

@@ -30,6 +30,13 @@ use crate::translate::lucene_literal;
 /// Most buckets one composite page asks for (`search.max_buckets` is 65,535).
 const FACET_PAGE: usize = 10_000;
 
+/// Whether the search ran on no index at all (none exists yet: nothing was
+/// ever delivered, or retention removed every day). Such an answer carries
+/// no aggregations and may carry no total; it means "no records".
+fn no_index(answer: &Value) -> bool {
+    answer["_shards"]["total"].as_u64() == Some(0)
+}
+
 fn bad(what: &str, answer: &Value) -> Error {
     let mut text = answer.to_string();
     text.truncate(500);
@@ -57,6 +64,9 @@ pub(crate) fn page_body(dsl: Value, request: &SearchRequest) -> Value {
 
 /// `(total, [(ts, seq)])` of a page answer.
 pub(crate) fn page(answer: &Value) -> Result<(u64, Vec<(i64, u64)>)> {
+    if no_index(answer) {
+        return Ok((0, Vec::new()));
+    }
     let total = answer["hits"]["total"]["value"]
         .as_u64()
         .ok_or_else(|| bad("hits.total", answer))?;
@@ -136,6 +146,9 @@ pub(crate) fn histogram_body(dsl: Value, request: &HistogramRequest) -> Value {
 /// The counts of a histogram answer, in bucket order.
 pub(crate) fn histogram(answer: &Value, request: &HistogramRequest) -> Result<Vec<u64>> {
     let buckets = request.bucket_count();
+    if no_index(answer) {
+        return Ok(vec![0; buckets]);
+    }
     let list = answer["aggregations"]["buckets"]["buckets"]
         .as_array()
         .ok_or_else(|| bad("histogram buckets", answer))?;
@@ -185,6 +198,9 @@ pub(crate) fn facet_terms_body(dsl: Value, path: &str) -> Value {
 /// its exact count: no index left a value out (`sum_other_doc_count` is 0)
 /// and fewer values than asked for came back. Otherwise `None`.
 pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(String, u64)>>> {
+    if no_index(answer) {
+        return Ok(Some(Vec::new()));
+    }
     let agg = &answer["aggregations"]["values"];
     let buckets = agg["buckets"]
         .as_array()

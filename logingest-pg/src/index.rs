@@ -178,20 +178,21 @@ impl SearchIndex {
             "/{}/_search?ignore_unavailable=true&allow_no_indices=true",
             self.pattern
         );
-        match self.es.json("POST", &path, Some(body)) {
-            Ok(answer) => Ok(answer),
-            // A regex the cluster refuses to run (an automaton too large to
-            // determinize, a pattern over `index.max_regex_length`) is a
-            // property of the query, not a failure of the backend.
-            Err(EsError::Status {
-                status: 400, body, ..
-            }) if is_regex_limit(&body) => Err(Error::InvalidQuery(QueryError::new(
-                0,
-                format!(
-                    "the search cluster refuses this regular expression as too complex: {body}"
-                ),
-            ))),
-            Err(e) => Err(e.into()),
+        let mut attempt = 0;
+        loop {
+            match self.es.json("POST", &path, Some(body)) {
+                // A daily index created a moment ago (by this node's or
+                // another node's first delivery of that day) answers
+                // "all shards failed" with no failure until its primary
+                // shard has started, which takes milliseconds to seconds.
+                Err(EsError::Status {
+                    status: 503, body, ..
+                }) if attempt < SHARD_START_RETRIES && is_shard_starting(&body) => {
+                    attempt += 1;
+                    std::thread::sleep(SHARD_START_WAIT);
+                }
+                answer => return search_result(answer),
+            }
         }
     }
 
@@ -283,6 +284,39 @@ impl SearchIndex {
 }
 
 /// Whether an error answer is about a regex limit of the cluster.
+/// A search answer, or the error it means.
+fn search_result(answer: std::result::Result<Value, EsError>) -> Result<Value> {
+    match answer {
+        Ok(answer) => Ok(answer),
+        // A regex the cluster refuses to run (an automaton too large to
+        // determinize, a pattern over `index.max_regex_length`) is a
+        // property of the query, not a failure of the backend.
+        Err(EsError::Status {
+            status: 400, body, ..
+        }) if is_regex_limit(&body) => Err(Error::InvalidQuery(QueryError::new(
+            0,
+            format!("the search cluster refuses this regular expression as too complex: {body}"),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How often a search is retried while a new index's shards start, and
+/// the pause between tries (about 5 s in all).
+const SHARD_START_RETRIES: u32 = 50;
+const SHARD_START_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A 503 whose shards all "failed" without naming a failure: the answer of
+/// an index whose primary shards are still starting.
+fn is_shard_starting(body: &str) -> bool {
+    serde_json::from_str::<Value>(body).is_ok_and(|v| {
+        v["error"]["type"] == "search_phase_execution_exception"
+            && v["error"]["failed_shards"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+    })
+}
+
 fn is_regex_limit(body: &str) -> bool {
     [
         "too_complex_to_determinize",

@@ -24,7 +24,7 @@ pub(crate) struct Indexer {
 
 impl Indexer {
     /// Starts the thread: it delivers what arrives on `queue` and, with
-    /// `poll` set, sweeps the outbox at that period (and once at start).
+    /// `poll` set, sweeps the outbox at that period.
     pub(crate) fn start(
         inner: Arc<Inner>,
         queue: Receiver<Pending>,
@@ -47,9 +47,8 @@ impl Indexer {
 }
 
 fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
-    if poll.is_some() {
-        sweep(inner, Duration::ZERO);
-    }
+    // With a sweep period, `PgBackend::open` swept the outbox just before
+    // starting this thread.
     let mut last_sweep = Instant::now();
     loop {
         // Without a sweep period, wait for batches only.

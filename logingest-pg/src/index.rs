@@ -283,7 +283,6 @@ impl SearchIndex {
     }
 }
 
-/// Whether an error answer is about a regex limit of the cluster.
 /// A search answer, or the error it means.
 fn search_result(answer: std::result::Result<Value, EsError>) -> Result<Value> {
     match answer {
@@ -317,6 +316,7 @@ fn is_shard_starting(body: &str) -> bool {
     })
 }
 
+/// Whether an error answer is about a regex limit of the cluster.
 fn is_regex_limit(body: &str) -> bool {
     [
         "too_complex_to_determinize",

@@ -402,7 +402,13 @@ fn print_class(class: &Class, out: &mut String) -> Result<(), Unsupported> {
     if negate {
         out.push('^');
     }
-    for &(lo, hi) in list {
+    for &(mut lo, hi) in list {
+        if lo == u32::from('\\') && hi > lo {
+            // Lucene 9.12 reads `\\` in a class as a whole item that cannot
+            // start a range: `[\\-\]]` would be `\`, `-` and `]`.
+            out.push_str(r"\\");
+            lo += 1;
+        }
         class_char(lo, out);
         if hi != lo {
             out.push('-');
@@ -466,6 +472,10 @@ mod tests {
         assert_eq!(lucene("x{300} the end$"), ".*(x){300} the end");
         assert_eq!(lucene(r"a\\b"), r".*a(\\){1}b.*");
         assert_eq!(lucene(r#"[a\-\]"]"#), r#".*[\"\-\]a].*"#);
+        // A range may not start with `\\` in a Lucene class: `\` stands
+        // alone, the range starts at `]`.
+        assert_eq!(lucene(r"[\\\]]"), r".*[\\\]].*");
+        assert_eq!(lucene(r"[\\-^]"), r".*[\\\]-\^].*");
         assert_eq!(lucene("(?s)."), ".*..*");
         assert_eq!(lucene("日本|café"), ".*(日本|café).*");
     }

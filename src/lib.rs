@@ -7,6 +7,7 @@
 //! | feature | default | backend |
 //! |---|---|---|
 //! | `tantivy` | yes | [`TantivyBackend`]: SQLite + tantivy in one directory |
+//! | `pg` | no | `PgBackend`: PostgreSQL + Elasticsearch/OpenSearch, shared by many nodes (docs/deploy.md) |
 //! | `testkit` | no | the conformance and differential test kit of core |
 //!
 //! ```
@@ -33,5 +34,7 @@
 
 pub use logingest_core::*;
 
+#[cfg(feature = "pg")]
+pub use logingest_pg::{PgBackend, PgConfig};
 #[cfg(feature = "tantivy")]
 pub use logingest_tantivy::{Synchronous, TantivyBackend, TantivyConfig};

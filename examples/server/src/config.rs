@@ -48,6 +48,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGINGEST_ES_INDEX_PREFIX", default_value = "logingest")]
     pub es_index_prefix: String,
 
+    /// `number_of_replicas` of the `pg` backend's new daily indices: 0 for
+    /// a single-node cluster, 1 or more on a real one.
+    #[arg(long, env = "LOGINGEST_ES_REPLICAS", default_value_t = 0)]
+    pub es_replicas: u32,
+
     /// TOML file of API keys (SHA-256 hashes) with roles; see docs/http-api.md.
     /// Without it every request is allowed.
     #[arg(long, env = "LOGINGEST_AUTH_FILE")]
@@ -171,6 +176,7 @@ impl ServeArgs {
             es_url,
             pg_schema,
             es_index_prefix,
+            es_replicas,
             auth_file,
             max_body_bytes,
             max_record_bytes,

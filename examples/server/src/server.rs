@@ -50,7 +50,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 .ok_or_else(|| missing("--es-url", "LOGINGEST_ES_URL"))?;
             let config = PgConfig::new(pg_url, es_url)
                 .schema(args.pg_schema.clone())
-                .index_prefix(args.es_index_prefix.clone());
+                .index_prefix(args.es_index_prefix.clone())
+                .number_of_replicas(args.es_replicas);
             let backend = tokio::task::spawn_blocking(move || PgBackend::open(config))
                 .await
                 .map_err(|e| e.to_string())?

@@ -27,14 +27,13 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester};
 use logingest_core::query::parse_query;
+use logingest_core::testkit::crash::{self, env_u64, exit_with_parent, say, spawn_child};
 use logingest_core::{
     parse_records, Backend, Order, ParseOptions, Record, SearchRequest, Timestamp,
 };
@@ -46,10 +45,6 @@ const CHILD_TENANT: &str = "LOGINGEST_CRASH_CHILD_TENANT";
 const CHILD_CYCLE: &str = "LOGINGEST_CRASH_CHILD_CYCLE";
 const CHILD_SEED: &str = "LOGINGEST_CRASH_CHILD_SEED";
 const ABORT_TENANT: &str = "LOGINGEST_CRASH_ABORT_TENANT";
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| v.parse().expect(name))
-}
 
 /// The child's configuration: the parent's tenant, default options, and
 /// PG sessions named after the tenant (see [`wait_for_sessions_to_end`]).
@@ -91,29 +86,6 @@ fn wait_for_sessions_to_end(tenant: &str) {
     }
 }
 
-/// Runs the test `name` of this binary as a child process with `env`.
-fn spawn_child(name: &str, env: &[(&str, String)]) -> std::process::Child {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command.args(["--exact", name, "--nocapture", "--quiet"]);
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    command.stdin(Stdio::piped()).stdout(Stdio::piped());
-    command.spawn().expect("spawn child")
-}
-
-/// Exits the child when its stdin closes, so a failed parent leaves no orphan.
-fn exit_with_parent() {
-    std::thread::spawn(|| {
-        let _ = std::io::stdin().read_to_end(&mut Vec::new());
-        std::process::exit(0);
-    });
-}
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").expect("stdout");
-    out.flush().expect("stdout");
-}
-
 /// The child: ingests from three threads until killed.
 #[test]
 fn child_ingest() {
@@ -125,51 +97,7 @@ fn child_ingest() {
     let mut rng = ChaCha8Rng::seed_from_u64(env_u64(CHILD_SEED, 0));
     let backend = PgBackend::open(child_config(&tenant)).expect("child open");
     say("OPEN");
-    let linger = Duration::from_millis(rng.random_range(0..=5));
-    let policy = BatchPolicy::new(rng.random_range(50..=500), 4 << 20, linger).expect("policy");
-    let refresh = [0, 20, 200, 1000][rng.random_range(0..4)];
-    let config = IngestConfig::default()
-        .policy(policy)
-        .refresh_interval(Duration::from_millis(refresh));
-    let ingester = Arc::new(Ingester::start(Arc::new(backend), config).expect("ingester"));
-    let threads: Vec<_> = (0..3)
-        .map(|t| {
-            let (ingester, seed) = (Arc::clone(&ingester), rng.random());
-            std::thread::spawn(move || {
-                submit_until_killed(&ingester, &format!("c{cycle}t{t}"), seed)
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread.join().expect("ingest thread");
-    }
-}
-
-/// Submits requests `<prefix>q<n>`, up to three in flight, and reports each
-/// acknowledgement, until killed (or 60 s pass).
-fn submit_until_killed(ingester: &Ingester, prefix: &str, seed: u64) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut n = 0;
-    while Instant::now() < deadline {
-        let mut tickets = Vec::new();
-        for _ in 0..rng.random_range(1..=3) {
-            n += 1;
-            let req = format!("{prefix}q{n}");
-            let most = if rng.random_bool(0.1) { 200 } else { 10 };
-            let count = rng.random_range(1..=most);
-            let records = request(&req, count, &mut rng);
-            say(&format!("SUBMIT {req} {count}"));
-            tickets.push((req, count, ingester.submit(records).expect("submit")));
-        }
-        for (req, count, ticket) in tickets {
-            match ticket.wait_durable() {
-                Ok(ack) => say(&format!("ACK {req} {count} {}", ack.first_seq)),
-                Err(e) => say(&format!("ERR {req} {e}")),
-            }
-        }
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..10)));
-    }
+    crash::ingest_until_killed(Arc::new(backend), cycle, &mut rng, request);
 }
 
 /// The records of request `req`: `metadata.req` names it, `metadata.i` the

@@ -14,11 +14,15 @@
 //!   exactly what the reference evaluator [`crate::matches`] selects, in the
 //!   same order, with the same total.
 //!
+//! - [`crash`]: the child side of a crash test (a child process ingesting
+//!   until SIGKILL, reporting what was acknowledged) and its plumbing.
+//!
 //! The kit is public so that backends outside this repository can prove
 //! themselves the same way (as `object_store`'s integration module does).
 
 pub mod conformance;
 pub mod corpus;
+pub mod crash;
 pub mod differential;
 mod harness;
 pub mod querygen;

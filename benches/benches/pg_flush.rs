@@ -49,7 +49,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use logingest_benches::generator::{Generator, GeneratorConfig};
+use logingest_benches::flush::{generator_batches, Batch, Pool};
 use logingest_benches::loghub_ndjson;
 use logingest_core::{parse_records, tokenize, Backend, ParseOptions, Record, Timestamp};
 use logingest_pg::{PgBackend, PgConfig};
@@ -57,43 +57,6 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
-
-/// One batch: its NDJSON body and the records parsed from it.
-struct Batch {
-    ndjson: Vec<u8>,
-    records: Vec<Record>,
-}
-
-impl Batch {
-    fn new(ndjson: Vec<u8>) -> Self {
-        let records = parse_records(&ndjson, &ParseOptions::default()).expect("bench data parses");
-        Batch { ndjson, records }
-    }
-}
-
-/// Distinct generator batches of `size` records, 40,000 records in all (as
-/// in `tantivy_flush.rs`).
-fn generator_batches(size: usize) -> Vec<Batch> {
-    let count = (40_000 / size).clamp(2, 40);
-    let mut generator = Generator::new(GeneratorConfig::default().seed(1));
-    (0..count)
-        .map(|_| Batch::new(generator.ndjson(size)))
-        .collect()
-}
-
-/// Hands out the pool's batches round robin.
-struct Pool {
-    batches: Vec<Batch>,
-    next: usize,
-}
-
-impl Pool {
-    fn next(&mut self) -> &Batch {
-        let batch = &self.batches[self.next % self.batches.len()];
-        self.next += 1;
-        batch
-    }
-}
 
 /// The two services, and names for this run's schemas and index prefixes.
 struct Services {
@@ -416,13 +379,10 @@ impl<'s> Targets<'s> {
 /// indexing at a fraction of its later speed (its JVM is still compiling
 /// the hot paths), which would otherwise land in the first group measured.
 fn warm_up(targets: &mut Targets, time: Duration) {
-    let mut pool = Pool {
-        batches: generator_batches(1_000),
-        next: 0,
-    };
+    let mut pool = Pool::new(generator_batches(1_000));
     let start = Instant::now();
     while start.elapsed() < time {
-        let batch = pool.next();
+        let batch = pool.next_batch();
         targets.raw_pg.write(&batch.records);
         targets.raw_es.write(&batch.records);
         targets.full.write(&batch.ndjson);
@@ -433,7 +393,7 @@ fn warm_up(targets: &mut Targets, time: Duration) {
 fn timed(pool: &mut Pool, iters: u64, mut work: impl FnMut(&Batch)) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let batch = pool.next();
+        let batch = pool.next_batch();
         let start = Instant::now();
         work(batch);
         total += start.elapsed();
@@ -444,7 +404,7 @@ fn timed(pool: &mut Pool, iters: u64, mut work: impl FnMut(&Batch)) -> Duration 
 fn flush_group(c: &mut Criterion, targets: &mut Targets, name: &str, batches: Vec<Batch>) {
     let records = batches[0].records.len() as u64;
     let bytes = batches.iter().map(|b| b.ndjson.len() as u64).sum::<u64>() / batches.len() as u64;
-    let mut pool = Pool { batches, next: 0 };
+    let mut pool = Pool::new(batches);
     let mut group = c.benchmark_group(name);
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::ElementsAndBytes {
@@ -497,9 +457,9 @@ fn interleaved(
     const VARIANTS: [&str; 5] = ["parse", "raw_pg", "raw_es", "full", "backend"];
     let records = batches[0].records.len();
     let bytes = batches.iter().map(|b| b.ndjson.len()).sum::<usize>() / batches.len();
-    let mut pool = Pool { batches, next: 0 };
+    let mut pool = Pool::new(batches);
     if rounds > 1 {
-        let warm_up = pool.next();
+        let warm_up = pool.next_batch();
         targets.raw_pg.write(&warm_up.records);
         targets.raw_es.write(&warm_up.records);
         targets.full.write(&warm_up.ndjson);
@@ -509,7 +469,7 @@ fn interleaved(
     let mut ack = Duration::ZERO;
     let mut spent = [Duration::ZERO; VARIANTS.len()];
     for round in 0..rounds {
-        let batch = pool.next();
+        let batch = pool.next_batch();
         for k in 0..VARIANTS.len() {
             let variant = (round + k) % VARIANTS.len();
             let start = Instant::now();

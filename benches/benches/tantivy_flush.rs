@@ -37,48 +37,11 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
-use logingest_benches::generator::{Generator, GeneratorConfig};
+use logingest_benches::flush::{generator_batches, Batch, Pool};
 use logingest_benches::loghub_ndjson;
 use logingest_core::{parse_records, Backend, ParseOptions, Record};
 use logingest_tantivy::{bench, TantivyBackend, TantivyConfig};
 use rusqlite::Connection;
-
-/// One batch: its NDJSON body and the records parsed from it.
-struct Batch {
-    ndjson: Vec<u8>,
-    records: Vec<Record>,
-}
-
-impl Batch {
-    fn new(ndjson: Vec<u8>) -> Self {
-        let records = parse_records(&ndjson, &ParseOptions::default()).expect("bench data parses");
-        Batch { ndjson, records }
-    }
-}
-
-/// Distinct generator batches of `size` records, 40,000 records (about
-/// 15 MB of NDJSON) for the sizes benched.
-fn generator_batches(size: usize) -> Vec<Batch> {
-    let count = (40_000 / size).clamp(2, 40);
-    let mut generator = Generator::new(GeneratorConfig::default().seed(1));
-    (0..count)
-        .map(|_| Batch::new(generator.ndjson(size)))
-        .collect()
-}
-
-/// Hands out the pool's batches round robin.
-struct Pool {
-    batches: Vec<Batch>,
-    next: usize,
-}
-
-impl Pool {
-    fn next(&mut self) -> &Batch {
-        let batch = &self.batches[self.next % self.batches.len()];
-        self.next += 1;
-        batch
-    }
-}
 
 /// Raw tantivy: the backend's schema and writer settings, no SQLite.
 struct RawTantivy {
@@ -183,7 +146,7 @@ impl Full {
 fn timed(pool: &mut Pool, iters: u64, mut work: impl FnMut(&Batch)) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let batch = pool.next();
+        let batch = pool.next_batch();
         let start = Instant::now();
         work(batch);
         total += start.elapsed();
@@ -194,7 +157,7 @@ fn timed(pool: &mut Pool, iters: u64, mut work: impl FnMut(&Batch)) -> Duration 
 fn flush_group(c: &mut Criterion, name: &str, batches: Vec<Batch>) {
     let records = batches[0].records.len() as u64;
     let bytes = batches.iter().map(|b| b.ndjson.len() as u64).sum::<u64>() / batches.len() as u64;
-    let mut pool = Pool { batches, next: 0 };
+    let mut pool = Pool::new(batches);
     let mut group = c.benchmark_group(name);
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::ElementsAndBytes {
@@ -249,14 +212,14 @@ fn interleaved(name: &str, batches: Vec<Batch>, rounds: usize) {
     const VARIANTS: [&str; 5] = ["parse", "raw_tantivy", "raw_sqlite", "full", "backend"];
     let records = batches[0].records.len();
     let bytes = batches.iter().map(|b| b.ndjson.len()).sum::<usize>() / batches.len();
-    let mut pool = Pool { batches, next: 0 };
+    let mut pool = Pool::new(batches);
     let mut raw = RawTantivy::new();
     let mut sqlite = RawSqlite::new();
     let full = Full::new();
     let backend = Full::new();
     let mut spent = [Duration::ZERO; VARIANTS.len()];
     for round in 0..rounds {
-        let batch = pool.next();
+        let batch = pool.next_batch();
         for k in 0..VARIANTS.len() {
             let variant = (round + k) % VARIANTS.len();
             let start = Instant::now();

@@ -7,6 +7,7 @@
 //! bench run the same requests and compare with the same baselines.
 #![deny(missing_docs)]
 
+pub mod flush;
 pub mod generator;
 
 use std::path::PathBuf;

@@ -304,6 +304,18 @@ impl FacetRequest {
         }
         Ok(())
     }
+
+    /// The answer to this request from every value's count, in the order
+    /// the contract prescribes: count descending, then value; at most `size`.
+    pub fn top(&self, counts: impl IntoIterator<Item = (String, u64)>) -> Facets {
+        let mut facets: Facets = counts
+            .into_iter()
+            .map(|(v, c)| FacetCount::new(v, c))
+            .collect();
+        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        facets.truncate(self.size);
+        facets
+    }
 }
 
 /// One value of a facet and how many matching records have it.

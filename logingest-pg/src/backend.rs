@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use logingest_core::query::Query;
 use logingest_core::{
-    Backend, Capabilities, Cursor, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest,
-    Hit, Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+    Backend, Capabilities, Cursor, FacetRequest, Facets, Histogram, HistogramRequest, Hit, Record,
+    Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
 };
 use parking_lot::Mutex;
 
@@ -273,13 +273,7 @@ impl Backend for PgBackend {
             // through them all with a composite aggregation.
             None => self.facet_pages(dsl, &request.field)?,
         };
-        let mut facets: Vec<FacetCount> = counts
-            .into_iter()
-            .map(|(v, c)| FacetCount::new(v, c))
-            .collect();
-        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        facets.truncate(request.size);
-        Ok(facets)
+        Ok(request.top(counts))
     }
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {

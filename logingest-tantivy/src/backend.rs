@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use logingest_core::query::{translate, Query};
 use logingest_core::{
-    Backend, Capabilities, Error, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest,
-    Hit, Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+    Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest, Hit, Record,
+    Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -321,13 +321,7 @@ impl Backend for TantivyBackend {
         let counts = searcher
             .search(tantivy_query.as_ref(), &values)
             .map_err(error::index)?;
-        let mut facets: Vec<FacetCount> = counts
-            .into_iter()
-            .map(|(v, c)| FacetCount::new(v, c))
-            .collect();
-        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        facets.truncate(request.size);
-        Ok(facets)
+        Ok(request.top(counts))
     }
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {

@@ -9,6 +9,7 @@
 //! number and the dotted field path. A body is valid whole or rejected whole:
 //! the first problem aborts the parse and nothing is returned.
 
+mod ecs;
 mod fields;
 mod frame;
 #[cfg(test)]
@@ -17,6 +18,8 @@ mod tests;
 use crate::error::{Error, RecordError, Result};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
+
+pub use ecs::parse_ecs_document;
 
 /// Limits enforced while parsing. Every limit violation is an error naming
 /// the limit; nothing is truncated.

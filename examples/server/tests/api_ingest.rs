@@ -7,7 +7,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{Server, SAMPLE};
+use common::{encode, Server, SAMPLE};
 use logingest_core::Timestamp;
 use serde_json::Value;
 
@@ -373,4 +373,54 @@ fn bulk_answers_in_the_elasticsearch_shape() {
     assert_eq!(json["items"][0]["index"]["_index"], "shipped");
     assert_eq!(json["items"][0]["index"]["status"], 201);
     assert_eq!(server.count("bulk"), 3);
+}
+
+#[test]
+fn bulk_reads_ecs_fields_and_answers_bad_ones_per_item() {
+    let server = Server::start();
+    let body = concat!(
+        "{\"index\":{\"_index\":\"filebeat-8\"}}\n",
+        "{\"@timestamp\":\"2023-09-15T08:00:00Z\",\"message\":\"ecs one\",\"log\":{\"level\":\"warn\"},\"service\":{\"name\":\"billing\"}}\n",
+        "{\"index\":{}}\n",
+        "{\"@timestamp\":\"last tuesday\",\"message\":\"ecs bad time\"}\n",
+        "{\"index\":{\"_index\":\"x\"}}\n",
+        "{\"_index\":\"y\",\"message\":\"ecs own index\"}\n",
+        "{\"create\":{}}\n",
+        "{\"@timestamp\":1694764800000,\"log.level\":\"error\",\"message\":\"ecs millis\",\"level\":\"info\"}\n",
+    );
+    let answer = server.post("/_bulk?refresh=wait_for", body.as_bytes(), &[], None);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let json = answer.json();
+    let status = |i: usize, action: &str| json["items"][i][action]["status"].clone();
+    assert_eq!(status(0, "index"), 201, "{json}");
+    assert_eq!(status(1, "index"), 400, "{json}");
+    let reason = json["items"][1]["index"]["error"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("`@timestamp`") && reason.contains("last tuesday"),
+        "{reason}"
+    );
+    assert_eq!(status(2, "index"), 400, "{json}");
+    let reason = json["items"][2]["index"]["error"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("`_index`"), "{reason}");
+    assert_eq!(status(3, "create"), 201, "{json}");
+    assert_eq!(server.count("ecs"), 2, "only the valid items are stored");
+
+    let hits = |q: &str| {
+        let a = server.get(&format!("/api/search?q={}", encode(q)), None);
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()["hits"].as_array().unwrap().clone()
+    };
+    let one = hits("level:warn AND resourceId:billing AND _index:filebeat-8");
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["timestamp"], "2023-09-15T08:00:00Z");
+    assert_eq!(one[0]["@timestamp"], "2023-09-15T08:00:00Z");
+    // Our own `level` wins over `log.level`; the epoch-millis time is used.
+    let millis = hits("\"ecs millis\"");
+    assert_eq!(millis[0]["level"], "info");
+    assert_eq!(millis[0]["timestamp"], "2023-09-15T08:00:00Z");
+    assert!(millis[0].get("_index").is_none(), "no index was named");
 }

@@ -7,8 +7,10 @@ package (8.x): `es.info()`, then `helpers.bulk` with N valid records in
 several chunks (half with a plain client, half with `http_compress=True`,
 which gzips the bodies), plus one invalid record whose per-item error the
 helper must report. With KEY, the client authenticates with
-`bearer_auth=KEY`. Exits 0 only if the client accepted every answer; prints
-a JSON summary on stdout.
+`bearer_auth=KEY`. Then ships ECS documents the way Filebeat and the
+`ecs-logging` libraries write them (see `ecs_document`) to the index
+`filebeat-8.15.0`. Exits 0 only if the client accepted every answer;
+prints a JSON summary on stdout.
 
 Record i (0-based) is, and the Rust test expects exactly this:
     {"timestamp": "2024-05-01T00:MM:SSZ" (i seconds after midnight),
@@ -69,6 +71,51 @@ def ship(es, indices):
     return ok
 
 
+ECS_N = 40
+
+
+def ecs_document(i):
+    """ECS document i: even ones nested like Filebeat, odd ones dotted like
+    ecs-logging-python; every fifth has no service, only a host."""
+    t = "2024-06-01T10:00:%02d.%03dZ" % (i % 60, i)
+    level = ["info", "warn", "error", "debug"][i % 4]
+    if i % 2 == 0:
+        doc = {
+            "@timestamp": t,
+            "message": f"ecs document {i}",
+            "log": {"level": level, "logger": "app"},
+            "host": {"name": f"host-{i % 3}"},
+            "trace": {"id": f"trace-{i}"},
+            "span": {"id": f"span-{i}"},
+            "ecs": {"version": "8.11.0"},
+        }
+        if i % 5:
+            doc["service"] = {"name": f"svc-{i % 2}"}
+    else:
+        doc = {
+            "@timestamp": t,
+            "log.level": level,
+            "message": f"ecs document {i}",
+            "ecs.version": "1.6.0",
+            "host.name": f"host-{i % 3}",
+            "trace.id": f"trace-{i}",
+            "span.id": f"span-{i}",
+        }
+        if i % 5:
+            doc["service.name"] = f"svc-{i % 2}"
+    return doc
+
+
+def ship_ecs(es):
+    actions = [
+        {"_index": "filebeat-8.15.0", "_source": ecs_document(i)} for i in range(ECS_N)
+    ]
+    ok, errors = helpers.bulk(es, actions, chunk_size=16, refresh="wait_for")
+    if ok != ECS_N or errors:
+        raise SystemExit(f"ECS bulk stored {ok} of {ECS_N}: {errors}")
+    return ok
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         raise SystemExit(__doc__)
@@ -82,11 +129,13 @@ def main():
     stored = ship(plain, range(half))
     gzipped = Elasticsearch(url, request_timeout=60, http_compress=True, **auth)
     stored += ship(gzipped, range(half, n))
+    ecs = ship_ecs(gzipped)
     print(
         json.dumps(
             {
                 "client": elasticsearch.__versionstr__,
                 "stored": stored,
+                "ecs_stored": ecs,
                 "server_version": info["version"]["number"],
             }
         )

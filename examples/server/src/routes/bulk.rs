@@ -7,8 +7,16 @@
 //! invalid one gets its own 400 item with the reason, and the answer comes
 //! once the valid ones are durable. `delete` and `update` are answered per
 //! item as unsupported (logs are append-only). A malformed action line fails
-//! the whole request with 400, as Elasticsearch does. The index name is
-//! echoed back but does not partition anything.
+//! the whole request with 400, as Elasticsearch does.
+//!
+//! Sources are read as Elastic Common Schema documents
+//! ([`logingest_core::parse_ecs_document`]): `@timestamp`, `log.level`,
+//! `service.name` / `host.name`, `trace.id` and `span.id` fill the record's
+//! own fields when it has none of its own, so Filebeat-style documents are
+//! filed under their own time. An index the client names (in the action
+//! line or the path) is kept as the field `_index`, so several shippers can
+//! be told apart (`_index:filebeat-*`); it partitions nothing. Mapping and
+//! examples: `docs/ingest-protocols.md`.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -19,7 +27,7 @@ use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use logingest_core::{parse_records, Format, ParseOptions, Record};
+use logingest_core::{parse_ecs_document, ParseOptions, Record};
 use serde_json::{json, Map, Value};
 
 use super::body;
@@ -109,8 +117,7 @@ async fn handle(
         let column = valid.len() - line_start + 1;
         ApiError::bad_request(format!("line {line}, column {column}: invalid UTF-8"))
     })?;
-    let default_index = default_index.unwrap_or_else(|| "logs".to_owned());
-    let (items, records) = parse_bulk(text, &default_index, &state.limits)?;
+    let (items, records) = parse_bulk(text, default_index.as_deref(), &state.limits)?;
     let first_seq = if records.is_empty() {
         0
     } else {
@@ -179,9 +186,13 @@ async fn submit_for_seq(
 }
 
 /// Splits the body into items; valid sources become records (in item order).
+///
+/// `default_index` is the index of the path (`/{index}/_bulk`); an action's
+/// own `_index` overrides it. Items that name neither are answered as index
+/// `logs` and stored without an `_index` field.
 fn parse_bulk(
     text: &str,
-    default_index: &str,
+    default_index: Option<&str>,
     limits: &logingest_core::Limits,
 ) -> Result<(Vec<Item>, Vec<Record>), ApiError> {
     let mut items = Vec::new();
@@ -190,9 +201,10 @@ fn parse_bulk(
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
+    // One receive time for the whole request, as `POST /logs` has.
     let options = ParseOptions::default()
         .limits(*limits)
-        .format(Format::Ndjson);
+        .receive_time(logingest_core::Timestamp::now());
     while let Some((n, line)) = lines.next() {
         let line_no = n + 1;
         let action: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
@@ -208,11 +220,8 @@ fn parse_bulk(
                 )))
             }
         };
-        let index = meta
-            .get("_index")
-            .and_then(Value::as_str)
-            .unwrap_or(default_index)
-            .to_owned();
+        let named_index = meta.get("_index").and_then(Value::as_str).or(default_index);
+        let index = named_index.unwrap_or("logs").to_owned();
         let id = meta
             .get("_id")
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
@@ -223,9 +232,9 @@ fn parse_bulk(
                         "line {line_no}: `{name}` action without a source line"
                     )));
                 };
-                match parse_records(source.as_bytes(), &options) {
-                    Ok(mut parsed) if parsed.len() == 1 => {
-                        records.push(parsed.remove(0));
+                match parse_ecs_document(source, named_index, &options) {
+                    Ok(record) => {
+                        records.push(record);
                         items.push(Item::Store {
                             action: name,
                             index,
@@ -233,12 +242,6 @@ fn parse_bulk(
                             record: records.len() - 1,
                         });
                     }
-                    Ok(_) => items.push(failed(
-                        name,
-                        index,
-                        id,
-                        "the source must be one JSON object".into(),
-                    )),
                     Err(e) => items.push(failed(name, index, id, e.to_string())),
                 }
             }

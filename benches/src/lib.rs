@@ -9,6 +9,7 @@
 
 pub mod flush;
 pub mod generator;
+pub mod load;
 
 use std::path::PathBuf;
 use std::sync::Arc;

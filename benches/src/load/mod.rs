@@ -1,0 +1,438 @@
+//! The HTTP load generator: seeded generator records sent to a real server
+//! over several connections, and what it cost the server.
+//!
+//! One producer thread turns the generator's records into request bodies
+//! (NDJSON for `POST /logs`, or `_bulk` with a `create` action per record)
+//! and hands them to `connections` worker threads, each with one keep-alive
+//! connection. With a fixed `rate`, request `i` is due at `i × batch / rate`
+//! seconds after the start and its latency counts from that moment, so a
+//! slow server cannot hide its backlog by slowing the client down
+//! (coordinated omission). A `429`/`503` is counted and the same body is
+//! sent again after `Retry-After`; any other failure is counted and its
+//! records are *in doubt* (the server may or may not have stored them).
+//!
+//! After the run the report reads the server's peak RSS (`VmHWM`) and CPU
+//! time from `/proc`, then (for a server this tool started) stops it,
+//! starts it again on the same directory, waits until the directory stops
+//! changing, and measures disk bytes per record by component. With
+//! `verify`, every acknowledged record must be found: the total equals the
+//! acknowledged count (plus at most the in-doubt ones), and a sample of the
+//! records comes back byte for byte. Figures: `docs/performance.md`.
+
+mod report;
+mod server;
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use report::{Disk, Report};
+pub use server::{cpu_seconds, disk_components, peak_rss, ServerProcess};
+pub use verify::Verified;
+
+use crate::generator::{Generator, GeneratorConfig};
+
+/// Which ingest endpoint the bodies go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// `POST /logs` with `application/x-ndjson`.
+    Ndjson,
+    /// `POST /_bulk`: a `{"create":{}}` action line before each record.
+    Bulk,
+}
+
+impl Protocol {
+    fn path(self) -> &'static str {
+        match self {
+            Protocol::Ndjson => "/logs",
+            Protocol::Bulk => "/_bulk",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        "application/x-ndjson"
+    }
+}
+
+/// Where the server is.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Start `binary serve` on a free port with `data` (a fresh temporary
+    /// directory when `None`) and the extra `args`.
+    Spawn {
+        /// The `logingest` binary.
+        binary: PathBuf,
+        /// Data directory; must be empty or absent for disk figures to mean anything.
+        data: Option<PathBuf>,
+        /// More `serve` flags.
+        args: Vec<String>,
+    },
+    /// A server started elsewhere (any backend).
+    Url {
+        /// Base URL, `http://host:port`.
+        url: String,
+        /// Its process id, for RSS and CPU figures, if on this machine.
+        pid: Option<u32>,
+    },
+}
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The server.
+    pub target: Target,
+    /// Records to send in all.
+    pub records: u64,
+    /// Records per request.
+    pub batch: usize,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Fixed offered rate in records/s; `None`: as fast as acknowledged.
+    pub rate: Option<f64>,
+    /// Endpoint.
+    pub protocol: Protocol,
+    /// Generator seed.
+    pub seed: u64,
+    /// Bearer key for ingest (and for the verification's reads).
+    pub key: Option<String>,
+    /// Check afterwards that every acknowledged record is searchable.
+    pub verify: bool,
+    /// Stop, reopen and settle a spawned server before measuring disk.
+    pub reopen: bool,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// One request body and what it carries.
+struct Job {
+    body: Vec<u8>,
+    records: u64,
+    /// When it is due (fixed rate only).
+    due: Option<Instant>,
+    /// One of its records as sent, kept for verification.
+    sample: Option<String>,
+}
+
+/// What the workers count, shared.
+#[derive(Default)]
+struct Tally {
+    acked_records: AtomicU64,
+    acked_bytes: AtomicU64,
+    in_doubt: AtomicU64,
+    status_429: AtomicU64,
+    status_503: AtomicU64,
+    failures: AtomicU64,
+    latencies: Mutex<Vec<Duration>>,
+    samples: Mutex<Vec<String>>,
+    first_failure: Mutex<Option<String>>,
+}
+
+/// Every this many requests, one record is kept for verification.
+const SAMPLE_EVERY: u64 = 7;
+
+/// Runs the load and returns the report.
+pub fn run(config: &LoadConfig) -> Result<Report, String> {
+    if config.batch == 0 || config.connections == 0 {
+        return Err("batch and connections must be at least 1".into());
+    }
+    let mut temp = None;
+    let (mut process, url, pid, data) = match &config.target {
+        Target::Spawn { binary, data, args } => {
+            let data = match data {
+                Some(d) => d.clone(),
+                None => {
+                    let dir = temp_dir()?;
+                    let data = dir.join("data");
+                    temp = Some(dir);
+                    data
+                }
+            };
+            let process = ServerProcess::start(binary, &data, args)?;
+            let url = process.url().to_owned();
+            let pid = process.pid();
+            (Some(process), url, Some(pid), Some(data))
+        }
+        Target::Url { url, pid } => (None, url.clone(), *pid, None),
+    };
+    let cpu_before = pid.and_then(cpu_seconds);
+    let before = if config.verify {
+        verify::total(&url, config.key.as_deref())?
+    } else {
+        0
+    };
+    let tally = Arc::new(Tally::default());
+    let started = Instant::now();
+    send_all(config, &url, &tally, started)?;
+    let elapsed = started.elapsed();
+    let cpu = pid
+        .and_then(cpu_seconds)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let peak = pid.and_then(peak_rss);
+    let verified = if config.verify {
+        Some(verify::check(&url, config.key.as_deref(), before, &tally)?)
+    } else {
+        None
+    };
+    let disk = match (&mut process, &data) {
+        (Some(process), Some(data)) if config.reopen => {
+            process.stop(Duration::from_secs(120))?;
+            process.restart()?;
+            let total = server::settle(data, Duration::from_secs(120));
+            let components = disk_components(data);
+            process.stop(Duration::from_secs(120))?;
+            Some(Disk { total, components })
+        }
+        _ => None,
+    };
+    if let Some(process) = &mut process {
+        let _ = process.stop(Duration::from_secs(120));
+    }
+    if let Some(dir) = temp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let first_failure = tally.first_failure.lock().unwrap().take();
+    let mut latencies = std::mem::take(&mut *tally.latencies.lock().unwrap());
+    latencies.sort_unstable();
+    Ok(Report {
+        protocol: config.protocol,
+        records_offered: config.records,
+        batch: config.batch,
+        connections: config.connections,
+        rate: config.rate,
+        acked_records: tally.acked_records.load(Ordering::Relaxed),
+        acked_bytes: tally.acked_bytes.load(Ordering::Relaxed),
+        in_doubt: tally.in_doubt.load(Ordering::Relaxed),
+        status_429: tally.status_429.load(Ordering::Relaxed),
+        status_503: tally.status_503.load(Ordering::Relaxed),
+        failures: tally.failures.load(Ordering::Relaxed),
+        first_failure,
+        elapsed,
+        latencies,
+        peak_rss: peak,
+        cpu_seconds: cpu,
+        disk,
+        verified,
+    })
+}
+
+/// A fresh directory under the system's temporary directory (removed at
+/// the end of [`run`]).
+fn temp_dir() -> Result<PathBuf, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("logingest-load-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn send_all(
+    config: &LoadConfig,
+    url: &str,
+    tally: &Arc<Tally>,
+    started: Instant,
+) -> Result<(), String> {
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
+    let bar = config.progress.then(|| progress_bar(config.records));
+    std::thread::scope(|scope| {
+        for _ in 0..config.connections {
+            let rx = rx.clone();
+            let tally = Arc::clone(tally);
+            let bar = bar.clone();
+            let endpoint = format!("{url}{}", config.protocol.path());
+            let key = config.key.clone();
+            let protocol = config.protocol;
+            scope.spawn(move || {
+                let agent = agent();
+                for job in rx {
+                    send(&agent, &endpoint, protocol, key.as_deref(), job, &tally);
+                    if let Some(bar) = &bar {
+                        bar.set_position(tally.acked_records.load(Ordering::Relaxed));
+                    }
+                }
+            });
+        }
+        drop(rx);
+        produce(config, started, &tx);
+        drop(tx);
+    });
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    Ok(())
+}
+
+/// Writes the NDJSON that a run with `records` and `seed` sends (every
+/// protocol carries the same records), for feeding other engines the same
+/// data side by side.
+pub fn dump(records: u64, seed: u64, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut generator = Generator::new(
+        GeneratorConfig::default()
+            .seed(seed)
+            .records(records.max(1)),
+    );
+    let mut buffer = Vec::with_capacity(1 << 20);
+    for _ in 0..records {
+        generator.write_line(&mut buffer);
+        if buffer.len() >= 1 << 20 {
+            out.write_all(&buffer)?;
+            buffer.clear();
+        }
+    }
+    out.write_all(&buffer)
+}
+
+/// Generates the bodies in order and hands them out.
+fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender<Job>) {
+    let mut generator = Generator::new(
+        GeneratorConfig::default()
+            .seed(config.seed)
+            .records(config.records.max(1)),
+    );
+    let mut sent = 0u64;
+    let mut request = 0u64;
+    let mut line = Vec::with_capacity(512);
+    while sent < config.records {
+        let n = (config.records - sent).min(config.batch as u64);
+        let mut body = Vec::with_capacity(n as usize * 420);
+        let mut sample = None;
+        for i in 0..n {
+            line.clear();
+            generator.write_line(&mut line);
+            if config.protocol == Protocol::Bulk {
+                body.extend_from_slice(b"{\"create\":{}}\n");
+            }
+            body.extend_from_slice(&line);
+            if i == 0 && request.is_multiple_of(SAMPLE_EVERY) {
+                sample = Some(String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
+            }
+        }
+        let due = config
+            .rate
+            .map(|rate| started + Duration::from_secs_f64(sent as f64 / rate));
+        if tx
+            .send(Job {
+                body,
+                records: n,
+                due,
+                sample,
+            })
+            .is_err()
+        {
+            return;
+        }
+        sent += n;
+        request += 1;
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
+}
+
+/// Sends one body until it is acknowledged, refused for good, or failed.
+fn send(
+    agent: &ureq::Agent,
+    endpoint: &str,
+    protocol: Protocol,
+    key: Option<&str>,
+    job: Job,
+    tally: &Tally,
+) {
+    if let Some(due) = job.due {
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+    }
+    let start = job.due.unwrap_or_else(Instant::now);
+    loop {
+        let request = agent
+            .post(endpoint)
+            .header("Content-Type", protocol.content_type());
+        let outcome = verify::authorized(request, key).send(&job.body[..]);
+        let mut response = match outcome {
+            Ok(response) => response,
+            Err(e) => {
+                note_failure(tally, job.records, format!("request failed: {e}"));
+                return;
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        match status {
+            200 => {
+                tally
+                    .acked_records
+                    .fetch_add(job.records, Ordering::Relaxed);
+                tally
+                    .acked_bytes
+                    .fetch_add(job.body.len() as u64, Ordering::Relaxed);
+                tally.latencies.lock().unwrap().push(start.elapsed());
+                if let Some(sample) = job.sample {
+                    tally.samples.lock().unwrap().push(sample);
+                }
+                if protocol == Protocol::Bulk && text.contains("\"errors\":true") {
+                    // Some items were refused: they are not stored, not in doubt.
+                    note_failure(tally, 0, format!("_bulk item errors: {}", cut(&text)));
+                }
+                return;
+            }
+            429 | 503 => {
+                let counter = if status == 429 {
+                    &tally.status_429
+                } else {
+                    &tally.status_503
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let wait = Duration::from_secs(retry_after.unwrap_or(1).clamp(1, 5));
+                std::thread::sleep(wait);
+            }
+            _ => {
+                note_failure(tally, job.records, format!("HTTP {status}: {}", cut(&text)));
+                return;
+            }
+        }
+    }
+}
+
+/// Counts a failed request whose `in_doubt` records may or may not be stored.
+fn note_failure(tally: &Tally, in_doubt: u64, reason: String) {
+    tally.failures.fetch_add(1, Ordering::Relaxed);
+    tally.in_doubt.fetch_add(in_doubt, Ordering::Relaxed);
+    let mut first = tally.first_failure.lock().unwrap();
+    if first.is_none() {
+        *first = Some(reason);
+    }
+}
+
+fn cut(text: &str) -> &str {
+    let end = text.char_indices().nth(300).map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} records acknowledged ({per_sec})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,125 @@
+//! After the load: is every acknowledged record searchable?
+//!
+//! `POST /api/flush` makes everything accepted visible; then the exact
+//! total's growth since the start of the run must lie between the
+//! acknowledged count and that plus the records in doubt (requests that failed in a way that leaves their fate unknown),
+//! and every kept sample must come back byte for byte from a search for
+//! its service and time.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::value::RawValue;
+
+use super::Tally;
+
+/// What the check found (it fails with an error otherwise).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The server's exact total after the flush.
+    pub total: u64,
+    /// Its total before the run.
+    pub before: u64,
+    /// Samples found byte for byte.
+    pub samples: usize,
+}
+
+/// Samples checked at most (each is one search).
+const MAX_SAMPLES: usize = 200;
+
+/// The server's exact record count now.
+pub(super) fn total(url: &str, key: Option<&str>) -> Result<u64, String> {
+    Ok(search(&super::agent(), url, key, "", 1)?.0)
+}
+
+/// One search: the exact total and the hits' text as the server sent it.
+fn search(
+    agent: &ureq::Agent,
+    url: &str,
+    key: Option<&str>,
+    q: &str,
+    limit: usize,
+) -> Result<(u64, Vec<String>), String> {
+    let mut response = authorized(agent.get(format!("{url}/api/search")), key)
+        .query("q", q)
+        .query("limit", limit.to_string())
+        .call()
+        .map_err(|e| format!("search `{q}`: {e}"))?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("search `{q}`: {e}"))?;
+    if response.status() != 200 {
+        return Err(format!(
+            "search `{q}` answered {}: {text}",
+            response.status()
+        ));
+    }
+    #[derive(serde::Deserialize)]
+    struct Page<'a> {
+        total: u64,
+        #[serde(borrow)]
+        hits: Vec<&'a RawValue>,
+    }
+    let page: Page = serde_json::from_str(&text).map_err(|e| format!("search answer: {e}"))?;
+    Ok((
+        page.total,
+        page.hits.iter().map(|h| h.get().to_owned()).collect(),
+    ))
+}
+
+pub(super) fn check(
+    url: &str,
+    key: Option<&str>,
+    before: u64,
+    tally: &Tally,
+) -> Result<Verified, String> {
+    let agent = super::agent();
+    let flushed = authorized(agent.post(format!("{url}/api/flush")), key)
+        .send_empty()
+        .map_err(|e| format!("flush: {e}"))?;
+    if flushed.status() != 200 {
+        return Err(format!("flush answered {}", flushed.status()));
+    }
+    let acked = tally.acked_records.load(Ordering::Relaxed);
+    let in_doubt = tally.in_doubt.load(Ordering::Relaxed);
+    let (total, _) = search(&agent, url, key, "", 1)?;
+    let grown = total.saturating_sub(before);
+    if total < before || grown < acked || grown > acked + in_doubt {
+        return Err(format!(
+            "the server holds {total} records, {before} before the run; {acked} were acknowledged and {in_doubt} are in doubt"
+        ));
+    }
+    let samples = tally.samples.lock().unwrap().clone();
+    let step = samples.len().div_ceil(MAX_SAMPLES).max(1);
+    let mut checked = 0;
+    for line in samples.iter().step_by(step) {
+        let record: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("sample {line}: {e}"))?;
+        let service = record["resourceId"].as_str().unwrap_or_default();
+        let time = record["timestamp"].as_str().unwrap_or_default();
+        let q = format!("resourceId:\"{service}\" AND timestamp:[{time} TO {time}]");
+        let (_, hits) = search(&agent, url, key, &q, 1000)?;
+        if !hits.iter().any(|h| h == line) {
+            return Err(format!(
+                "an acknowledged record is not found byte for byte by `{q}`: {line}"
+            ));
+        }
+        checked += 1;
+    }
+    Ok(Verified {
+        total,
+        before,
+        samples: checked,
+    })
+}
+
+/// `request` with the bearer key, if there is one.
+pub(super) fn authorized<B>(
+    request: ureq::RequestBuilder<B>,
+    key: Option<&str>,
+) -> ureq::RequestBuilder<B> {
+    match key {
+        Some(key) => request.header("Authorization", format!("Bearer {key}")),
+        None => request,
+    }
+}

@@ -5,8 +5,9 @@
 //! - `raw_tantivy`: the batch's documents (same schema, tokenizer and writer
 //!   settings as the backend, from `logingest_tantivy::bench`) added to a
 //!   tantivy writer, then `commit`;
-//! - `raw_sqlite`: one transaction inserting `(seq, ts, source)` rows into
-//!   the backend's table, WAL, `synchronous = FULL`, then `COMMIT`;
+//! - `raw_sqlite`: the batch's records encoded as the store's compressed
+//!   blocks and inserted into the backend's tables in one transaction, WAL,
+//!   `synchronous = FULL`, then `COMMIT`;
 //! - `full`: parse + `TantivyBackend::write_batch` (SQLite commit, then the
 //!   documents to the writer) + `refresh` (tantivy commit with payload,
 //!   reader reload), the backend opened with `refresh_interval(None)` and
@@ -97,21 +98,24 @@ impl RawSqlite {
     }
 
     fn write(&mut self, records: &[Record]) {
+        // What the store does per batch: encode its blocks, insert them in
+        // one transaction, commit.
         let tx = self.conn.transaction().expect("begin");
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO records (seq, ts, source) VALUES (?1, ?2, ?3)")
-                .expect("prepare");
-            for record in records {
-                self.seq += 1;
-                insert
-                    .execute(rusqlite::params![
-                        self.seq,
-                        record.timestamp().as_nanos(),
-                        record.source()
-                    ])
-                    .expect("insert");
-            }
+        for chunk in records.chunks(TantivyConfig::default().block_records) {
+            let first = self.seq + 1;
+            self.seq += chunk.len() as i64;
+            let data = bench::encode_block(first as u64, chunk, 3);
+            tx.execute(
+                "INSERT INTO blocks (first_seq, last_seq, count, min_ts, max_ts, bytes, checksum) VALUES (?1, ?2, ?3, 0, 0, 0, ?4)",
+                rusqlite::params![first, self.seq, chunk.len() as i64, i64::from(crc32fast::hash(&data))],
+            )
+            .expect("insert block");
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO block_data (id, data) VALUES (?1, ?2)",
+                rusqlite::params![id, data],
+            )
+            .expect("insert data");
         }
         tx.commit().expect("commit");
     }

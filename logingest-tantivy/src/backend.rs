@@ -77,7 +77,7 @@ impl TantivyBackend {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(error::io)?;
         let lock = lock(&dir)?;
-        let store = Store::open(&dir.join("records.sqlite"), config.synchronous)?;
+        let store = Store::open(&dir.join("records.sqlite"), &config)?;
         let index = SearchIndex::open(&dir.join("index"), &config)?;
         let inner = Arc::new(Inner {
             dir,

@@ -41,6 +41,20 @@ pub fn document(seq: u64, record: &Record) -> TantivyDocument {
     index::document(fields, seq, record)
 }
 
-/// The SQLite schema of the system of record (`records(seq, ts, source)`,
-/// an index on `ts`, and the `meta` table).
+/// The SQLite schema of the system of record (`blocks` of compressed
+/// records, `block_data`, `meta`).
 pub const SQLITE_SCHEMA: &str = crate::store::SCHEMA;
+
+/// Encodes records as one block of the record store (zstd `level`), as
+/// `write_batch` does for each block of a batch; returns the encoded bytes.
+pub fn encode_block(first_seq: u64, records: &[Record], level: i32) -> Vec<u8> {
+    let mut block = crate::block::Block::new();
+    for (i, record) in records.iter().enumerate() {
+        block.push(
+            first_seq + i as u64,
+            record.timestamp().as_nanos(),
+            record.source(),
+        );
+    }
+    crate::block::encode(&block, level)
+}

@@ -46,6 +46,15 @@ pub struct TantivyConfig {
     /// Blocks of the document store each search keeps decompressed, per
     /// segment (regex verification reads stored messages). Default 16.
     pub doc_store_cache_blocks: usize,
+    /// Most records in one block of the record store. Default 4,096:
+    /// large enough to compress well (columns of thousands of values),
+    /// small enough that a page of hits decodes little it does not need.
+    pub block_records: usize,
+    /// Memory for decoded blocks of the record store, shared by searches,
+    /// bytes. Default 64 MiB.
+    pub block_cache_bytes: usize,
+    /// zstd level of the record store's blocks. Default 3.
+    pub block_compression_level: i32,
 }
 
 impl Default for TantivyConfig {
@@ -56,6 +65,9 @@ impl Default for TantivyConfig {
             writer_memory_bytes: 128 << 20,
             indexing_threads: 1,
             doc_store_cache_blocks: 16,
+            block_records: 4096,
+            block_cache_bytes: 64 << 20,
+            block_compression_level: 3,
         }
     }
 }
@@ -76,6 +88,24 @@ impl TantivyConfig {
     /// Sets the index writer's memory budget in bytes.
     pub fn writer_memory_bytes(mut self, bytes: usize) -> Self {
         self.writer_memory_bytes = bytes;
+        self
+    }
+
+    /// Sets the most records in one block of the record store.
+    pub fn block_records(mut self, records: usize) -> Self {
+        self.block_records = records;
+        self
+    }
+
+    /// Sets the memory for decoded blocks, bytes.
+    pub fn block_cache_bytes(mut self, bytes: usize) -> Self {
+        self.block_cache_bytes = bytes;
+        self
+    }
+
+    /// Sets the zstd level of new blocks.
+    pub fn block_compression_level(mut self, level: i32) -> Self {
+        self.block_compression_level = level;
         self
     }
 

@@ -25,6 +25,8 @@
 mod backend;
 #[doc(hidden)]
 pub mod bench;
+mod block;
+mod cache;
 mod collect;
 mod complement;
 mod config;

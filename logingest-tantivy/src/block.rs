@@ -1,0 +1,551 @@
+//! The block codec: many records' exact JSON text in one compressed value.
+//!
+//! One row per record cannot be compressed well: each row is compressed
+//! alone, or not at all. A block holds up to a few thousand consecutive
+//! records and splits them **by column** before compressing, because values
+//! of one field compress far better next to each other (timestamps next to
+//! timestamps, service names next to service names) than interleaved with
+//! the rest of the record:
+//!
+//! - each record's text becomes a *shape*: the text with every scalar value
+//!   (string with its quotes, number, `true`, `false`, `null`) cut out and
+//!   replaced by a marker byte `0x00` and the number of its column. Records
+//!   of the same structure have the same shape, which compresses to almost
+//!   nothing; spacing, key order and escapes stay in the shape, so the text
+//!   comes back byte for byte;
+//! - each value goes, as its exact JSON text, to the column of its path
+//!   (`metadata.region`; array elements to `path[]`);
+//! - the records' sequence numbers and timestamps are kept as varint deltas.
+//!
+//! Every section is compressed with zstd on its own. `0x00` can mark values
+//! because valid JSON has no raw NUL byte outside strings and none inside
+//! (control characters must be escaped), and every stored record was
+//! validated by the parser. Should a text still not scan, the whole text is
+//! kept as one value of a column of its own, so encoding never fails.
+//!
+//! Layout of an encoded block (`u32` little-endian, `v` a LEB128 varint):
+//!
+//! ```text
+//! "LGB1"  v:records  v:columns  (v:name_len name)*columns
+//! section*(3 + columns)   each: v:raw_len v:zstd_len zstd_bytes
+//! sections: seqs (first, then deltas), timestamps (zigzag deltas),
+//!           shapes (v:len per record, then the bytes),
+//!           each column (v:values, v:len per value, then the bytes)
+//! ```
+//!
+//! Integrity is checked by the store (a checksum over the encoded bytes);
+//! decoding also refuses anything inconsistent, so a damaged block is an
+//! error, never wrong text.
+
+use std::collections::HashMap;
+
+/// First bytes of every encoded block (format version 1).
+const MAGIC: &[u8; 4] = b"LGB1";
+
+/// Marks a cut-out value in a shape.
+const MARKER: u8 = 0x00;
+
+/// Column of records whose text did not scan (kept whole).
+const WHOLE: &str = "\0whole";
+
+/// A decoded block: the records' sequence numbers, timestamps and texts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Block {
+    pub seqs: Vec<u64>,
+    pub timestamps: Vec<i64>,
+    /// Every record's text, concatenated.
+    text: String,
+    /// End of each record's text in `text`.
+    ends: Vec<usize>,
+}
+
+impl Block {
+    /// Starts an empty block.
+    pub fn new() -> Self {
+        Block::default()
+    }
+
+    /// Appends a record.
+    pub fn push(&mut self, seq: u64, timestamp: i64, text: &str) {
+        self.seqs.push(seq);
+        self.timestamps.push(timestamp);
+        self.text.push_str(text);
+        self.ends.push(self.text.len());
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    /// Whether the block holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.seqs.is_empty()
+    }
+
+    /// The text of record `i`.
+    pub fn text(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    /// The text of the record with sequence number `seq`, if it is here.
+    pub fn find(&self, seq: u64) -> Option<&str> {
+        self.seqs.binary_search(&seq).ok().map(|i| self.text(i))
+    }
+
+    /// Bytes of record text, the unit of the cache's budget.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Memory the decoded block holds, bytes (for the cache budget).
+    pub fn memory(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 8 + self.seqs.capacity() * 16
+    }
+}
+
+/// Why a block could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct DecodeError(String);
+
+fn bad(what: impl Into<String>) -> DecodeError {
+    DecodeError(what.into())
+}
+
+/// Encodes `block` with zstd at `level`.
+pub(crate) fn encode(block: &Block, level: i32) -> Vec<u8> {
+    let mut columns = Columns::default();
+    let mut shapes = Vec::with_capacity(block.text_bytes() / 2);
+    let mut shape_lens = Vec::with_capacity(block.len() * 2);
+    let mut shape = Vec::with_capacity(512);
+    for i in 0..block.len() {
+        shape.clear();
+        let text = block.text(i);
+        if split(text.as_bytes(), &mut columns, &mut shape).is_err() {
+            // Not reached for validated records; keep the text whole.
+            columns.rollback();
+            shape.clear();
+            columns.put(WHOLE, text.as_bytes(), &mut shape);
+        }
+        columns.commit();
+        put_varint(&mut shape_lens, shape.len() as u64);
+        shapes.extend_from_slice(&shape);
+    }
+
+    let mut out = Vec::with_capacity(block.text_bytes() / 4);
+    out.extend_from_slice(MAGIC);
+    put_varint(&mut out, block.len() as u64);
+    put_varint(&mut out, columns.names.len() as u64);
+    for name in &columns.names {
+        put_varint(&mut out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+    }
+    let mut seqs = Vec::with_capacity(block.len() * 2);
+    let mut previous = 0u64;
+    for &seq in &block.seqs {
+        put_varint(&mut seqs, seq.wrapping_sub(previous));
+        previous = seq;
+    }
+    put_section(&mut out, &seqs, level);
+    let mut times = Vec::with_capacity(block.len() * 3);
+    let mut previous = 0i64;
+    for &ts in &block.timestamps {
+        put_varint(&mut times, zigzag(ts.wrapping_sub(previous)));
+        previous = ts;
+    }
+    put_section(&mut out, &times, level);
+    shape_lens.extend_from_slice(&shapes);
+    put_section(&mut out, &shape_lens, level);
+    for column in &columns.values {
+        let mut raw = Vec::with_capacity(column.bytes.len() + column.lens.len() + 4);
+        put_varint(&mut raw, column.count);
+        raw.extend_from_slice(&column.lens);
+        raw.extend_from_slice(&column.bytes);
+        put_section(&mut out, &raw, level);
+    }
+    out
+}
+
+/// Decodes an encoded block.
+pub(crate) fn decode(data: &[u8]) -> Result<Block, DecodeError> {
+    let mut r = Reader { data, at: 0 };
+    if r.bytes(4)? != MAGIC {
+        return Err(bad("not a block (bad magic bytes)"));
+    }
+    let n = r.count()?;
+    let column_count = r.count()?;
+    // Column names say what each column holds (for people and stats);
+    // decoding needs only their order.
+    for _ in 0..column_count {
+        let len = r.count()?;
+        r.bytes(len)?;
+    }
+    let seq_section = r.section()?;
+    let mut seqs = Vec::with_capacity(n);
+    let mut s = Reader::over(&seq_section);
+    let mut previous = 0u64;
+    for _ in 0..n {
+        previous = previous.wrapping_add(s.varint()?);
+        seqs.push(previous);
+    }
+    if seqs.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad("sequence numbers out of order"));
+    }
+    let time_section = r.section()?;
+    let mut timestamps = Vec::with_capacity(n);
+    let mut t = Reader::over(&time_section);
+    let mut previous = 0i64;
+    for _ in 0..n {
+        previous = previous.wrapping_add(unzigzag(t.varint()?));
+        timestamps.push(previous);
+    }
+    let shape_section = r.section()?;
+    let mut shape_reader = Reader::over(&shape_section);
+    let mut shape_lens = Vec::with_capacity(n);
+    for _ in 0..n {
+        shape_lens.push(shape_reader.count()?);
+    }
+    let column_sections: Vec<Vec<u8>> = (0..column_count)
+        .map(|_| r.section())
+        .collect::<Result<_, _>>()?;
+    if r.at != data.len() {
+        return Err(bad("trailing bytes after the last section"));
+    }
+    let mut columns: Vec<ColumnReader> = column_sections
+        .iter()
+        .map(|raw| ColumnReader::new(raw))
+        .collect::<Result<_, _>>()?;
+
+    let mut text = Vec::with_capacity(shape_section.len() * 3);
+    let mut ends = Vec::with_capacity(n);
+    for len in shape_lens {
+        let mut shape = Reader::over(shape_reader.bytes(len)?);
+        while shape.at < shape.data.len() {
+            let rest = &shape.data[shape.at..];
+            let plain = rest.iter().position(|&b| b == MARKER).unwrap_or(rest.len());
+            text.extend_from_slice(&rest[..plain]);
+            shape.at += plain;
+            if shape.at < shape.data.len() {
+                shape.at += 1;
+                let id = shape.count()?;
+                let column = columns
+                    .get_mut(id)
+                    .ok_or_else(|| bad(format!("shape names column {id} of {column_count}")))?;
+                text.extend_from_slice(column.next()?);
+            }
+        }
+        ends.push(text.len());
+    }
+    if columns.iter().any(|c| c.remaining != 0) {
+        return Err(bad("a column has values no shape uses"));
+    }
+    let text = String::from_utf8(text).map_err(|_| bad("record text is not UTF-8"))?;
+    Ok(Block {
+        seqs,
+        timestamps,
+        text,
+        ends,
+    })
+}
+
+/// The values of every column of a block being encoded.
+#[derive(Default)]
+struct Columns {
+    names: Vec<String>,
+    ids: HashMap<String, usize>,
+    values: Vec<ColumnValues>,
+    /// Values added by the record being split, to undo if it fails.
+    pending: Vec<(usize, usize, usize)>,
+}
+
+#[derive(Default)]
+struct ColumnValues {
+    count: u64,
+    lens: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+impl Columns {
+    /// Adds `value` to the column `path` and its marker to `shape`.
+    fn put(&mut self, path: &str, value: &[u8], shape: &mut Vec<u8>) {
+        let id = match self.ids.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len();
+                self.names.push(path.to_owned());
+                self.ids.insert(path.to_owned(), id);
+                self.values.push(ColumnValues::default());
+                id
+            }
+        };
+        let column = &mut self.values[id];
+        self.pending
+            .push((id, column.lens.len(), column.bytes.len()));
+        column.count += 1;
+        put_varint(&mut column.lens, value.len() as u64);
+        column.bytes.extend_from_slice(value);
+        shape.push(MARKER);
+        put_varint(shape, id as u64);
+    }
+
+    fn commit(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Removes the values of the current record (its text did not scan).
+    fn rollback(&mut self) {
+        while let Some((id, lens, bytes)) = self.pending.pop() {
+            let column = &mut self.values[id];
+            column.count -= 1;
+            column.lens.truncate(lens);
+            column.bytes.truncate(bytes);
+        }
+    }
+}
+
+/// A container the scanner is inside.
+struct Level {
+    /// In an object: whether the next string is a key (else a value).
+    /// Always false in an array.
+    expects_key: bool,
+    is_array: bool,
+    /// Length of `path` inside the container (its own path).
+    base: usize,
+    /// Length of `path` to restore when the container ends.
+    restore: usize,
+}
+
+/// Splits one record's JSON text into its shape and column values.
+fn split(text: &[u8], columns: &mut Columns, shape: &mut Vec<u8>) -> Result<(), ()> {
+    let mut levels: Vec<Level> = Vec::with_capacity(8);
+    // The dotted path of the value being read.
+    let mut path = String::with_capacity(64);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                shape.push(b);
+                i += 1;
+            }
+            b':' | b',' => {
+                let level = levels.last_mut().ok_or(())?;
+                if !level.is_array {
+                    level.expects_key = b == b',';
+                }
+                shape.push(b);
+                i += 1;
+            }
+            b'{' | b'[' => {
+                let restore = path.len();
+                if levels.last().is_some_and(|l| l.is_array) {
+                    path.push_str("[]");
+                }
+                levels.push(Level {
+                    expects_key: b == b'{',
+                    is_array: b == b'[',
+                    base: path.len(),
+                    restore,
+                });
+                shape.push(b);
+                i += 1;
+            }
+            b'}' | b']' => {
+                let level = levels.pop().ok_or(())?;
+                path.truncate(level.restore);
+                shape.push(b);
+                i += 1;
+            }
+            b'"' if levels.last().is_some_and(|l| l.expects_key) => {
+                let end = string_end(text, i)?;
+                let key = std::str::from_utf8(&text[i + 1..end - 1]).map_err(|_| ())?;
+                let base = levels.last().map_or(0, |l| l.base);
+                path.truncate(base);
+                if base > 0 {
+                    path.push('.');
+                }
+                path.push_str(key);
+                shape.extend_from_slice(&text[i..end]);
+                i = end;
+            }
+            _ => {
+                let end = if b == b'"' {
+                    string_end(text, i)?
+                } else {
+                    scalar_end(text, i)
+                };
+                let Some(level) = levels.last() else {
+                    return Err(());
+                };
+                if end == i {
+                    return Err(());
+                }
+                if level.is_array {
+                    let at = path.len();
+                    path.push_str("[]");
+                    columns.put(&path, &text[i..end], shape);
+                    path.truncate(at);
+                } else {
+                    columns.put(&path, &text[i..end], shape);
+                }
+                i = end;
+            }
+        }
+    }
+    if levels.is_empty() {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// The index just past the string that starts at `start` (a `"`).
+fn string_end(text: &[u8], start: usize) -> Result<usize, ()> {
+    let mut i = start + 1;
+    while i < text.len() {
+        match text[i] {
+            b'"' => return Ok(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    Err(())
+}
+
+/// The index just past the number or literal that starts at `start`.
+fn scalar_end(text: &[u8], start: usize) -> usize {
+    text[start..]
+        .iter()
+        .position(|&b| {
+            matches!(
+                b,
+                b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b':' | b'"' | b'{' | b'['
+            )
+        })
+        .map_or(text.len(), |p| start + p)
+}
+
+fn put_section(out: &mut Vec<u8>, raw: &[u8], level: i32) {
+    let compressed = zstd::bulk::compress(raw, level).expect("zstd compresses any input");
+    put_varint(out, raw.len() as u64);
+    put_varint(out, compressed.len() as u64);
+    out.extend_from_slice(&compressed);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// A cursor over encoded bytes; every read is bounds-checked.
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn over(data: &'a [u8]) -> Self {
+        Reader { data, at: 0 }
+    }
+
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.data.get(self.at).ok_or_else(|| bad("truncated"))?;
+            self.at += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(bad("varint longer than 64 bits"))
+    }
+
+    /// A varint used as a count or length: it must fit what is left.
+    fn count(&mut self) -> Result<usize, DecodeError> {
+        let v = self.varint()?;
+        usize::try_from(v)
+            .ok()
+            .filter(|&v| v <= self.data.len().max(1 << 24))
+            .ok_or_else(|| bad(format!("implausible count {v}")))
+    }
+
+    fn bytes(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(len).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| bad("truncated"))?;
+        let bytes = &self.data[self.at..end];
+        self.at = end;
+        Ok(bytes)
+    }
+
+    fn section(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let raw_len = self.varint()?;
+        let len = self.count()?;
+        let compressed = self.bytes(len)?;
+        let raw_len = usize::try_from(raw_len)
+            .ok()
+            .filter(|&l| l <= 1 << 30)
+            .ok_or_else(|| bad("implausible section size"))?;
+        let raw =
+            zstd::bulk::decompress(compressed, raw_len).map_err(|e| bad(format!("zstd: {e}")))?;
+        if raw.len() != raw_len {
+            return Err(bad("section shorter than its header says"));
+        }
+        Ok(raw)
+    }
+}
+
+/// The values of one column, read in order.
+struct ColumnReader<'a> {
+    lens: Reader<'a>,
+    bytes: Reader<'a>,
+    remaining: u64,
+}
+
+impl<'a> ColumnReader<'a> {
+    fn new(raw: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::over(raw);
+        let count = r.varint()?;
+        let lens_start = r.at;
+        let mut total = 0usize;
+        for _ in 0..count {
+            total = total
+                .checked_add(r.count()?)
+                .ok_or_else(|| bad("column too long"))?;
+        }
+        let lens = &raw[lens_start..r.at];
+        if raw.len() - r.at != total {
+            return Err(bad("column bytes do not match their lengths"));
+        }
+        Ok(ColumnReader {
+            lens: Reader::over(lens),
+            bytes: Reader::over(&raw[r.at..]),
+            remaining: count,
+        })
+    }
+
+    fn next(&mut self) -> Result<&'a [u8], DecodeError> {
+        if self.remaining == 0 {
+            return Err(bad("a shape uses more values than its column has"));
+        }
+        self.remaining -= 1;
+        let len = self.lens.count()?;
+        self.bytes.bytes(len)
+    }
+}
+
+#[cfg(test)]
+mod tests;

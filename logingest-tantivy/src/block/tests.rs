@@ -1,0 +1,139 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn round_trip(texts: &[&str]) -> Block {
+    let mut block = Block::new();
+    for (i, text) in texts.iter().enumerate() {
+        block.push(100 + 3 * i as u64, 1_000 - 7 * i as i64, text);
+    }
+    let decoded = decode(&encode(&block, 3)).expect("decodes");
+    assert_eq!(decoded, block);
+    decoded
+}
+
+#[test]
+fn texts_come_back_byte_for_byte() {
+    let texts = [
+        r#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234","timestamp":"2023-09-15T08:00:00Z","metadata":{"parentResourceId":"server-0987"}}"#,
+        r#"{ "message" : "spaced \" quote \\ backslash \u00e9 é" ,"n":-1.5e3,"t":true,"f":false,"z":null }"#,
+        "{\n  \"message\": \"pretty\",\n\t\"a\": {\"b\": {\"c\": [1, [2, {\"d\": \"x\"}], []]}}\n}",
+        r#"{"message":"","tags":["a","b",["c"]],"empty":{},"arr":[],"a.b":1,"a":{"b":2}}"#,
+        r#"{"message":"日本語 🎉","キー":"値","\u0041":"escaped key"}"#,
+        r#"{}"#,
+    ];
+    let block = round_trip(&texts);
+    for (i, text) in texts.iter().enumerate() {
+        assert_eq!(block.text(i), *text);
+        assert_eq!(block.find(100 + 3 * i as u64), Some(*text));
+    }
+    assert_eq!(block.find(101), None);
+}
+
+#[test]
+fn empty_block_round_trips() {
+    round_trip(&[]);
+}
+
+#[test]
+fn text_that_does_not_scan_is_kept_whole() {
+    // Not valid JSON: never stored by the backend, but encoding must not fail.
+    round_trip(&[
+        "not json",
+        "{\"a\":",
+        "{\"a\":1}}",
+        "]",
+        "{\"a\":\"unterminated}",
+    ]);
+}
+
+#[test]
+fn values_go_to_columns_by_path() {
+    let mut columns = Columns::default();
+    let mut shape = Vec::new();
+    split(
+        br#"{"a":1,"m":{"b":"x","c":[2,{"d":3}]},"e":[[4]]}"#,
+        &mut columns,
+        &mut shape,
+    )
+    .unwrap();
+    assert_eq!(columns.names, ["a", "m.b", "m.c[]", "m.c[].d", "e[][]"]);
+}
+
+#[test]
+fn damage_is_an_error_not_wrong_text() {
+    let mut block = Block::new();
+    for i in 0..50 {
+        block.push(
+            i,
+            i as i64,
+            &format!(r#"{{"message":"record {i}","level":"info"}}"#),
+        );
+    }
+    let data = encode(&block, 3);
+    for cut in [0, 3, 4, 10, data.len() / 2, data.len() - 1] {
+        assert!(decode(&data[..cut]).is_err(), "truncated at {cut}");
+    }
+    let mut longer = data.clone();
+    longer.push(0);
+    assert!(decode(&longer).is_err());
+    let mut magic = data;
+    magic[0] = b'X';
+    assert!(decode(&magic).unwrap_err().to_string().contains("magic"));
+}
+
+#[test]
+fn varints_and_zigzag_round_trip() {
+    for v in [0u64, 1, 127, 128, 300, u64::MAX / 3, u64::MAX] {
+        let mut out = Vec::new();
+        put_varint(&mut out, v);
+        assert_eq!(Reader::over(&out).varint().unwrap(), v);
+    }
+    for v in [0i64, 1, -1, 63, -64, i64::MAX, i64::MIN] {
+        assert_eq!(unzigzag(zigzag(v)), v);
+    }
+}
+
+/// Any JSON value, for records of arbitrary shape.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        "\\PC{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map("[a-z.\"\\\\é]{0,6}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_json_object_round_trips(
+        records in prop::collection::vec(
+            (prop::collection::btree_map("[a-zA-Z_.é]{1,8}", json_value(), 0..6), any::<bool>()),
+            0..20,
+        )
+    ) {
+        let texts: Vec<String> = records
+            .into_iter()
+            .map(|(map, pretty)| {
+                let value = serde_json::Value::Object(map.into_iter().collect());
+                if pretty {
+                    serde_json::to_string_pretty(&value).unwrap()
+                } else {
+                    serde_json::to_string(&value).unwrap()
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        round_trip(&refs);
+    }
+}

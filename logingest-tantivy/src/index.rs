@@ -62,13 +62,15 @@ pub(crate) mod names {
 pub(crate) fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let seq = builder.add_u64_field(names::SEQ, NumericOptions::default().set_fast());
-    let ts = builder.add_i64_field(
-        names::TS,
-        NumericOptions::default().set_fast().set_indexed(),
-    );
+    // Fast only: tantivy runs a range query on a fast field by the column,
+    // so an inverted index of timestamps (nearly one term per record)
+    // would never be read.
+    let ts = builder.add_i64_field(names::TS, NumericOptions::default().set_fast());
+    // No field norms anywhere: nothing is scored.
     let message_indexing = TextFieldIndexing::default()
         .set_tokenizer(tokenizer::NAME)
-        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+        .set_fieldnorms(false);
     let message = builder.add_text_field(
         names::MESSAGE,
         TextOptions::default()
@@ -77,7 +79,8 @@ pub(crate) fn schema() -> (Schema, Fields) {
     );
     let raw = TextFieldIndexing::default()
         .set_tokenizer("raw")
-        .set_index_option(IndexRecordOption::Basic);
+        .set_index_option(IndexRecordOption::Basic)
+        .set_fieldnorms(false);
     let kw = builder.add_text_field(
         names::KW,
         TextOptions::default()
@@ -156,6 +159,25 @@ pub(crate) fn register_tokenizer(index: &Index) {
     );
 }
 
+/// Opens the index in `dir`, or creates it. An index of another schema
+/// (written by an older version) is removed and created anew: the index is
+/// derived data, and the backend re-indexes every record from the record
+/// store when the new index's commit says it holds none.
+fn open_or_rebuild(dir: &Path, schema: Schema) -> Result<Index> {
+    let open = |schema: Schema| {
+        let directory = MmapDirectory::open(dir).map_err(|e| tantivy::TantivyError::from(e))?;
+        Index::open_or_create(directory, schema)
+    };
+    match open(schema.clone()) {
+        Err(tantivy::TantivyError::SchemaError(_)) => {
+            std::fs::remove_dir_all(dir).map_err(error::io)?;
+            std::fs::create_dir_all(dir).map_err(error::io)?;
+            open(schema).map_err(error::index)
+        }
+        other => other.map_err(error::index),
+    }
+}
+
 /// The tantivy side of a backend directory.
 pub(crate) struct SearchIndex {
     pub fields: Fields,
@@ -183,8 +205,7 @@ impl SearchIndex {
     pub(crate) fn open(dir: &Path, config: &TantivyConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(error::io)?;
         let (schema, fields) = schema();
-        let directory = MmapDirectory::open(dir).map_err(|e| error::index(e.into()))?;
-        let index = Index::open_or_create(directory, schema).map_err(error::index)?;
+        let index = open_or_rebuild(dir, schema)?;
         register_tokenizer(&index);
         let committed_through = match index.load_metas().map_err(error::index)?.payload {
             Some(text) => serde_json::from_str::<Payload>(&text)
@@ -193,6 +214,13 @@ impl SearchIndex {
             None => 0,
         };
         let writer = writer(&index, config).map_err(error::index)?;
+        // Files no commit refers to (the output of a merge that was still
+        // running when the last process stopped) are dead weight until the
+        // next commit's clean-up; drop them now.
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(error::index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

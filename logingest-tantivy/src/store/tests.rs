@@ -108,13 +108,7 @@ fn a_damaged_block_is_an_error_naming_it() {
     // Flip one byte of that block's data in the file itself.
     let mut file = std::fs::read(&path).unwrap();
     // (The data spans overflow pages: find a stretch within one page.)
-    let at = (0..data.len() - 16)
-        .step_by(16)
-        .find_map(|i| {
-            let window = &data[i..i + 16];
-            file.windows(16).position(|w| w == window)
-        })
-        .expect("the block's bytes are in the file");
+    let at = unique_position(&file, &data);
     file[at + 5] ^= 0x40;
     std::fs::write(&path, &file).unwrap();
 
@@ -220,4 +214,21 @@ fn a_directory_of_the_row_format_is_migrated_on_open() {
     let store = Store::open(&path, &config(10)).unwrap();
     assert_eq!(store.counts().unwrap().0, 23);
     assert_eq!(store.append(&records(1, 0)).unwrap().first_seq, 26);
+}
+
+/// Where in `file` a stretch of `data` lies that occurs there exactly once
+/// (block headers repeat across blocks; compressed columns do not; the data
+/// spans overflow pages, so a stretch must lie within one page).
+fn unique_position(file: &[u8], data: &[u8]) -> usize {
+    (data.len() / 2..data.len() - 24)
+        .step_by(24)
+        .find_map(|i| {
+            let window = &data[i..i + 24];
+            let mut hits = file.windows(24).enumerate().filter(|(_, w)| *w == window);
+            match (hits.next(), hits.next()) {
+                (Some((at, _)), None) => Some(at),
+                _ => None,
+            }
+        })
+        .expect("a unique stretch of the block's bytes is in the file")
 }

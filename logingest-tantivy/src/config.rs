@@ -46,9 +46,11 @@ pub struct TantivyConfig {
     /// Blocks of the document store each search keeps decompressed, per
     /// segment (regex verification reads stored messages). Default 16.
     pub doc_store_cache_blocks: usize,
-    /// Most records in one block of the record store. Default 4,096:
-    /// large enough to compress well (columns of thousands of values),
-    /// small enough that a page of hits decodes little it does not need.
+    /// Most records in one block of the record store. Default 512: a page
+    /// of hits decodes every block it touches whole, and a selective
+    /// query's newest 100 hits can lie in 100 blocks; at 1M records 4,096
+    /// saved 8 bytes a record but made such pages 3–7× slower
+    /// (`docs/performance.md`).
     pub block_records: usize,
     /// Memory for decoded blocks of the record store, shared by searches,
     /// bytes. Default 64 MiB.
@@ -65,7 +67,7 @@ impl Default for TantivyConfig {
             writer_memory_bytes: 128 << 20,
             indexing_threads: 1,
             doc_store_cache_blocks: 16,
-            block_records: 4096,
+            block_records: 512,
             block_cache_bytes: 64 << 20,
             block_compression_level: 3,
         }

@@ -65,6 +65,20 @@ struct Args {
     /// Skip the queries (ingest and report only).
     #[arg(long)]
     no_queries: bool,
+    /// Records per block of the record store (default: the backend's).
+    #[arg(long)]
+    block_records: Option<usize>,
+}
+
+impl Args {
+    /// The backend options this run uses.
+    fn config(&self) -> TantivyConfig {
+        let mut config = TantivyConfig::default();
+        if let Some(n) = self.block_records {
+            config = config.block_records(n);
+        }
+        config
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -85,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ingest(&args, &config)?;
     }
 
-    let backend = TantivyBackend::open(&args.dir, TantivyConfig::default().refresh_interval(None))?;
+    let backend = TantivyBackend::open(&args.dir, args.config().refresh_interval(None))?;
     let stats = backend.stats()?;
     if stats.records != args.records {
         return Err(format!(
@@ -178,7 +192,7 @@ fn prepare_dir(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn ingest(args: &Args, config: &GeneratorConfig) -> Result<(), Box<dyn std::error::Error>> {
-    let backend = TantivyBackend::open(&args.dir, TantivyConfig::default())?;
+    let backend = TantivyBackend::open(&args.dir, args.config())?;
     let mut generator = Generator::new(config.clone());
     let options = ParseOptions::default();
     let (mut generating, mut parsing, mut writing) =

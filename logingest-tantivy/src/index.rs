@@ -165,7 +165,7 @@ pub(crate) fn register_tokenizer(index: &Index) {
 /// store when the new index's commit says it holds none.
 fn open_or_rebuild(dir: &Path, schema: Schema) -> Result<Index> {
     let open = |schema: Schema| {
-        let directory = MmapDirectory::open(dir).map_err(|e| tantivy::TantivyError::from(e))?;
+        let directory = MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
         Index::open_or_create(directory, schema)
     };
     match open(schema.clone()) {

@@ -102,6 +102,16 @@ impl TantivyBackend {
         &self.inner.dir
     }
 
+    /// Runs one pass of the record store's upkeep now (merging small
+    /// blocks, training a dictionary set when due), as the refresh thread
+    /// does after each refresh. For tests and tools; returns how many blocks
+    /// were replaced and whether a set was trained.
+    #[doc(hidden)]
+    pub fn maintain_store(&self) -> Result<(u64, bool)> {
+        let done = self.inner.store.maintain()?;
+        Ok((done.blocks_rewritten, done.trained))
+    }
+
     /// The tantivy index (for benches and tools; not needed to use the backend).
     #[doc(hidden)]
     pub fn tantivy_index(&self) -> &tantivy::Index {
@@ -371,6 +381,9 @@ impl Refresher {
                     // A failed refresh is retried at the next tick; searches
                     // keep the last good view meanwhile.
                     let _ = inner.refresh();
+                    // So is the record store's upkeep (merging small
+                    // blocks, training dictionaries): it can always wait.
+                    let _ = inner.store.maintain();
                 }
             })
             .ok();

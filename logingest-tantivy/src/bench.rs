@@ -56,5 +56,5 @@ pub fn encode_block(first_seq: u64, records: &[Record], level: i32) -> Vec<u8> {
             record.source(),
         );
     }
-    crate::block::encode(&block, level)
+    crate::block::encode(&block, level, None)
 }

@@ -17,7 +17,10 @@
 //!   (`metadata.region`; array elements to `path[]`);
 //! - the records' sequence numbers and timestamps are kept as varint deltas.
 //!
-//! Every section is compressed with zstd on its own. `0x00` can mark values
+//! Every section is compressed with zstd on its own, the shapes and each
+//! column with the trained dictionary of that column when the block names a
+//! dictionary set ([`Dictionaries`]): small blocks (a page of hits decodes
+//! every block it touches whole) then compress as well as large ones. `0x00` can mark values
 //! because valid JSON has no raw NUL byte outside strings and none inside
 //! (control characters must be escaped), and every stored record was
 //! validated by the parser. Should a text still not scan, the whole text is
@@ -26,7 +29,7 @@
 //! Layout of an encoded block (`u32` little-endian, `v` a LEB128 varint):
 //!
 //! ```text
-//! "LGB1"  v:records  v:columns  (v:name_len name)*columns
+//! "LGB1"  v:dictionary_set  v:records  v:columns  (v:name_len name)*columns
 //! section*(3 + columns)   each: v:raw_len v:zstd_len zstd_bytes
 //! sections: seqs (first, then deltas), timestamps (zigzag deltas),
 //!           shapes (v:len per record, then the bytes),
@@ -38,6 +41,12 @@
 //! error, never wrong text.
 
 use std::collections::HashMap;
+
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+pub(crate) use dictionaries::Dictionaries;
+
+mod dictionaries;
 
 /// First bytes of every encoded block (format version 1).
 const MAGIC: &[u8; 4] = b"LGB1";
@@ -114,8 +123,22 @@ fn bad(what: impl Into<String>) -> DecodeError {
     DecodeError(what.into())
 }
 
-/// Encodes `block` with zstd at `level`.
-pub(crate) fn encode(block: &Block, level: i32) -> Vec<u8> {
+/// The uncompressed sections of a block, as `encode` lays them out.
+pub(crate) struct Sections {
+    /// Column paths, in column order.
+    pub names: Vec<String>,
+    pub seqs: Vec<u8>,
+    pub times: Vec<u8>,
+    pub shapes: Vec<u8>,
+    /// Per column: the value count, the lengths, the values.
+    pub columns: Vec<Vec<u8>>,
+}
+
+/// Name under which the shapes section finds its dictionary.
+pub(crate) const SHAPES: &str = "\0shapes";
+
+/// Splits `block` into its uncompressed sections.
+pub(crate) fn sections(block: &Block) -> Sections {
     let mut columns = Columns::default();
     let mut shapes = Vec::with_capacity(block.text_bytes() / 2);
     let mut shape_lens = Vec::with_capacity(block.len() * 2);
@@ -123,7 +146,9 @@ pub(crate) fn encode(block: &Block, level: i32) -> Vec<u8> {
     for i in 0..block.len() {
         shape.clear();
         let text = block.text(i);
-        if split(text.as_bytes(), &mut columns, &mut shape).is_err() {
+        // A raw NUL would read as a marker; valid JSON has none.
+        let scannable = !text.as_bytes().contains(&MARKER);
+        if !scannable || split(text.as_bytes(), &mut columns, &mut shape).is_err() {
             // Not reached for validated records; keep the text whole.
             columns.rollback();
             shape.clear();
@@ -133,56 +158,135 @@ pub(crate) fn encode(block: &Block, level: i32) -> Vec<u8> {
         put_varint(&mut shape_lens, shape.len() as u64);
         shapes.extend_from_slice(&shape);
     }
-
-    let mut out = Vec::with_capacity(block.text_bytes() / 4);
-    out.extend_from_slice(MAGIC);
-    put_varint(&mut out, block.len() as u64);
-    put_varint(&mut out, columns.names.len() as u64);
-    for name in &columns.names {
-        put_varint(&mut out, name.len() as u64);
-        out.extend_from_slice(name.as_bytes());
-    }
+    shape_lens.extend_from_slice(&shapes);
     let mut seqs = Vec::with_capacity(block.len() * 2);
     let mut previous = 0u64;
     for &seq in &block.seqs {
         put_varint(&mut seqs, seq.wrapping_sub(previous));
         previous = seq;
     }
-    put_section(&mut out, &seqs, level);
     let mut times = Vec::with_capacity(block.len() * 3);
     let mut previous = 0i64;
     for &ts in &block.timestamps {
         put_varint(&mut times, zigzag(ts.wrapping_sub(previous)));
         previous = ts;
     }
-    put_section(&mut out, &times, level);
-    shape_lens.extend_from_slice(&shapes);
-    put_section(&mut out, &shape_lens, level);
-    for column in &columns.values {
-        let mut raw = Vec::with_capacity(column.bytes.len() + column.lens.len() + 4);
-        put_varint(&mut raw, column.count);
-        raw.extend_from_slice(&column.lens);
-        raw.extend_from_slice(&column.bytes);
-        put_section(&mut out, &raw, level);
+    let values = columns
+        .values
+        .iter()
+        .map(|column| {
+            let mut raw = Vec::with_capacity(column.bytes.len() + column.lens.len() + 4);
+            put_varint(&mut raw, column.count);
+            raw.extend_from_slice(&column.lens);
+            raw.extend_from_slice(&column.bytes);
+            raw
+        })
+        .collect();
+    Sections {
+        names: columns.names,
+        seqs,
+        times,
+        shapes: shape_lens,
+        columns: values,
+    }
+}
+
+/// Encodes `block` with zstd at `level`, using the trained dictionary of
+/// each column that `dictionaries` has.
+pub(crate) fn encode(block: &Block, level: i32, dictionaries: Option<&Dictionaries>) -> Vec<u8> {
+    let sections = sections(block);
+    let mut out = Vec::with_capacity(block.text_bytes() / 4);
+    out.extend_from_slice(MAGIC);
+    put_varint(&mut out, dictionaries.map_or(0, |d| d.id) as u64);
+    put_varint(&mut out, block.len() as u64);
+    put_varint(&mut out, sections.names.len() as u64);
+    for name in &sections.names {
+        put_varint(&mut out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+    }
+    let mut zstd = Compression::new(level);
+    zstd.section(&mut out, &sections.seqs, None);
+    zstd.section(&mut out, &sections.times, None);
+    let dictionary = |name: &str| dictionaries.and_then(|d| d.encoder(name));
+    zstd.section(&mut out, &sections.shapes, dictionary(SHAPES));
+    for (name, raw) in sections.names.iter().zip(&sections.columns) {
+        zstd.section(&mut out, raw, dictionary(name));
     }
     out
 }
 
+/// One zstd context for plain sections and one for sections with a
+/// dictionary, reused across the sections of a block (a context costs far
+/// more to set up than a small section to compress).
+struct Compression<'d> {
+    plain: zstd::bulk::Compressor<'d>,
+    with_dictionary: Option<zstd::bulk::Compressor<'d>>,
+}
+
+impl<'d> Compression<'d> {
+    fn new(level: i32) -> Self {
+        Compression {
+            plain: zstd::bulk::Compressor::new(level).expect("a zstd context"),
+            with_dictionary: None,
+        }
+    }
+
+    fn section(
+        &mut self,
+        out: &mut Vec<u8>,
+        raw: &[u8],
+        dictionary: Option<&'d EncoderDictionary<'static>>,
+    ) {
+        let compressor = match dictionary {
+            Some(dictionary) => {
+                let compressor = self.with_dictionary.get_or_insert_with(|| {
+                    zstd::bulk::Compressor::with_prepared_dictionary(dictionary)
+                        .expect("a zstd context")
+                });
+                compressor
+                    .set_prepared_dictionary(dictionary)
+                    .expect("a prepared dictionary loads");
+                compressor
+            }
+            None => &mut self.plain,
+        };
+        let compressed = compressor.compress(raw).expect("zstd compresses any input");
+        put_varint(out, raw.len() as u64);
+        put_varint(out, compressed.len() as u64);
+        out.extend_from_slice(&compressed);
+    }
+}
+
 /// Decodes an encoded block.
-pub(crate) fn decode(data: &[u8]) -> Result<Block, DecodeError> {
+///
+/// `dictionaries` must be the set the block names in its header
+/// ([`dictionary_id`]), if it names one.
+pub(crate) fn decode(
+    data: &[u8],
+    dictionaries: Option<&Dictionaries>,
+) -> Result<Block, DecodeError> {
     let mut r = Reader { data, at: 0 };
     if r.bytes(4)? != MAGIC {
         return Err(bad("not a block (bad magic bytes)"));
     }
+    let dictionary_id = r.varint()?;
+    let given = dictionaries.map_or(0, |d| d.id as u64);
+    if dictionary_id != given {
+        return Err(bad(format!(
+            "written with dictionary set {dictionary_id}, decoded with {given}"
+        )));
+    }
     let n = r.count()?;
     let column_count = r.count()?;
-    // Column names say what each column holds (for people and stats);
-    // decoding needs only their order.
+    let mut names = Vec::with_capacity(column_count);
     for _ in 0..column_count {
         let len = r.count()?;
-        r.bytes(len)?;
+        names
+            .push(std::str::from_utf8(r.bytes(len)?).map_err(|_| bad("column name is not UTF-8"))?);
     }
-    let seq_section = r.section()?;
+    let mut zstd = Decompression::new()?;
+    let dictionary = |name: &str| dictionaries.and_then(|d| d.decoder(name));
+    let seq_section = r.section(&mut zstd, None)?;
     let mut seqs = Vec::with_capacity(n);
     let mut s = Reader::over(&seq_section);
     let mut previous = 0u64;
@@ -193,7 +297,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Block, DecodeError> {
     if seqs.windows(2).any(|w| w[0] >= w[1]) {
         return Err(bad("sequence numbers out of order"));
     }
-    let time_section = r.section()?;
+    let time_section = r.section(&mut zstd, None)?;
     let mut timestamps = Vec::with_capacity(n);
     let mut t = Reader::over(&time_section);
     let mut previous = 0i64;
@@ -201,14 +305,15 @@ pub(crate) fn decode(data: &[u8]) -> Result<Block, DecodeError> {
         previous = previous.wrapping_add(unzigzag(t.varint()?));
         timestamps.push(previous);
     }
-    let shape_section = r.section()?;
+    let shape_section = r.section(&mut zstd, dictionary(SHAPES))?;
     let mut shape_reader = Reader::over(&shape_section);
     let mut shape_lens = Vec::with_capacity(n);
     for _ in 0..n {
         shape_lens.push(shape_reader.count()?);
     }
-    let column_sections: Vec<Vec<u8>> = (0..column_count)
-        .map(|_| r.section())
+    let column_sections: Vec<Vec<u8>> = names
+        .iter()
+        .map(|name| r.section(&mut zstd, dictionary(name)))
         .collect::<Result<_, _>>()?;
     if r.at != data.len() {
         return Err(bad("trailing bytes after the last section"));
@@ -427,13 +532,6 @@ fn scalar_end(text: &[u8], start: usize) -> usize {
         .map_or(text.len(), |p| start + p)
 }
 
-fn put_section(out: &mut Vec<u8>, raw: &[u8], level: i32) {
-    let compressed = zstd::bulk::compress(raw, level).expect("zstd compresses any input");
-    put_varint(out, raw.len() as u64);
-    put_varint(out, compressed.len() as u64);
-    out.extend_from_slice(&compressed);
-}
-
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -491,7 +589,11 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
-    fn section(&mut self) -> Result<Vec<u8>, DecodeError> {
+    fn section<'d>(
+        &mut self,
+        zstd: &mut Decompression<'d>,
+        dictionary: Option<&'d DecoderDictionary<'static>>,
+    ) -> Result<Vec<u8>, DecodeError> {
         let raw_len = self.varint()?;
         let len = self.count()?;
         let compressed = self.bytes(len)?;
@@ -499,12 +601,55 @@ impl<'a> Reader<'a> {
             .ok()
             .filter(|&l| l <= 1 << 30)
             .ok_or_else(|| bad("implausible section size"))?;
-        let raw =
-            zstd::bulk::decompress(compressed, raw_len).map_err(|e| bad(format!("zstd: {e}")))?;
+        let raw = zstd.decompress(compressed, raw_len, dictionary)?;
         if raw.len() != raw_len {
             return Err(bad("section shorter than its header says"));
         }
         Ok(raw)
+    }
+}
+
+/// A zstd context for plain sections and one for sections with a
+/// dictionary, reused across the sections of a block.
+struct Decompression<'d> {
+    plain: zstd::bulk::Decompressor<'d>,
+    with_dictionary: Option<zstd::bulk::Decompressor<'d>>,
+}
+
+impl<'d> Decompression<'d> {
+    fn new() -> Result<Self, DecodeError> {
+        Ok(Decompression {
+            plain: zstd::bulk::Decompressor::new().map_err(|e| bad(format!("zstd: {e}")))?,
+            with_dictionary: None,
+        })
+    }
+
+    fn decompress(
+        &mut self,
+        compressed: &[u8],
+        capacity: usize,
+        dictionary: Option<&'d DecoderDictionary<'static>>,
+    ) -> Result<Vec<u8>, DecodeError> {
+        let zstd_error = |e: std::io::Error| bad(format!("zstd: {e}"));
+        let decompressor = match dictionary {
+            Some(dictionary) => {
+                if self.with_dictionary.is_none() {
+                    self.with_dictionary = Some(
+                        zstd::bulk::Decompressor::with_prepared_dictionary(dictionary)
+                            .map_err(zstd_error)?,
+                    );
+                }
+                let decompressor = self.with_dictionary.as_mut().expect("just set");
+                decompressor
+                    .set_prepared_dictionary(dictionary)
+                    .map_err(zstd_error)?;
+                decompressor
+            }
+            None => &mut self.plain,
+        };
+        decompressor
+            .decompress(compressed, capacity)
+            .map_err(zstd_error)
     }
 }
 

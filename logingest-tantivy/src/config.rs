@@ -57,6 +57,10 @@ pub struct TantivyConfig {
     pub block_cache_bytes: usize,
     /// zstd level of the record store's blocks. Default 3.
     pub block_compression_level: i32,
+    /// Records a dictionary set of the record store is trained on; the
+    /// first set is trained once the store holds this many, later ones
+    /// every million records. Default 16,384; 0 turns dictionaries off.
+    pub dictionary_records: usize,
 }
 
 impl Default for TantivyConfig {
@@ -70,6 +74,7 @@ impl Default for TantivyConfig {
             block_records: 512,
             block_cache_bytes: 64 << 20,
             block_compression_level: 3,
+            dictionary_records: 16_384,
         }
     }
 }
@@ -108,6 +113,12 @@ impl TantivyConfig {
     /// Sets the zstd level of new blocks.
     pub fn block_compression_level(mut self, level: i32) -> Self {
         self.block_compression_level = level;
+        self
+    }
+
+    /// Sets how many records a dictionary set is trained on (0: none).
+    pub fn dictionary_records(mut self, records: usize) -> Self {
+        self.dictionary_records = records;
         self
     }
 

@@ -26,14 +26,22 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use logingest_core::{Error, Record, Result, Timestamp, WriteAck};
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::block::{self, Block};
+use crate::block::{self, Block, Dictionaries};
 use crate::cache::BlockCache;
 use crate::config::TantivyConfig;
 use crate::error;
+
+mod maintain;
+mod migrate;
+mod rows;
+
+use rows::{block_of, block_rows, delete_block, insert_block, put_meta, set_last_seq};
 
 /// The SQLite database of one backend directory.
 pub(crate) struct Store {
@@ -45,6 +53,12 @@ pub(crate) struct Store {
     block_records: usize,
     /// zstd level of new blocks.
     level: i32,
+    /// Records a dictionary set is trained on (0: no dictionaries).
+    dictionary_records: usize,
+    /// Dictionary sets read so far, by id.
+    dictionaries: Mutex<HashMap<i64, Arc<Dictionaries>>>,
+    /// The newest set: new blocks are written with it.
+    current: Mutex<Option<Arc<Dictionaries>>>,
 }
 
 struct Writer {
@@ -61,11 +75,18 @@ CREATE TABLE IF NOT EXISTS blocks (
     min_ts    INTEGER NOT NULL,
     max_ts    INTEGER NOT NULL,
     bytes     INTEGER NOT NULL,
-    checksum  INTEGER NOT NULL
+    checksum  INTEGER NOT NULL,
+    dict      INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS block_data (
     id   INTEGER PRIMARY KEY,
     data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dictionaries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    through_seq INTEGER NOT NULL,
+    checksum    INTEGER NOT NULL,
+    data        BLOB    NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -83,6 +104,9 @@ struct BlockRow {
     first_seq: u64,
     last_seq: u64,
     checksum: u32,
+    count: u64,
+    /// The dictionary set it was written with (0: none).
+    dictionaries: i64,
 }
 
 impl Store {
@@ -113,10 +137,23 @@ impl Store {
             cache: BlockCache::new(config.block_cache_bytes),
             block_records: config.block_records.max(1),
             level: config.block_compression_level,
+            dictionary_records: config.dictionary_records,
+            dictionaries: Mutex::new(HashMap::new()),
+            current: Mutex::new(None),
         };
         store.migrate_rows()?;
         let last_seq = store.read_last_seq()?;
         store.writer.lock().last_seq = last_seq;
+        let newest: Option<i64> = store
+            .writer
+            .lock()
+            .conn
+            .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))
+            .map_err(error::store)?;
+        if let Some(id) = newest {
+            let set = store.read(|conn| store.dictionary_set(conn, id))?;
+            *store.current.lock() = Some(set);
+        }
         Ok(store)
     }
 
@@ -169,9 +206,10 @@ impl Store {
             })
             .collect();
         let last_seq = writer.last_seq + records.len() as u64;
+        let dictionaries = self.current.lock().clone();
         let tx = writer.conn.transaction().map_err(error::store)?;
         for block in &blocks {
-            insert_block(&tx, block, self.level)?;
+            insert_block(&tx, block, self.level, dictionaries.as_deref())?;
         }
         set_last_seq(&tx, last_seq)?;
         tx.commit().map_err(error::store)?;
@@ -232,7 +270,7 @@ impl Store {
         if let Some(block) = self.cache.get(row.id) {
             return Ok(block);
         }
-        let block = Arc::new(read_block(conn, row)?);
+        let block = Arc::new(self.read_block(conn, row)?);
         self.cache.insert(row.id, Arc::clone(&block));
         Ok(block)
     }
@@ -248,7 +286,7 @@ impl Store {
         let rows = block_rows(&writer.conn, "WHERE last_seq > ?1", after as i64)?;
         let mut n = 0;
         for row in rows {
-            let block = read_block(&writer.conn, row)?;
+            let block = self.read_block(&writer.conn, row)?;
             for i in 0..block.len() {
                 if block.seqs[i] > after {
                     f(block.seqs[i], block.timestamps[i], block.text(i))?;
@@ -265,10 +303,11 @@ impl Store {
     pub(crate) fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
         let mut writer = self.writer.lock();
         let rows = block_rows(&writer.conn, "WHERE min_ts < ?1", cutoff.as_nanos())?;
+        let dictionaries = self.current.lock().clone();
         let tx = writer.conn.transaction().map_err(error::store)?;
         let mut deleted = 0;
         for row in &rows {
-            let block = read_block(&tx, *row)?;
+            let block = self.read_block(&tx, *row)?;
             let mut kept = Block::new();
             for i in 0..block.len() {
                 if block.timestamps[i] >= cutoff.as_nanos() {
@@ -278,7 +317,7 @@ impl Store {
             deleted += (block.len() - kept.len()) as u64;
             delete_block(&tx, row.id)?;
             if !kept.is_empty() {
-                insert_block(&tx, &kept, self.level)?;
+                insert_block(&tx, &kept, self.level, dictionaries.as_deref())?;
             }
         }
         tx.commit().map_err(error::store)?;
@@ -336,76 +375,70 @@ impl Store {
         Ok(())
     }
 
-    /// Moves the rows of the row-per-record format (table `records`, before
-    /// blocks) into blocks, a block per transaction, then drops the table
-    /// and compacts the file. A crash midway resumes where it stopped: each
-    /// transaction deletes exactly the rows it stored as a block.
-    fn migrate_rows(&self) -> Result<()> {
-        let mut writer = self.writer.lock();
-        let exists: Option<String> = writer
-            .conn
-            .query_row(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'records'",
-                [],
-                |r| r.get(0),
+    /// Reads, checks and decodes one block.
+    fn read_block(&self, conn: &Connection, row: BlockRow) -> Result<Block> {
+        let data: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT data FROM block_data WHERE id = ?1")
+            .and_then(|mut select| select.query_row([row.id], |r| r.get(0)).optional())
+            .map_err(error::store)?;
+        let corrupt = |reason: String| {
+            Error::backend_msg(
+                false,
+                format!(
+                    "block {} (records {}..={}) of the record store is corrupt: {reason}; \
+                     the records in it cannot be read (restore the directory from a backup)",
+                    row.id, row.first_seq, row.last_seq
+                ),
             )
-            .optional()
-            .map_err(error::store)?;
-        if exists.is_none() {
-            return Ok(());
+        };
+        let data = data.ok_or_else(|| corrupt("its data row is missing".into()))?;
+        let computed = crc32fast::hash(&data);
+        if computed != row.checksum {
+            return Err(corrupt(format!(
+                "checksum mismatch (stored {:08x}, computed {computed:08x} over {} bytes)",
+                row.checksum,
+                data.len()
+            )));
         }
-        let sequence: Option<i64> = writer
-            .conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'records'",
-                [],
-                |r| r.get(0),
+        let dictionaries = match row.dictionaries {
+            0 => None,
+            id => Some(self.dictionary_set(conn, id)?),
+        };
+        let block =
+            block::decode(&data, dictionaries.as_deref()).map_err(|e| corrupt(e.to_string()))?;
+        if block.seqs.first() != Some(&row.first_seq) || block.seqs.last() != Some(&row.last_seq) {
+            return Err(corrupt("its records do not match its range".into()));
+        }
+        Ok(block)
+    }
+
+    /// The dictionary set `id`, read and checked once, then kept.
+    fn dictionary_set(&self, conn: &Connection, id: i64) -> Result<Arc<Dictionaries>> {
+        if let Some(set) = self.dictionaries.lock().get(&id) {
+            return Ok(Arc::clone(set));
+        }
+        let row: Option<(i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT checksum, data FROM dictionaries WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(error::store)?;
+        let corrupt = |reason: String| {
+            Error::backend_msg(
+                false,
+                format!(
+                    "dictionary set {id} of the record store is unusable: {reason}; \
+                     the blocks written with it cannot be read (restore the directory from a backup)"
+                ),
             )
-            .optional()
-            .map_err(error::store)?;
-        loop {
-            let tx = writer.conn.transaction().map_err(error::store)?;
-            let mut block = Block::new();
-            {
-                let mut select = tx
-                    .prepare("SELECT seq, ts, source FROM records ORDER BY seq LIMIT ?1")
-                    .map_err(error::store)?;
-                let mut rows = select
-                    .query([self.block_records as i64])
-                    .map_err(error::store)?;
-                while let Some(row) = rows.next().map_err(error::store)? {
-                    let seq: i64 = row.get(0).map_err(error::store)?;
-                    let ts: i64 = row.get(1).map_err(error::store)?;
-                    let source: String = row.get(2).map_err(error::store)?;
-                    block.push(seq as u64, ts, &source);
-                }
-            }
-            if block.is_empty() {
-                break;
-            }
-            insert_block(&tx, &block, self.level)?;
-            let last = *block.seqs.last().expect("not empty") as i64;
-            tx.execute("DELETE FROM records WHERE seq <= ?1", [last])
-                .map_err(error::store)?;
-            tx.commit().map_err(error::store)?;
+        };
+        let (checksum, data) = row.ok_or_else(|| corrupt("it is missing".into()))?;
+        if crc32fast::hash(&data) != checksum as u32 {
+            return Err(corrupt("checksum mismatch".into()));
         }
-        let tx = writer.conn.transaction().map_err(error::store)?;
-        if let Some(seq) = sequence {
-            // The old format's counter: never hand out a number again.
-            let blocks_max: Option<i64> = tx
-                .query_row("SELECT max(last_seq) FROM blocks", [], |r| r.get(0))
-                .map_err(error::store)?;
-            set_last_seq(&tx, seq.max(blocks_max.unwrap_or(0)) as u64)?;
-        }
-        tx.execute_batch("DROP INDEX IF EXISTS records_ts; DROP TABLE records;")
-            .map_err(error::store)?;
-        tx.commit().map_err(error::store)?;
-        // Give the old rows' pages back and turn on incremental vacuum.
-        writer
-            .conn
-            .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
-            .map_err(error::store)?;
-        Ok(())
+        let set =
+            Dictionaries::from_bytes(id, &data, self.level).map_err(|e| corrupt(e.to_string()))?;
+        let set = Arc::new(set);
+        self.dictionaries.lock().insert(id, Arc::clone(&set));
+        Ok(set)
     }
 }
 
@@ -415,122 +448,6 @@ impl Drop for Store {
         // WAL database checkpoints it on close, and only the writer can.
         self.readers.lock().clear();
     }
-}
-
-fn put_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )
-    .map_err(error::store)?;
-    Ok(())
-}
-
-fn set_last_seq(tx: &Transaction<'_>, seq: u64) -> Result<()> {
-    put_meta(tx, LAST_SEQ, &seq.to_string())
-}
-
-/// Encodes and inserts one block (not empty).
-fn insert_block(tx: &Transaction<'_>, block: &Block, level: i32) -> Result<()> {
-    let data = block::encode(block, level);
-    let checksum = crc32fast::hash(&data);
-    let (min_ts, max_ts) = block
-        .timestamps
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-    tx.prepare_cached(
-        "INSERT INTO blocks (first_seq, last_seq, count, min_ts, max_ts, bytes, checksum)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut insert| {
-        insert.execute(params![
-            block.seqs[0] as i64,
-            *block.seqs.last().expect("not empty") as i64,
-            block.len() as i64,
-            min_ts,
-            max_ts,
-            block.text_bytes() as i64,
-            i64::from(checksum),
-        ])
-    })
-    .map_err(error::store)?;
-    let id = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO block_data (id, data) VALUES (?1, ?2)")
-        .and_then(|mut insert| insert.execute(params![id, data]))
-        .map_err(error::store)?;
-    Ok(())
-}
-
-fn delete_block(tx: &Transaction<'_>, id: i64) -> Result<()> {
-    tx.execute("DELETE FROM blocks WHERE id = ?1", [id])
-        .and_then(|_| tx.execute("DELETE FROM block_data WHERE id = ?1", [id]))
-        .map_err(error::store)?;
-    Ok(())
-}
-
-/// The block whose range may hold `seq`: the last one starting at or before it.
-fn block_of(conn: &Connection, seq: u64) -> Result<Option<BlockRow>> {
-    conn.prepare_cached(
-        "SELECT id, first_seq, last_seq, checksum FROM blocks
-         WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
-    )
-    .and_then(|mut select| select.query_row([seq as i64], row_of).optional())
-    .map_err(error::store)
-}
-
-/// Blocks matching `condition` (with one parameter), in sequence order.
-fn block_rows(conn: &Connection, condition: &str, param: i64) -> Result<Vec<BlockRow>> {
-    let sql = format!(
-        "SELECT id, first_seq, last_seq, checksum FROM blocks {condition} ORDER BY first_seq"
-    );
-    let mut select = conn.prepare(&sql).map_err(error::store)?;
-    let rows = select
-        .query_map([param], row_of)
-        .map_err(error::store)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(error::store)?;
-    Ok(rows)
-}
-
-fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
-    Ok(BlockRow {
-        id: r.get(0)?,
-        first_seq: r.get::<_, i64>(1)? as u64,
-        last_seq: r.get::<_, i64>(2)? as u64,
-        checksum: r.get::<_, i64>(3)? as u32,
-    })
-}
-
-/// Reads, checks and decodes one block.
-fn read_block(conn: &Connection, row: BlockRow) -> Result<Block> {
-    let data: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT data FROM block_data WHERE id = ?1")
-        .and_then(|mut select| select.query_row([row.id], |r| r.get(0)).optional())
-        .map_err(error::store)?;
-    let corrupt = |reason: String| {
-        Error::backend_msg(
-            false,
-            format!(
-                "block {} (records {}..={}) of the record store is corrupt: {reason}; \
-                 the records in it cannot be read (restore the directory from a backup)",
-                row.id, row.first_seq, row.last_seq
-            ),
-        )
-    };
-    let data = data.ok_or_else(|| corrupt("its data row is missing".into()))?;
-    let computed = crc32fast::hash(&data);
-    if computed != row.checksum {
-        return Err(corrupt(format!(
-            "checksum mismatch (stored {:08x}, computed {computed:08x} over {} bytes)",
-            row.checksum,
-            data.len()
-        )));
-    }
-    let block = block::decode(&data).map_err(|e| corrupt(e.to_string()))?;
-    if block.seqs.first() != Some(&row.first_seq) || block.seqs.last() != Some(&row.last_seq) {
-        return Err(corrupt("its records do not match its range".into()));
-    }
-    Ok(block)
 }
 
 #[cfg(test)]

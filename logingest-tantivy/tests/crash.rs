@@ -20,6 +20,16 @@
 //! following cycle covers both. Data accumulates in one directory.
 //!
 //! `LOGINGEST_CRASH_CYCLES` (default 20) and `LOGINGEST_CRASH_SEED` tune a run.
+//!
+//! A second run (`kill_9_during_merges_and_retention`) kills children that,
+//! besides ingesting, keep the record store busy: blocks of 32 records
+//! merged by a thread calling the store's upkeep in a loop (and by the
+//! refresh thread every 5 ms), a dictionary set trained after 400 records
+//! and blocks rewritten with it, and a thread running retention every 15 ms
+//! that deletes the requests filed in 2001 (a quarter of them, chosen by
+//! name). After each kill the same checks hold, except that an old request,
+//! acknowledged or not, may be gone, wholly. `LOGINGEST_CRASH_UPKEEP_CYCLES`
+//! (default 10) tunes it.
 #![cfg(unix)]
 
 use std::collections::HashMap;
@@ -41,6 +51,26 @@ const CHILD_DIR: &str = "LOGINGEST_CRASH_CHILD_DIR";
 const CHILD_CYCLE: &str = "LOGINGEST_CRASH_CHILD_CYCLE";
 const CHILD_SEED: &str = "LOGINGEST_CRASH_CHILD_SEED";
 const HOLD_DIR: &str = "LOGINGEST_CRASH_HOLD_DIR";
+const CHILD_UPKEEP: &str = "LOGINGEST_CRASH_CHILD_UPKEEP";
+
+/// Retention in the upkeep run deletes everything before this.
+const OLD_CUTOFF: Timestamp = Timestamp(1_009_843_200_000_000_000); // 2002-01-01
+
+/// Whether request `req` is filed in 2001 (deleted by the upkeep run's
+/// retention): a quarter of the names, the same in parent and child.
+fn is_old(req: &str) -> bool {
+    req.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        .is_multiple_of(4)
+}
+
+/// The store settings of the upkeep run: everything small and frequent.
+fn upkeep_config() -> TantivyConfig {
+    TantivyConfig::default()
+        .block_records(32)
+        .dictionary_records(400)
+        .refresh_interval(Some(Duration::from_millis(5)))
+}
 
 /// The child: ingests from three threads until killed.
 #[test]
@@ -51,9 +81,53 @@ fn child_ingest() {
     exit_with_parent();
     let cycle = env_u64(CHILD_CYCLE, 0);
     let mut rng = ChaCha8Rng::seed_from_u64(env_u64(CHILD_SEED, 0));
+    if std::env::var_os(CHILD_UPKEEP).is_some() {
+        let backend = Arc::new(TantivyBackend::open(&dir, upkeep_config()).expect("child open"));
+        say("OPEN");
+        let upkeep = Arc::clone(&backend);
+        std::thread::spawn(move || loop {
+            match upkeep.maintain_store() {
+                Ok((merged, trained)) if merged > 0 || trained => {
+                    say(&format!("UPKEEP {merged} {trained}"))
+                }
+                Ok(_) => {}
+                Err(e) => say(&format!("ERR upkeep: {e}")),
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        });
+        let retention = Arc::clone(&backend);
+        std::thread::spawn(move || loop {
+            match retention.delete_older_than(OLD_CUTOFF) {
+                Ok(0) => {}
+                Ok(n) => say(&format!("RETENTION {n}")),
+                Err(e) => say(&format!("ERR retention: {e}")),
+            }
+            std::thread::sleep(Duration::from_millis(15));
+        });
+        crash::ingest_until_killed(backend, cycle, &mut rng, request_upkeep);
+        return;
+    }
     let backend = TantivyBackend::open(&dir, TantivyConfig::default()).expect("child open");
     say("OPEN");
     crash::ingest_until_killed(Arc::new(backend), cycle, &mut rng, request);
+}
+
+/// [`request`], filed in 2001 when [`is_old`] says so.
+fn request_upkeep(req: &str, count: usize, rng: &mut ChaCha8Rng) -> Vec<logingest_core::Record> {
+    let mut records = request(req, count, rng);
+    if is_old(req) {
+        let ndjson: String = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut value: serde_json::Value = serde_json::from_str(r.source()).expect("json");
+                value["timestamp"] = format!("2001-06-01T00:00:{:02}Z", i % 60).into();
+                format!("{value}\n")
+            })
+            .collect();
+        records = parse_records(ndjson.as_bytes(), &ParseOptions::default()).expect("valid");
+    }
+    records
 }
 
 /// The records of request `req`: `spanId` `<req>r<i>`, the request id in
@@ -103,19 +177,63 @@ struct Run {
     /// Of the last check: acknowledged, unacknowledged present and absent
     /// requests, records.
     last: [u64; 4],
+    /// The upkeep run: old requests may be deleted by retention.
+    upkeep: bool,
+    /// Upkeep passes that replaced blocks or trained, and retention passes
+    /// that deleted records, as the children reported them.
+    upkeep_lines: u64,
+    retention_lines: u64,
+    /// Dictionary sets trained, as the children reported them.
+    trained: u64,
+    /// Kills that came while the child's last word was an upkeep or a
+    /// retention line (the store was most likely busy with one).
+    killed_in_upkeep: u64,
+    /// Acknowledged old requests that retention deleted.
+    deleted_old: u64,
 }
 
 #[test]
 fn kill_9_at_random_moments() {
     let cycles = env_u64("LOGINGEST_CRASH_CYCLES", 20);
     let seed = env_u64("LOGINGEST_CRASH_SEED", 0x10_9e57);
-    println!("crash test: {cycles} cycles, LOGINGEST_CRASH_SEED={seed}");
+    campaign(cycles, seed, false);
+}
+
+#[test]
+fn kill_9_during_merges_and_retention() {
+    let cycles = env_u64("LOGINGEST_CRASH_UPKEEP_CYCLES", 10);
+    let seed = env_u64("LOGINGEST_CRASH_SEED", 0x10_9e57) ^ 0x5eed;
+    let run = campaign(cycles, seed, true);
+    println!(
+        "upkeep run: {} upkeep passes that replaced blocks or trained ({} dictionary sets), \
+         {} retention passes that deleted records; {} of {cycles} kills right after one of \
+         them; {} acknowledged old requests deleted by retention",
+        run.upkeep_lines, run.trained, run.retention_lines, run.killed_in_upkeep, run.deleted_old
+    );
+    assert!(run.trained > 0, "no dictionary set was trained");
+    assert!(
+        run.upkeep_lines > 0,
+        "no merge happened: the run proves nothing"
+    );
+    assert!(
+        run.retention_lines > 0,
+        "no retention happened: the run proves nothing"
+    );
+}
+
+/// Kills `cycles` children at random moments, checking the directory after
+/// each reopen; `upkeep` selects the run with merges and retention.
+fn campaign(cycles: u64, seed: u64, upkeep: bool) -> Run {
+    println!("crash test: {cycles} cycles, LOGINGEST_CRASH_SEED={seed}, upkeep {upkeep}");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
     // Every record is written after this (a minute of slack for the clock).
     let since = Timestamp(Timestamp::now().0 - 60_000_000_000);
-    let mut run = Run::default();
+    let mut run = Run {
+        upkeep,
+        ..Run::default()
+    };
     let mut recovery_pending = false;
     for cycle in 0..cycles {
         // Now and then kill while the child is starting, more often when it
@@ -125,11 +243,14 @@ fn kill_9_at_random_moments() {
         } else {
             rng.random_range(50..600)
         };
-        let env = [
+        let mut env = vec![
             (CHILD_DIR, dir.path().display().to_string()),
             (CHILD_CYCLE, cycle.to_string()),
             (CHILD_SEED, rng.random::<u64>().to_string()),
         ];
+        if upkeep {
+            env.push((CHILD_UPKEEP, "1".to_owned()));
+        }
         run.kill_child(&env, Duration::from_millis(after), cycle);
         // One cycle in five leaves the recovery to the next child.
         recovery_pending = cycle + 1 < cycles && rng.random_bool(0.2);
@@ -165,6 +286,7 @@ fn kill_9_at_random_moments() {
         run.slowest_child_open,
         run.checking,
     );
+    run
 }
 
 impl Run {
@@ -192,8 +314,19 @@ impl Run {
             Some(took) => self.slowest_child_open = self.slowest_child_open.max(took),
             None => self.killed_before_open += 1,
         }
+        if lines
+            .last()
+            .is_some_and(|l| l.contains("UPKEEP") || l.contains("RETENTION"))
+        {
+            self.killed_in_upkeep += 1;
+        }
         for line in &lines {
             match line.split(' ').collect::<Vec<_>>()[..] {
+                ["UPKEEP", _, trained] => {
+                    self.upkeep_lines += 1;
+                    self.trained += u64::from(trained == "true");
+                }
+                ["RETENTION", ..] => self.retention_lines += 1,
                 ["SUBMIT", req, count] => {
                     let count = count.parse().expect("count");
                     let entry = Entry {
@@ -233,9 +366,18 @@ impl Run {
             end: None,
         };
         let recent = search(backend, SearchRequest::new(all()).time(window).limit(1));
-        assert_eq!(recent.total, indexed, "cycle {cycle}: wrong times");
-
         let present = facets(backend, "metadata.req");
+        let old_present: u64 = present
+            .iter()
+            .filter(|(req, _)| self.upkeep && is_old(req))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(
+            recent.total + old_present,
+            indexed,
+            "cycle {cycle}: wrong times"
+        );
+
         let mut sum = 0;
         for (req, &n) in &present {
             let entry = ledger
@@ -246,9 +388,11 @@ impl Run {
         }
         assert_eq!(sum, indexed, "cycle {cycle}: records without a request");
         let mut last = [0, 0, 0, indexed];
+        let mut deleted_old = 0;
         for (req, entry) in ledger {
             match (entry.acked, present.contains_key(req)) {
                 (Some(_), true) => last[0] += 1,
+                (Some(_), false) if self.upkeep && is_old(req) => deleted_old += 1,
                 (Some(_), false) => panic!("cycle {cycle}: acknowledged {req} lost"),
                 (None, true) => last[1] += 1,
                 (None, false) => last[2] += 1,
@@ -289,6 +433,7 @@ impl Run {
             assert!(by_kw.hits.iter().all(|h| h.source.contains(&tag)), "{req}");
         }
         self.last = last;
+        self.deleted_old = deleted_old;
         self.unchecked_from = cycle + 1;
         self.checks += 1;
     }

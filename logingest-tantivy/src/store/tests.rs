@@ -1,5 +1,7 @@
 use logingest_core::{parse_records, ParseOptions};
 
+use rusqlite::params;
+
 use super::*;
 
 fn records(n: usize, start_ts: i64) -> Vec<Record> {
@@ -231,4 +233,149 @@ fn unique_position(file: &[u8], data: &[u8]) -> usize {
             }
         })
         .expect("a unique stretch of the block's bytes is in the file")
+}
+
+fn block_counts(store: &Store) -> Vec<(i64, i64)> {
+    store
+        .read(|c| {
+            c.prepare("SELECT count, dict FROM blocks ORDER BY first_seq")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .map_err(error::store)
+        })
+        .unwrap()
+}
+
+fn all_sources(store: &Store, n: u64) -> Vec<Option<String>> {
+    store.sources(&(1..=n).collect::<Vec<_>>()).unwrap()
+}
+
+#[test]
+fn small_blocks_are_merged_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path, &config(100).dictionary_records(0)).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let batch = records(3, i * 10_000_000_000);
+        store.append(&batch).unwrap();
+        expected.extend(batch.iter().map(|r| Some(r.source().to_owned())));
+    }
+    // A full block in the middle stays as it is.
+    let big = records(100, 400_000_000_000);
+    store.append(&big).unwrap();
+    expected.extend(big.iter().map(|r| Some(r.source().to_owned())));
+    store.append(&records(2, 500_000_000_000)).unwrap();
+    assert_eq!(block_counts(&store).len(), 32);
+    let before = all_sources(&store, 192);
+
+    let done = store.maintain().unwrap();
+    assert_eq!(
+        done.blocks_rewritten, 30,
+        "30 small blocks before the full one"
+    );
+    let counts: Vec<i64> = block_counts(&store).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(counts, [90, 100, 2], "30 blocks of 3 → one of 90");
+    assert_eq!(all_sources(&store, 192), before);
+    assert_eq!(before[..190], expected[..190]);
+    // Nothing more to merge: the last small block has no small neighbour.
+    assert_eq!(store.maintain().unwrap().blocks_rewritten, 0);
+    assert_eq!(store.counts().unwrap().0, 192);
+}
+
+/// Log-like records: what dictionaries are trained on.
+fn logs(n: usize, first: usize) -> Vec<Record> {
+    let body: String = (first..first + n)
+        .map(|i| {
+            format!(
+                "{{\"level\":\"{}\",\"message\":\"GET /api/v{}/orders/{} answered {} in {}ms\",\"resourceId\":\"svc-{}\",\"timestamp\":\"{}\"}}\n",
+                ["info", "warn", "error"][i % 3],
+                i % 3,
+                i * 7919 % 100_000,
+                [200, 404, 500][i % 3],
+                i * 31 % 997,
+                i % 20,
+                Timestamp(i as i64 * 1_000_000).to_rfc3339(),
+            )
+        })
+        .collect();
+    parse_records(body.as_bytes(), &ParseOptions::default()).unwrap()
+}
+
+#[test]
+fn a_dictionary_set_is_trained_and_older_blocks_are_rewritten_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let config = config(64).dictionary_records(2_000);
+    let store = Store::open(&path, &config).unwrap();
+    let first = logs(1_000, 0);
+    store.append(&first).unwrap();
+    assert!(!store.maintain().unwrap().trained, "not enough records yet");
+    let second = logs(1_500, 1_000);
+    store.append(&second).unwrap();
+    let size_before: i64 = store
+        .read(|c| {
+            c.query_row("SELECT sum(length(data)) FROM block_data", [], |r| r.get(0))
+                .map_err(error::store)
+        })
+        .unwrap();
+    let done = store.maintain().unwrap();
+    assert!(done.trained);
+    // Up to 16 blocks a pass are rewritten with the set; go on until done.
+    while store.maintain().unwrap().blocks_rewritten > 0 {}
+    assert!(
+        block_counts(&store).iter().all(|&(_, dict)| dict == 1),
+        "{:?}",
+        block_counts(&store)
+    );
+    let size_after: i64 = store
+        .read(|c| {
+            c.query_row("SELECT sum(length(data)) FROM block_data", [], |r| r.get(0))
+                .map_err(error::store)
+        })
+        .unwrap();
+    assert!(size_after < size_before, "{size_after} >= {size_before}");
+    let expected: Vec<Option<String>> = first
+        .iter()
+        .chain(&second)
+        .map(|r| Some(r.source().to_owned()))
+        .collect();
+    assert_eq!(all_sources(&store, 2_500), expected);
+    // New blocks use the set; after reopening too.
+    drop(store);
+    let store = Store::open(&path, &config).unwrap();
+    store.append(&logs(10, 5_000)).unwrap();
+    assert_eq!(block_counts(&store).last().unwrap().1, 1);
+    assert_eq!(all_sources(&store, 2_500), expected);
+    let mut n = 0;
+    store
+        .scan_after(0, |_, _, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 2_510);
+}
+
+#[test]
+fn a_damaged_dictionary_set_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let config = config(64).dictionary_records(500);
+    let store = Store::open(&path, &config).unwrap();
+    store.append(&logs(600, 0)).unwrap();
+    assert!(store.maintain().unwrap().trained);
+    store.append(&logs(64, 600)).unwrap();
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute("UPDATE dictionaries SET checksum = checksum + 1", [])
+        .unwrap();
+    drop(conn);
+    let err = match Store::open(&path, &config) {
+        Err(e) => e.to_string(),
+        Ok(store) => store.sources(&[620]).unwrap_err().to_string(),
+    };
+    assert!(
+        err.contains("dictionary set 1") && err.contains("checksum"),
+        "{err}"
+    );
 }

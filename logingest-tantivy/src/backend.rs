@@ -40,7 +40,8 @@ const RETENTION_PENDING: &str = "retention_pending";
 /// The embedded backend. Cheap to share: wrap it in an `Arc`.
 pub struct TantivyBackend {
     inner: Arc<Inner>,
-    refresher: Option<Refresher>,
+    /// The refresh and upkeep threads.
+    background: Vec<Periodic>,
 }
 
 struct Inner {
@@ -91,10 +92,23 @@ impl TantivyBackend {
         });
         inner.finish_retention()?;
         inner.recover()?;
-        let refresher = config
-            .refresh_interval
-            .map(|every| Refresher::start(Arc::clone(&inner), every));
-        Ok(TantivyBackend { inner, refresher })
+        let mut background = Vec::new();
+        if let Some(every) = config.refresh_interval {
+            let inner = Arc::clone(&inner);
+            // A failed refresh is retried at the next tick; searches keep
+            // the last good view meanwhile.
+            background.push(Periodic::start("logingest-refresh", every, move || {
+                let _ = inner.refresh();
+            }));
+        }
+        if let Some(every) = config.upkeep_interval {
+            let inner = Arc::clone(&inner);
+            // So is the record store's upkeep: it can always wait.
+            background.push(Periodic::start("logingest-upkeep", every, move || {
+                let _ = inner.store.maintain();
+            }));
+        }
+        Ok(TantivyBackend { inner, background })
     }
 
     /// The directory this backend lives in.
@@ -358,18 +372,18 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
-/// The background thread that makes writes visible every interval.
-struct Refresher {
+/// A background thread that runs a task every interval until stopped.
+struct Periodic {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Refresher {
-    fn start(inner: Arc<Inner>, every: Duration) -> Self {
+impl Periodic {
+    fn start(name: &str, every: Duration, mut task: impl FnMut() + Send + 'static) -> Self {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
-            .name("logingest-refresh".into())
+            .name(name.into())
             .spawn(move || {
                 let (stopped, wake) = &*signal;
                 let mut stopped = stopped.lock();
@@ -378,27 +392,29 @@ impl Refresher {
                     if *stopped {
                         break;
                     }
-                    // A failed refresh is retried at the next tick; searches
-                    // keep the last good view meanwhile.
-                    let _ = inner.refresh();
-                    // So is the record store's upkeep (merging small
-                    // blocks, training dictionaries): it can always wait.
-                    let _ = inner.store.maintain();
+                    // Run without the stop flag held, so that stopping
+                    // never waits for more than the task in progress.
+                    parking_lot::MutexGuard::unlocked(&mut stopped, &mut task);
                 }
             })
             .ok();
-        Refresher { stop, thread }
+        Periodic { stop, thread }
+    }
+
+    /// Stops the thread and waits for it.
+    fn stop(&mut self) {
+        *self.stop.0.lock() = true;
+        self.stop.1.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
 impl Drop for TantivyBackend {
     fn drop(&mut self) {
-        if let Some(mut refresher) = self.refresher.take() {
-            *refresher.stop.0.lock() = true;
-            refresher.stop.1.notify_all();
-            if let Some(thread) = refresher.thread.take() {
-                let _ = thread.join();
-            }
+        for task in &mut self.background {
+            task.stop();
         }
         // Make what was written visible next time without re-indexing.
         let _ = self.inner.refresh();

@@ -61,6 +61,10 @@ pub struct TantivyConfig {
     /// first set is trained once the store holds this many, later ones
     /// every million records. Default 16,384; 0 turns dictionaries off.
     pub dictionary_records: usize,
+    /// How often a background thread tends the record store (merges small
+    /// blocks, trains dictionary sets when due). Default 1 s. `None`
+    /// disables the thread (tools can call it themselves).
+    pub upkeep_interval: Option<Duration>,
 }
 
 impl Default for TantivyConfig {
@@ -75,6 +79,7 @@ impl Default for TantivyConfig {
             block_cache_bytes: 64 << 20,
             block_compression_level: 3,
             dictionary_records: 16_384,
+            upkeep_interval: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -119,6 +124,12 @@ impl TantivyConfig {
     /// Sets how many records a dictionary set is trained on (0: none).
     pub fn dictionary_records(mut self, records: usize) -> Self {
         self.dictionary_records = records;
+        self
+    }
+
+    /// Sets the upkeep interval (`None`: no upkeep thread).
+    pub fn upkeep_interval(mut self, interval: Option<Duration>) -> Self {
+        self.upkeep_interval = interval;
         self
     }
 

@@ -434,8 +434,7 @@ impl Store {
         if crc32fast::hash(&data) != checksum as u32 {
             return Err(corrupt("checksum mismatch".into()));
         }
-        let set =
-            Dictionaries::from_bytes(id, &data, self.level).map_err(|e| corrupt(e.to_string()))?;
+        let set = Dictionaries::from_bytes(id, &data).map_err(|e| corrupt(e.to_string()))?;
         let set = Arc::new(set);
         self.dictionaries.lock().insert(id, Arc::clone(&set));
         Ok(set)

@@ -70,6 +70,7 @@ fn upkeep_config() -> TantivyConfig {
         .block_records(32)
         .dictionary_records(400)
         .refresh_interval(Some(Duration::from_millis(5)))
+        .upkeep_interval(Some(Duration::from_millis(5)))
 }
 
 /// The child: ingests from three threads until killed.

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::dict::DecoderDictionary;
 
 use super::{bad, put_varint, sections, Block, DecodeError, Reader, SHAPES};
 
@@ -31,16 +31,16 @@ pub(crate) struct Dictionaries {
     columns: HashMap<String, Prepared>,
 }
 
+/// A dictionary as stored (compression loads it raw, see
+/// `block::Compression`) and prepared for decompression.
 struct Prepared {
     raw: Vec<u8>,
-    encoder: EncoderDictionary<'static>,
     decoder: DecoderDictionary<'static>,
 }
 
 impl Prepared {
-    fn new(raw: Vec<u8>, level: i32) -> Self {
+    fn new(raw: Vec<u8>) -> Self {
         Prepared {
-            encoder: EncoderDictionary::copy(&raw, level),
             decoder: DecoderDictionary::copy(&raw),
             raw,
         }
@@ -57,9 +57,9 @@ impl std::fmt::Debug for Dictionaries {
 }
 
 impl Dictionaries {
-    /// Trains a set on `records` (recent records of the store), for
-    /// compressing at `level`. Columns with too little text get none.
-    pub fn train(id: i64, records: &Block, level: i32) -> Self {
+    /// Trains a set on `records` (recent records of the store). Columns
+    /// with too little text get none.
+    pub fn train(id: i64, records: &Block) -> Self {
         let mut samples: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
         let mut group = Block::new();
         for i in 0..records.len() {
@@ -85,7 +85,7 @@ impl Dictionaries {
                 // Training fails on inputs with too little variety; such a
                 // column compresses well without a dictionary anyway.
                 let raw = zstd::dict::from_samples(&s, DICTIONARY_BYTES).ok()?;
-                Some((name, Prepared::new(raw, level)))
+                Some((name, Prepared::new(raw)))
             })
             .collect();
         Dictionaries { id, columns }
@@ -98,8 +98,8 @@ impl Dictionaries {
     }
 
     /// The dictionary for compressing `column`, if the set has one.
-    pub fn encoder(&self, column: &str) -> Option<&EncoderDictionary<'static>> {
-        self.columns.get(column).map(|p| &p.encoder)
+    pub fn raw(&self, column: &str) -> Option<&[u8]> {
+        self.columns.get(column).map(|p| p.raw.as_slice())
     }
 
     /// The dictionary for decompressing `column`, if the set has one.
@@ -125,7 +125,7 @@ impl Dictionaries {
     }
 
     /// Reads a set stored by [`Dictionaries::to_bytes`].
-    pub fn from_bytes(id: i64, bytes: &[u8], level: i32) -> Result<Self, DecodeError> {
+    pub fn from_bytes(id: i64, bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::over(bytes);
         let count = r.count()?;
         let mut columns = HashMap::with_capacity(count);
@@ -136,7 +136,7 @@ impl Dictionaries {
                 .to_owned();
             let len = r.count()?;
             let raw = r.bytes(len)?.to_vec();
-            columns.insert(name, Prepared::new(raw, level));
+            columns.insert(name, Prepared::new(raw));
         }
         if r.at != bytes.len() {
             return Err(bad("trailing bytes after the last dictionary"));

@@ -57,6 +57,7 @@ fn values_go_to_columns_by_path() {
         br#"{"a":1,"m":{"b":"x","c":[2,{"d":3}]},"e":[[4]]}"#,
         &mut columns,
         &mut shape,
+        b"",
     )
     .unwrap();
     assert_eq!(columns.names, ["a", "m.b", "m.c[]", "m.c[].d", "e[][]"]);
@@ -109,9 +110,9 @@ fn logs(first: u64, n: usize) -> Block {
 #[test]
 fn dictionaries_shrink_small_blocks_and_must_match() {
     let training = logs(0, 4096);
-    let dictionaries = Dictionaries::train(7, &training, 3);
+    let dictionaries = Dictionaries::train(7, &training);
     assert!(!dictionaries.is_empty());
-    assert!(dictionaries.encoder("message").is_some());
+    assert!(dictionaries.raw("message").is_some());
     let block = logs(10_000, 256);
     let plain = encode(&block, 3, None);
     let trained = encode(&block, 3, Some(&dictionaries));
@@ -127,11 +128,11 @@ fn dictionaries_shrink_small_blocks_and_must_match() {
         .to_string()
         .contains("dictionary set 7"));
     // Stored and read back, the set decodes the same blocks.
-    let again = Dictionaries::from_bytes(7, &dictionaries.to_bytes(), 3).unwrap();
+    let again = Dictionaries::from_bytes(7, &dictionaries.to_bytes()).unwrap();
     assert_eq!(decode(&trained, Some(&again)).unwrap(), block);
-    let other = Dictionaries::train(8, &logs(50_000, 2048), 3);
+    let other = Dictionaries::train(8, &logs(50_000, 2048));
     assert!(decode(&trained, Some(&other)).is_err());
-    assert!(Dictionaries::from_bytes(7, &[5, 1], 3).is_err());
+    assert!(Dictionaries::from_bytes(7, &[5, 1]).is_err());
 }
 
 #[test]
@@ -187,5 +188,54 @@ proptest! {
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         round_trip(&refs);
+    }
+}
+
+#[test]
+fn time_text_is_what_the_parser_writes() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut samples: Vec<i64> = vec![0, 1, -1, 999_999_999, 1_000_000, i64::MIN, i64::MAX];
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        samples.push(x as i64);
+        samples.push((x as i64 / 1_000_000) * 1_000_000);
+        samples.push((x as i64 / 1_000_000_000) * 1_000_000_000);
+    }
+    for nanos in samples {
+        let expected = format!("\"{}\"", logingest_core::Timestamp(nanos).to_rfc3339());
+        assert_eq!(time_text(nanos), expected, "{nanos}");
+    }
+}
+
+#[test]
+fn derived_timestamps_and_time_units_round_trip() {
+    let texts = [
+        // Elided: exactly the derived text.
+        r#"{"message":"a","timestamp":"1970-01-01T00:00:00.001Z"}"#,
+        // Kept: another spelling of the same instant.
+        r#"{"message":"b","timestamp":"1970-01-01T00:00:00.001000Z"}"#,
+        // Kept: not top-level.
+        r#"{"message":"c","x":{"timestamp":"1970-01-01T00:00:00.003Z"}}"#,
+        r#"{"timestamp":"1970-01-01T00:00:00.004Z","message":"d","y":["1970-01-01T00:00:00.004Z"]}"#,
+    ];
+    let mut block = Block::new();
+    for (i, text) in texts.iter().enumerate() {
+        block.push(i as u64 + 1, (i as i64 + 1) * 1_000_000, text);
+    }
+    assert_eq!(decode(&encode(&block, 3, None), None).unwrap(), block);
+    // Times of any unit, negative ones too.
+    for unit in [1, 7, 1_000, 1_000_000_000] {
+        let mut block = Block::new();
+        for i in 0..50i64 {
+            let t = (i * 37 - 900) * unit;
+            block.push(
+                i as u64,
+                t,
+                &format!(r#"{{"message":"m","timestamp":{}}}"#, time_text(t)),
+            );
+        }
+        assert_eq!(decode(&encode(&block, 3, None), None).unwrap(), block);
     }
 }

@@ -114,7 +114,7 @@ impl Store {
         };
         // Ids come from the table; train under a provisional one, then
         // store and name the set with the id it got.
-        let trained = Dictionaries::train(0, &records, self.level);
+        let trained = Dictionaries::train(0, &records);
         let bytes = trained.to_bytes();
         let id = {
             let writer = self.writer.lock();

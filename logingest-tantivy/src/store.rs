@@ -59,6 +59,8 @@ pub(crate) struct Store {
     dictionaries: Mutex<HashMap<i64, Arc<Dictionaries>>>,
     /// The newest set: new blocks are written with it.
     current: Mutex<Option<Arc<Dictionaries>>>,
+    /// Held by an upkeep pass: one at a time.
+    upkeep: Mutex<()>,
 }
 
 struct Writer {
@@ -140,6 +142,7 @@ impl Store {
             dictionary_records: config.dictionary_records,
             dictionaries: Mutex::new(HashMap::new()),
             current: Mutex::new(None),
+            upkeep: Mutex::new(()),
         };
         store.migrate_rows()?;
         let last_seq = store.read_last_seq()?;
@@ -217,7 +220,7 @@ impl Store {
         Ok(WriteAck::new(first_seq, records.len() as u64))
     }
 
-    /// Runs `f` with a read connection from the pool.
+    /// Runs `f` with a read connection from the pool, in one snapshot.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = match self.readers.lock().pop() {
             Some(conn) => conn,
@@ -229,7 +232,18 @@ impl Store {
                 conn
             }
         };
-        let result = f(&conn);
+        // One read transaction: every statement of `f` sees the same
+        // snapshot, so a block that an upkeep pass or retention replaces
+        // meanwhile is either wholly there (row and data) or wholly gone.
+        let result = conn
+            .unchecked_transaction()
+            .map_err(error::store)
+            .and_then(|tx| {
+                let result = f(&tx);
+                // Nothing was written; ending the snapshot cannot lose anything.
+                let _ = tx.finish();
+                result
+            });
         let mut pool = self.readers.lock();
         if pool.len() < 8 {
             pool.push(conn);

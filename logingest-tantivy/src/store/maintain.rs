@@ -47,6 +47,7 @@ pub(crate) struct Maintenance {
 impl Store {
     /// Trains a dictionary set if one is due, then merges small blocks.
     pub(crate) fn maintain(&self) -> Result<Maintenance> {
+        let _one_at_a_time = self.upkeep.lock();
         let trained = self.train_if_due()?;
         let blocks_rewritten = self.merge_small_blocks()?;
         Ok(Maintenance {
@@ -195,6 +196,11 @@ impl Store {
         let merged = self.read(|conn| {
             let mut merged = Block::new();
             for row in group {
+                // The group was chosen in an earlier snapshot: retention
+                // may have replaced a block since. Then try next pass.
+                if !unchanged(conn, row)? {
+                    return Ok(Block::new());
+                }
                 let block = self.read_block(conn, *row)?;
                 for i in 0..block.len() {
                     merged.push(block.seqs[i], block.timestamps[i], block.text(i));
@@ -208,14 +214,7 @@ impl Store {
         let mut writer = self.writer.lock();
         let tx = writer.conn.transaction().map_err(error::store)?;
         for row in group {
-            let unchanged: bool = tx
-                .query_row(
-                    "SELECT count(*) = 1 FROM blocks WHERE id = ?1 AND checksum = ?2",
-                    rusqlite::params![row.id, i64::from(row.checksum)],
-                    |r| r.get(0),
-                )
-                .map_err(error::store)?;
-            if !unchanged {
+            if !unchanged(&tx, row)? {
                 // Retention rewrote or removed it meanwhile; try next pass.
                 return Ok(0);
             }
@@ -231,6 +230,16 @@ impl Store {
         }
         Ok(group.len() as u64)
     }
+}
+
+/// Whether the block of `row` is still there as it was.
+fn unchanged(conn: &Connection, row: &BlockRow) -> Result<bool> {
+    conn.query_row(
+        "SELECT count(*) = 1 FROM blocks WHERE id = ?1 AND checksum = ?2",
+        rusqlite::params![row.id, i64::from(row.checksum)],
+        |r| r.get(0),
+    )
+    .map_err(error::store)
 }
 
 /// Up to [`SCAN_BLOCKS`] blocks from the one starting at `first_seq` on,

@@ -106,7 +106,7 @@ impl RawSqlite {
             self.seq += chunk.len() as i64;
             let data = bench::encode_block(first as u64, chunk, 3);
             tx.execute(
-                "INSERT INTO blocks (first_seq, last_seq, count, min_ts, max_ts, bytes, checksum) VALUES (?1, ?2, ?3, 0, 0, 0, ?4)",
+                "INSERT INTO blocks (first_seq, last_seq, count, min_ts, max_ts, bytes, checksum, dict) VALUES (?1, ?2, ?3, 0, 0, 0, ?4, 0)",
                 rusqlite::params![first, self.seq, chunk.len() as i64, i64::from(crc32fast::hash(&data))],
             )
             .expect("insert block");

@@ -15,13 +15,17 @@
 //!   comes back byte for byte;
 //! - each value goes, as its exact JSON text, to the column of its path
 //!   (`metadata.region`; array elements to `path[]`);
-//! - the records' sequence numbers and timestamps are kept as varint deltas.
+//! - the records' sequence numbers and times are kept as varint deltas,
+//!   times in the coarsest power-of-ten unit they share; a top-level
+//!   `timestamp` spelled exactly as the parser spells that time is not kept
+//!   but written again from it.
 //!
 //! Every section is compressed with zstd on its own, the shapes and each
 //! column with the trained dictionary of that column when the block names a
 //! dictionary set ([`Dictionaries`]): small blocks (a page of hits decodes
-//! every block it touches whole) then compress as well as large ones. `0x00` can mark values
-//! because valid JSON has no raw NUL byte outside strings and none inside
+//! every block it touches whole) then compress as well as large ones.
+//! `0x00` can mark values because valid JSON has no raw NUL byte outside
+//! strings and none inside
 //! (control characters must be escaped), and every stored record was
 //! validated by the parser. Should a text still not scan, the whole text is
 //! kept as one value of a column of its own, so encoding never fails.
@@ -31,7 +35,8 @@
 //! ```text
 //! "LGB1"  v:dictionary_set  v:records  v:columns  (v:name_len name)*columns
 //! section*(3 + columns)   each: v:raw_len v:zstd_len zstd_bytes
-//! sections: seqs (first, then deltas), timestamps (zigzag deltas),
+//! sections: seqs (first, then deltas), times (v:exponent, then zigzag
+//!           deltas in units of 10^exponent ns),
 //!           shapes (v:len per record, then the bytes),
 //!           each column (v:values, v:len per value, then the bytes)
 //! ```
@@ -40,13 +45,15 @@
 //! decoding also refuses anything inconsistent, so a damaged block is an
 //! error, never wrong text.
 
-use std::collections::HashMap;
-
 use zstd::dict::DecoderDictionary;
 
 pub(crate) use dictionaries::Dictionaries;
+use scan::{split, Columns};
+use time::time_text;
 
 mod dictionaries;
+mod scan;
+mod time;
 
 /// First bytes of every encoded block (format version 1).
 const MAGIC: &[u8; 4] = b"LGB1";
@@ -390,231 +397,6 @@ pub(crate) fn decode(
         text,
         ends,
     })
-}
-
-/// The values of every column of a block being encoded.
-#[derive(Default)]
-struct Columns {
-    names: Vec<String>,
-    ids: HashMap<String, usize>,
-    values: Vec<ColumnValues>,
-    /// Values added by the record being split, to undo if it fails.
-    pending: Vec<(usize, usize, usize)>,
-}
-
-#[derive(Default)]
-struct ColumnValues {
-    count: u64,
-    lens: Vec<u8>,
-    bytes: Vec<u8>,
-}
-
-impl Columns {
-    /// Adds `value` to the column `path` and its marker to `shape`.
-    fn put(&mut self, path: &str, value: &[u8], shape: &mut Vec<u8>) {
-        let id = match self.ids.get(path) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len();
-                self.names.push(path.to_owned());
-                self.ids.insert(path.to_owned(), id);
-                self.values.push(ColumnValues::default());
-                id
-            }
-        };
-        let column = &mut self.values[id];
-        self.pending
-            .push((id, column.lens.len(), column.bytes.len()));
-        column.count += 1;
-        put_varint(&mut column.lens, value.len() as u64);
-        column.bytes.extend_from_slice(value);
-        shape.push(MARKER);
-        put_varint(shape, id as u64);
-    }
-
-    fn commit(&mut self) {
-        self.pending.clear();
-    }
-
-    /// Removes the values of the current record (its text did not scan).
-    fn rollback(&mut self) {
-        while let Some((id, lens, bytes)) = self.pending.pop() {
-            let column = &mut self.values[id];
-            column.count -= 1;
-            column.lens.truncate(lens);
-            column.bytes.truncate(bytes);
-        }
-    }
-}
-
-/// A container the scanner is inside.
-struct Level {
-    /// In an object: whether the next string is a key (else a value).
-    /// Always false in an array.
-    expects_key: bool,
-    is_array: bool,
-    /// Length of `path` inside the container (its own path).
-    base: usize,
-    /// Length of `path` to restore when the container ends.
-    restore: usize,
-}
-
-/// Splits one record's JSON text into its shape and column values.
-///
-/// A top-level `timestamp` value equal to `derived` (the record's time as
-/// [`time_text`] writes it) is stored as an empty value: the decoder writes
-/// it again from the record's time.
-fn split(
-    text: &[u8],
-    columns: &mut Columns,
-    shape: &mut Vec<u8>,
-    derived: &[u8],
-) -> Result<(), ()> {
-    let mut levels: Vec<Level> = Vec::with_capacity(8);
-    // The dotted path of the value being read.
-    let mut path = String::with_capacity(64);
-    let mut i = 0;
-    while i < text.len() {
-        let b = text[i];
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                shape.push(b);
-                i += 1;
-            }
-            b':' | b',' => {
-                let level = levels.last_mut().ok_or(())?;
-                if !level.is_array {
-                    level.expects_key = b == b',';
-                }
-                shape.push(b);
-                i += 1;
-            }
-            b'{' | b'[' => {
-                let restore = path.len();
-                if levels.last().is_some_and(|l| l.is_array) {
-                    path.push_str("[]");
-                }
-                levels.push(Level {
-                    expects_key: b == b'{',
-                    is_array: b == b'[',
-                    base: path.len(),
-                    restore,
-                });
-                shape.push(b);
-                i += 1;
-            }
-            b'}' | b']' => {
-                let level = levels.pop().ok_or(())?;
-                path.truncate(level.restore);
-                shape.push(b);
-                i += 1;
-            }
-            b'"' if levels.last().is_some_and(|l| l.expects_key) => {
-                let end = string_end(text, i)?;
-                let key = std::str::from_utf8(&text[i + 1..end - 1]).map_err(|_| ())?;
-                let base = levels.last().map_or(0, |l| l.base);
-                path.truncate(base);
-                if base > 0 {
-                    path.push('.');
-                }
-                path.push_str(key);
-                shape.extend_from_slice(&text[i..end]);
-                i = end;
-            }
-            _ => {
-                let end = if b == b'"' {
-                    string_end(text, i)?
-                } else {
-                    scalar_end(text, i)
-                };
-                let Some(level) = levels.last() else {
-                    return Err(());
-                };
-                if end == i {
-                    return Err(());
-                }
-                if level.is_array {
-                    let at = path.len();
-                    path.push_str("[]");
-                    columns.put(&path, &text[i..end], shape);
-                    path.truncate(at);
-                } else if levels.len() == 1 && path == TIMESTAMP && &text[i..end] == derived {
-                    columns.put(&path, b"", shape);
-                } else {
-                    columns.put(&path, &text[i..end], shape);
-                }
-                i = end;
-            }
-        }
-    }
-    if levels.is_empty() {
-        Ok(())
-    } else {
-        Err(())
-    }
-}
-
-/// The index just past the string that starts at `start` (a `"`).
-fn string_end(text: &[u8], start: usize) -> Result<usize, ()> {
-    let mut i = start + 1;
-    while i < text.len() {
-        match text[i] {
-            b'"' => return Ok(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    Err(())
-}
-
-/// The index just past the number or literal that starts at `start`.
-fn scalar_end(text: &[u8], start: usize) -> usize {
-    text[start..]
-        .iter()
-        .position(|&b| {
-            matches!(
-                b,
-                b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b':' | b'"' | b'{' | b'['
-            )
-        })
-        .map_or(text.len(), |p| start + p)
-}
-
-/// A time as the JSON string the parser writes for a record without one
-/// (`"2023-09-15T08:00:00.123Z"`: UTC, as many fraction digits as needed
-/// of none, 3, 6 or 9). Part of the block format: a stored `timestamp` of
-/// exactly this text is not kept but written again from the time, so this
-/// must never change (its own code rather than a library's, for that).
-fn time_text(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian
-    // calendar's 400-year cycle, as in Howard Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rest / 3600, rest / 60 % 60, rest % 60);
-    let mut out = format!("\"{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}");
-    if frac != 0 {
-        let digits = if frac % 1_000_000 == 0 {
-            3
-        } else if frac % 1_000 == 0 {
-            6
-        } else {
-            9
-        };
-        out.push('.');
-        out.push_str(&format!("{frac:09}")[..digits]);
-    }
-    out.push_str("Z\"");
-    out
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {

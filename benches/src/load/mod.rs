@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use report::{Disk, Report};
-pub use server::{cpu_seconds, disk_components, peak_rss, ServerProcess};
+pub use server::{cpu_seconds, disk_components, peak_rss, rss_parts, ServerProcess};
 pub use verify::Verified;
 
 use crate::generator::{Generator, GeneratorConfig};
@@ -165,7 +165,14 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
     };
     let tally = Arc::new(Tally::default());
     let started = Instant::now();
-    send_all(config, &url, &tally, started)?;
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let peak_parts = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| sample_rss(pid, &sampling));
+        let sent = send_all(config, &url, &tally, started);
+        sampling.store(false, Ordering::Relaxed);
+        let peaks = sampler.join().unwrap_or_default();
+        sent.map(|()| peaks)
+    })?;
     let elapsed = started.elapsed();
     let cpu = pid
         .and_then(cpu_seconds)
@@ -213,10 +220,28 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
         elapsed,
         latencies,
         peak_rss: peak,
+        peak_rss_anon: pid.map(|_| peak_parts.0),
+        peak_rss_file: pid.map(|_| peak_parts.1),
         cpu_seconds: cpu,
         disk,
         verified,
     })
+}
+
+/// The highest `RssAnon` and `RssFile` of `pid` seen every 100 ms while
+/// `running` holds.
+fn sample_rss(pid: Option<u32>, running: &std::sync::atomic::AtomicBool) -> (u64, u64) {
+    let mut peaks = (0, 0);
+    let Some(pid) = pid else {
+        return peaks;
+    };
+    while running.load(Ordering::Relaxed) {
+        if let Some((anon, file)) = rss_parts(pid) {
+            peaks = (peaks.0.max(anon), peaks.1.max(file));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    peaks
 }
 
 /// A fresh directory under the system's temporary directory (removed at

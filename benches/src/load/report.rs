@@ -49,6 +49,12 @@ pub struct Report {
     pub latencies: Vec<Duration>,
     /// Server peak RSS (`VmHWM`), bytes.
     pub peak_rss: Option<u64>,
+    /// Highest anonymous resident memory seen while sending (`RssAnon`,
+    /// sampled every 100 ms): the heap, without mapped files.
+    pub peak_rss_anon: Option<u64>,
+    /// Highest file-backed resident memory seen while sending (`RssFile`):
+    /// mapped index files, which the kernel can drop at any time.
+    pub peak_rss_file: Option<u64>,
     /// Server CPU time during the run, seconds.
     pub cpu_seconds: Option<f64>,
     /// Data directory after stop, reopen and settle.
@@ -107,6 +113,8 @@ impl Report {
                 "max": self.latency_ms(1.0),
             },
             "server_peak_rss_bytes": self.peak_rss,
+            "server_peak_rss_anon_bytes": self.peak_rss_anon,
+            "server_peak_rss_file_bytes": self.peak_rss_file,
             "server_cpu_s": self.cpu_seconds,
             "disk": self.disk.as_ref().map(|d| json!({
                 "total_bytes": d.total,
@@ -172,11 +180,19 @@ impl Report {
         if let Some(f) = &self.first_failure {
             row("first failure", f.clone());
         }
+        let mib = |b: Option<u64>| {
+            b.map_or("-".into(), |b| {
+                format!("{:.0} MiB", b as f64 / (1 << 20) as f64)
+            })
+        };
         row(
             "server peak RSS",
-            self.peak_rss.map_or("-".into(), |b| {
-                format!("{:.0} MiB", b as f64 / (1 << 20) as f64)
-            }),
+            format!(
+                "{} (VmHWM; sampled peaks: anonymous {}, mapped files {})",
+                mib(self.peak_rss),
+                mib(self.peak_rss_anon),
+                mib(self.peak_rss_file)
+            ),
         );
         row(
             "server CPU",

@@ -115,6 +115,19 @@ fn spawn(binary: &Path, data: &Path, args: &[String]) -> Result<(Child, String),
     }
 }
 
+/// Anonymous and file-backed resident memory (`RssAnon`, `RssFile`) of a
+/// process now, bytes: the heap versus mapped files (tantivy maps its
+/// segments, so reading them counts as resident file pages).
+pub fn rss_parts(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("RssAnon:")?, field("RssFile:")?))
+}
+
 /// Peak resident memory (`VmHWM`) of a process, bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

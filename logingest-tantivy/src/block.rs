@@ -108,6 +108,11 @@ impl Block {
         &self.text[start..self.ends[i]]
     }
 
+    /// Every record as `(seq, timestamp, text)`, in order.
+    pub fn records(&self) -> impl Iterator<Item = (u64, i64, &str)> + '_ {
+        (0..self.len()).map(|i| (self.seqs[i], self.timestamps[i], self.text(i)))
+    }
+
     /// The text of the record with sequence number `seq`, if it is here.
     pub fn find(&self, seq: u64) -> Option<&str> {
         self.seqs.binary_search(&seq).ok().map(|i| self.text(i))

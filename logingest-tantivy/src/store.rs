@@ -111,6 +111,13 @@ struct BlockRow {
     dictionaries: i64,
 }
 
+impl BlockRow {
+    /// Whether `seq` lies in the block's range (it may be a hole).
+    fn holds(&self, seq: u64) -> bool {
+        self.first_seq <= seq && seq <= self.last_seq
+    }
+}
+
 impl Store {
     /// Opens or creates the database at `path`, migrating a directory of
     /// the row-per-record format (see `docs/backends.md`).
@@ -161,15 +168,10 @@ impl Store {
     }
 
     fn read_last_seq(&self) -> Result<u64> {
-        let writer = self.writer.lock();
-        let from_meta: Option<String> = writer
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [LAST_SEQ], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(error::store)?;
-        let from_blocks: Option<i64> = writer
+        let from_meta = self.meta(LAST_SEQ)?;
+        let from_blocks: Option<i64> = self
+            .writer
+            .lock()
             .conn
             .query_row("SELECT max(last_seq) FROM blocks", [], |r| r.get(0))
             .map_err(error::store)?;
@@ -258,10 +260,7 @@ impl Store {
             let mut current: Option<(BlockRow, Arc<Block>)> = None;
             let mut out = Vec::with_capacity(seqs.len());
             for &seq in seqs {
-                let hit = current
-                    .as_ref()
-                    .filter(|(row, _)| row.first_seq <= seq && seq <= row.last_seq);
-                if hit.is_none() {
+                if !current.as_ref().is_some_and(|(row, _)| row.holds(seq)) {
                     current = match block_of(conn, seq)? {
                         Some(row) => Some((row, self.load(conn, row)?)),
                         None => None,
@@ -270,7 +269,7 @@ impl Store {
                 out.push(
                     current
                         .as_ref()
-                        .filter(|(row, _)| row.first_seq <= seq && seq <= row.last_seq)
+                        .filter(|(row, _)| row.holds(seq))
                         .and_then(|(_, block)| block.find(seq))
                         .map(str::to_owned),
                 );
@@ -301,11 +300,9 @@ impl Store {
         let mut n = 0;
         for row in rows {
             let block = self.read_block(&writer.conn, row)?;
-            for i in 0..block.len() {
-                if block.seqs[i] > after {
-                    f(block.seqs[i], block.timestamps[i], block.text(i))?;
-                    n += 1;
-                }
+            for (seq, ts, text) in block.records().filter(|&(seq, ..)| seq > after) {
+                f(seq, ts, text)?;
+                n += 1;
             }
         }
         Ok(n)
@@ -323,10 +320,11 @@ impl Store {
         for row in &rows {
             let block = self.read_block(&tx, *row)?;
             let mut kept = Block::new();
-            for i in 0..block.len() {
-                if block.timestamps[i] >= cutoff.as_nanos() {
-                    kept.push(block.seqs[i], block.timestamps[i], block.text(i));
-                }
+            for (seq, ts, text) in block
+                .records()
+                .filter(|&(_, ts, _)| ts >= cutoff.as_nanos())
+            {
+                kept.push(seq, ts, text);
             }
             deleted += (block.len() - kept.len()) as u64;
             delete_block(&tx, row.id)?;

@@ -21,7 +21,7 @@ impl ServerProcess {
     /// Starts `binary serve --listen 127.0.0.1:0 --data data args...` and
     /// waits for its `listening on` line.
     pub fn start(binary: &Path, data: &Path, args: &[String]) -> Result<Self, String> {
-        let (child, url) = spawn(binary, data, args)?;
+        let (child, url) = spawn_serve(binary, data, args, START_TIMEOUT)?;
         Ok(ServerProcess {
             binary: binary.to_owned(),
             data: data.to_owned(),
@@ -67,7 +67,7 @@ impl ServerProcess {
     ///
     /// [`stop`]: ServerProcess::stop
     pub fn restart(&mut self) -> Result<(), String> {
-        let (child, url) = spawn(&self.binary, &self.data, &self.args)?;
+        let (child, url) = spawn_serve(&self.binary, &self.data, &self.args, START_TIMEOUT)?;
         self.child = child;
         self.url = url;
         Ok(())
@@ -83,7 +83,20 @@ impl Drop for ServerProcess {
     }
 }
 
-fn spawn(binary: &Path, data: &Path, args: &[String]) -> Result<(Child, String), String> {
+/// How long a server may take to open its directory (a large one
+/// re-indexes or migrates first).
+const START_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Spawns `binary serve --listen 127.0.0.1:0 --data data args...` (log
+/// level `warn`, stderr inherited) and waits up to `timeout` for its
+/// `listening on URL` line; returns the child and the URL. The server
+/// tests' harness starts its servers with this too.
+pub fn spawn_serve(
+    binary: &Path,
+    data: &Path,
+    args: &[String],
+    timeout: Duration,
+) -> Result<(Child, String), String> {
     let mut child = Command::new(binary)
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--data"])
@@ -103,12 +116,12 @@ fn spawn(binary: &Path, data: &Path, args: &[String]) -> Result<(Child, String),
             }
         }
     });
-    match rx.recv_timeout(Duration::from_secs(300)) {
+    match rx.recv_timeout(timeout) {
         Ok(url) => Ok((child, url)),
         Err(_) => {
             let _ = child.kill();
             Err(format!(
-                "{} did not say `listening on` within 300 s",
+                "{} did not say `listening on` within {timeout:?}",
                 binary.display()
             ))
         }

@@ -62,8 +62,8 @@ impl Dictionaries {
     pub fn train(id: i64, records: &Block) -> Self {
         let mut samples: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
         let mut group = Block::new();
-        for i in 0..records.len() {
-            group.push(records.seqs[i], records.timestamps[i], records.text(i));
+        for (i, (seq, ts, text)) in records.records().enumerate() {
+            group.push(seq, ts, text);
             if group.len() == SAMPLE_RECORDS || i + 1 == records.len() {
                 let sections = sections(&group);
                 samples

@@ -104,8 +104,8 @@ impl Store {
             let mut records = Block::new();
             for row in taken.into_iter().rev() {
                 let block = self.read_block(conn, row)?;
-                for i in 0..block.len() {
-                    records.push(block.seqs[i], block.timestamps[i], block.text(i));
+                for (seq, ts, text) in block.records() {
+                    records.push(seq, ts, text);
                 }
             }
             Ok(records)
@@ -202,8 +202,8 @@ impl Store {
                     return Ok(Block::new());
                 }
                 let block = self.read_block(conn, *row)?;
-                for i in 0..block.len() {
-                    merged.push(block.seqs[i], block.timestamps[i], block.text(i));
+                for (seq, ts, text) in block.records() {
+                    merged.push(seq, ts, text);
                 }
             }
             Ok(merged)

@@ -12,7 +12,7 @@ pub mod keys;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -459,34 +459,11 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
     }
 }
 
-/// Spawns `logingest serve` on port 0 and waits for its "listening on" line.
+/// Spawns `logingest serve` on port 0 and waits for its "listening on" line
+/// (the load generator's own launcher, so both start servers alike).
 fn spawn(data: &Path, args: &[String]) -> (Child, String) {
-    let mut child = Command::new(binary())
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(args)
-        .env("LOGINGEST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn logingest");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => (child, url),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("logingest did not start within 60 s")
-        }
-    }
+    logingest_benches::load::spawn_serve(&binary(), data, args, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("logingest did not start: {e}"))
 }
 
 /// Hex SHA-256 of an API key, as an auth file stores it.

@@ -440,6 +440,10 @@ pub trait Backend: Send + Sync {
 
     /// Makes every batch acknowledged before this call visible to searches
     /// that start after it returns. Backends may also refresh on their own.
+    ///
+    /// May run concurrently with [`Backend::write_batch`] (the ingester
+    /// refreshes on a thread of its own): a batch acknowledged while a
+    /// refresh runs may or may not be made visible by it.
     fn refresh(&self) -> Result<()>;
 
     /// One page of visible records matching the request.

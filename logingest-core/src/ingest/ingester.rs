@@ -20,6 +20,7 @@ use crate::record::Record;
 use super::clock::{Clock, SystemClock};
 use super::flusher::Flusher;
 use super::policy::IngestConfig;
+use super::refresher::Refresher;
 use super::state::{Limits, Shared};
 use super::stats::IngestStats;
 use super::ticket::Ticket;
@@ -31,11 +32,13 @@ use super::ticket::Ticket;
 /// Dropping it closes it (see [`Ingester::close`]), ignoring errors.
 pub struct Ingester {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The flusher and the refresher, joined in that order by `shutdown`.
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Ingester {
-    /// Validates `config` and starts the flusher thread, with the system clock.
+    /// Validates `config` and starts the flusher and refresher threads, with
+    /// the system clock.
     ///
     /// Errors: [`Error::InvalidRequest`] for an invalid config; a retryable
     /// [`Error::Backend`] if the thread cannot be spawned.
@@ -43,7 +46,7 @@ impl Ingester {
         Self::start_with_clock(backend, config, Arc::new(SystemClock))
     }
 
-    /// [`Ingester::start`] with the clock the flusher uses for `max_linger`
+    /// [`Ingester::start`] with the clock the threads use for `max_linger`
     /// and `refresh_interval` (tests pass a [`super::ManualClock`]).
     pub fn start_with_clock(
         backend: Arc<dyn Backend>,
@@ -58,28 +61,42 @@ impl Ingester {
             max_queued_bytes: config.max_queued_bytes,
             when_full: config.when_full,
         };
+        let (written_sender, written) = bounded(1);
         let shared = Arc::new(Shared::new(limits, sender, wake_sender));
+        let refresher = Refresher {
+            wake,
+            written,
+            backend: Arc::clone(&backend),
+            last_refresh: clock.now(),
+            clock: Arc::clone(&clock),
+            refresh_interval: config.refresh_interval,
+            observer: config.observer.clone(),
+            shared: Arc::clone(&shared),
+        };
         let flusher = Flusher {
             rx,
-            wake,
+            written: written_sender,
             backend,
-            last_refresh: clock.now(),
             clock,
             policy: config.policy,
-            refresh_interval: config.refresh_interval,
             observer: config.observer,
             shared: Arc::clone(&shared),
             held: None,
             processed_through: 0,
-            unrefreshed: false,
         };
-        let thread = std::thread::Builder::new()
+        // The refresher first: it ends when the flusher drops `written`, so
+        // a flusher that could not start must not leave it waiting.
+        let refresher = std::thread::Builder::new()
+            .name("logingest-refresh".into())
+            .spawn(move || refresher.run())
+            .map_err(|e| Error::backend(true, e))?;
+        let flusher = std::thread::Builder::new()
             .name("logingest-flusher".into())
             .spawn(move || flusher.run())
             .map_err(|e| Error::backend(true, e))?;
         Ok(Ingester {
             shared,
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(vec![flusher, refresher]),
         })
     }
 
@@ -125,7 +142,7 @@ impl Ingester {
     }
 
     /// Stops accepting, writes everything still queued, refreshes, and joins
-    /// the flusher thread.
+    /// the flusher and refresher threads.
     ///
     /// Returns the first error of a batch write or refresh that completed
     /// after the close began (the affected tickets carry it too). Waiters
@@ -137,21 +154,25 @@ impl Ingester {
     /// [`Ingester::close`] through a shared reference, for an ingester in an
     /// `Arc`; later `submit` calls get [`Error::Closed`]. Idempotent: every
     /// call waits for the flusher to stop and returns the same result. Must
-    /// not be called from a [`super::FlushObserver`] (the flusher thread).
+    /// not be called from a [`super::FlushObserver`] (the flusher or the refresher thread).
     pub fn shutdown(&self) -> Result<()> {
         self.shared.progress.lock().closing = true;
         self.shared.close_queue();
-        let thread = self.thread.lock().take();
-        let panicked = match thread {
-            Some(thread) => thread.join().is_err(),
-            None => {
-                self.shared.wait_exited();
-                false
-            }
+        let threads = std::mem::take(&mut *self.threads.lock());
+        let panicked = if threads.is_empty() {
+            self.shared.wait_exited();
+            false
+        } else {
+            // Join both (collect first: `any` would stop at a panicked one).
+            let joined: Vec<bool> = threads
+                .into_iter()
+                .map(|thread| thread.join().is_err())
+                .collect();
+            joined.into_iter().any(|panicked| panicked)
         };
         let mut progress = self.shared.progress.lock();
         if panicked {
-            progress.note_error(&Error::backend_msg(false, "ingest flusher thread panicked"));
+            progress.note_error(&Error::backend_msg(false, "ingest thread panicked"));
         }
         match &progress.close_error {
             Some(error) => Err(error.clone()),

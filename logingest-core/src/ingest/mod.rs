@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! caller ──submit(records)──▶ [bounded queue] ──▶ flusher thread ──write_batch──▶ Backend
-//!    │                         (submissions     (groups whole       │
-//!    │                          and bytes)       submissions)       └──refresh──▶ visible
+//!    │                         (submissions     (groups whole            ▲
+//!    │                          and bytes)       submissions)            │
+//!    │                                                refresher thread ──refresh──▶ visible
 //!    └──Ticket::wait_durable / wait_visible ◀── resolved per batch / after refresh
 //! ```
 //!
@@ -25,7 +26,8 @@
 //! - **Acknowledgements by strength.** A [`Ticket`] resolves when its batch is
 //!   durable (with the submission's own sequence numbers) and, on demand, when
 //!   it is visible to search; waiting for visibility asks for a prompt
-//!   refresh instead of waiting for the periodic one.
+//!   refresh instead of waiting for the periodic one. Refreshes run on a
+//!   thread of their own, so a slow one never holds up the next batch.
 //! - **Deterministic tests.** Policy time comes from a [`Clock`];
 //!   [`ManualClock`] drives linger and refresh timing by hand.
 //!
@@ -45,6 +47,7 @@ mod clock;
 mod flusher;
 mod ingester;
 mod policy;
+mod refresher;
 mod state;
 mod stats;
 mod ticket;

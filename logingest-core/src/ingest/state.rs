@@ -11,9 +11,10 @@
 //! blocks (accounting releases room only after the flusher has received a
 //! submission) and its capacity is a backstop.
 //!
-//! Visibility is tracked by id too: the flusher processes ids in order, and
-//! after a successful refresh it publishes `visible_through`, the last id it
-//! had processed when that refresh started.
+//! Visibility is tracked by id too: the flusher processes ids in order and
+//! publishes `written_through`; after a successful refresh the refresher
+//! publishes `visible_through`, the `written_through` of when that refresh
+//! started.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -79,22 +80,31 @@ impl QueueState {
     }
 }
 
-/// What the flusher has achieved, for visibility waiters, `close` and stats.
+/// What the flusher and the refresher have achieved, for visibility
+/// waiters, `close` and stats.
 #[derive(Default)]
 pub(super) struct Progress {
+    /// Every submission with id up to this one was written (committed or
+    /// failed).
+    pub(super) written_through: u64,
+    /// Something was committed since the last refresh started (or one
+    /// failed since).
+    pub(super) unrefreshed: bool,
     /// Every submission with id up to this one is visible (or failed).
     pub(super) visible_through: u64,
     /// A visibility waiter asked for a refresh.
     pub(super) refresh_wanted: bool,
-    /// Refresh attempts completed.
-    pub(super) refresh_attempts: u64,
+    /// Refresh attempts started, numbering them from 1.
+    pub(super) refreshes_started: u64,
+    /// Number of the latest refresh attempt that completed (0: none).
+    pub(super) last_refresh_started: u64,
     /// Error of the latest refresh attempt, `None` if it succeeded.
     pub(super) last_refresh_error: Option<Error>,
     /// `close` was called; errors from now on are reported by `close`.
     pub(super) closing: bool,
     /// First batch or refresh error after `closing` was set.
     pub(super) close_error: Option<Error>,
-    /// The flusher thread has stopped.
+    /// The pipeline has stopped (the refresher, after the flusher).
     pub(super) exited: bool,
     /// Totals reported by `Ingester::stats`.
     pub(super) stats: IngestStats,
@@ -116,9 +126,9 @@ pub(super) struct Shared {
     /// Signalled when queue room is released or the queue closes.
     pub(super) room: Condvar,
     pub(super) progress: Mutex<Progress>,
-    /// Signalled on every refresh attempt and when the flusher exits.
+    /// Signalled on every refresh attempt and when the pipeline exits.
     pub(super) progressed: Condvar,
-    /// Wakes an idle flusher to refresh; capacity 1, a full channel means a
+    /// Wakes the refresher to refresh; capacity 1, a full channel means a
     /// wake-up is already pending.
     pub(super) wake: Sender<()>,
 }
@@ -249,7 +259,7 @@ impl Shared {
     }
 
     /// Blocks until submission `id` (already processed) is visible. With
-    /// `prompt`, asks the flusher for an early refresh and reports the
+    /// `prompt`, asks the refresher for an early refresh and reports the
     /// refresh's error; without, waits for the periodic refresh and lets a
     /// failed one be retried.
     pub(super) fn wait_visible(
@@ -264,10 +274,11 @@ impl Shared {
             if progress.visible_through >= id {
                 return Ok(());
             }
-            if let Some(attempts) = asked_at {
-                if progress.refresh_attempts > attempts {
-                    // A refresh that started after our batch was processed
-                    // has completed. Success covers `id`, so it failed.
+            if let Some(asked) = asked_at {
+                if progress.last_refresh_started > asked {
+                    // A refresh that started after we asked (so after our
+                    // batch was processed) has completed. Success covers
+                    // `id`, so it failed.
                     if let Some(error) = &progress.last_refresh_error {
                         return Err(error.clone());
                     }
@@ -278,7 +289,7 @@ impl Shared {
                 return Err(Error::Closed);
             }
             if prompt && asked_at.is_none() {
-                asked_at = Some(progress.refresh_attempts);
+                asked_at = Some(progress.refreshes_started);
                 progress.refresh_wanted = true;
                 // Full means a wake-up is already pending.
                 let _ = self.wake.try_send(());
@@ -295,7 +306,7 @@ impl Shared {
         }
     }
 
-    /// Blocks until the flusher thread has stopped.
+    /// Blocks until the pipeline has stopped.
     pub(super) fn wait_exited(&self) {
         let mut progress = self.progress.lock();
         while !progress.exited {

@@ -43,12 +43,13 @@ pub struct IngestStats {
     pub last_batch_records: usize,
 }
 
-/// Told about every backend write and refresh the flusher makes.
+/// Told about every backend write the flusher makes and every refresh the
+/// refresher makes.
 ///
-/// Called on the flusher thread right after the backend call returns and
-/// *before* the waiting tickets are resolved (so whoever holds an
-/// acknowledgement also sees the event reported). It therefore delays
-/// acknowledgements: it must be quick and must not block on the ingester (no
+/// Called on that thread right after the backend call returns and *before*
+/// the waiting tickets are resolved (so whoever holds an acknowledgement
+/// also sees the event reported); the two methods can run concurrently. It
+/// therefore delays acknowledgements: it must be quick and must not block on the ingester (no
 /// `flush`, `close`, `wait_*` or blocking `submit` from here). Durations are
 /// wall time of the backend call.
 pub trait FlushObserver: Send + Sync {

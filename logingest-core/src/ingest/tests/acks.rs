@@ -129,6 +129,30 @@ fn wait_visible_asks_for_a_prompt_refresh() {
 }
 
 #[test]
+fn a_slow_refresh_does_not_hold_up_acknowledgements() {
+    let backend = TestBackend::new();
+    let (ingester, _clock) = start(&backend, config(10, 1 << 20));
+    backend.block_refreshes();
+    let first = ingester.submit(vec![rec("first")]).unwrap();
+    durable(&first);
+    let waiter = {
+        let first = first.clone();
+        thread::spawn(move || first.wait_visible_timeout(WAIT))
+    };
+    wait_until("the refresh started", || backend.refreshes() == 1);
+    // The refresh is stuck in the backend; the next batch is still written
+    // and acknowledged meanwhile.
+    let second = ingester.submit(vec![rec("second")]).unwrap();
+    assert_eq!(durable(&second).first_seq, FIRST_SEQ + 1);
+    assert_eq!(backend.visible(), 0);
+    backend.release_refreshes();
+    waiter.join().unwrap().unwrap();
+    second.wait_visible_timeout(WAIT).unwrap();
+    assert_eq!(backend.visible(), 2);
+    ingester.close().unwrap();
+}
+
+#[test]
 fn periodic_refresh_happens_after_the_interval() {
     let backend = TestBackend::new();
     let config = config(10, 1 << 20).refresh_interval(Duration::from_millis(20));

@@ -2,7 +2,8 @@
 //!
 //! The backend records every `write_batch` call, can hold calls at a gate
 //! until the test releases it (so the test fills the queue while the flusher
-//! is provably busy), fails or panics on chosen calls, and counts refreshes.
+//! is provably busy), fails or panics on chosen calls, and counts refreshes,
+//! which it can hold at a gate of their own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ struct State {
     fail_calls: Vec<usize>,
     panic_calls: Vec<usize>,
     failing_refreshes: usize,
+    refresh_gate_closed: bool,
     refreshes: usize,
     /// Committed records visible after the last successful refresh.
     visible: usize,
@@ -73,6 +75,16 @@ impl TestBackend {
                 "write call {n} never started"
             );
         }
+    }
+
+    /// Later refreshes wait inside `refresh` until [`TestBackend::release_refreshes`].
+    pub(super) fn block_refreshes(&self) {
+        self.state.lock().refresh_gate_closed = true;
+    }
+
+    pub(super) fn release_refreshes(&self) {
+        self.state.lock().refresh_gate_closed = false;
+        self.changed.notify_all();
     }
 
     /// Write call number `n` (1-based) fails with a retryable error.
@@ -144,6 +156,16 @@ impl Backend for TestBackend {
     fn refresh(&self) -> Result<()> {
         let mut state = self.state.lock();
         state.refreshes += 1;
+        self.changed.notify_all();
+        let deadline = Instant::now() + WAIT;
+        while state.refresh_gate_closed {
+            if self.changed.wait_until(&mut state, deadline).timed_out() {
+                return Err(Error::backend_msg(
+                    false,
+                    "test never released the refresh gate",
+                ));
+            }
+        }
         if state.failing_refreshes > 0 {
             state.failing_refreshes -= 1;
             return Err(Error::backend_msg(true, "injected refresh failure"));

@@ -2,7 +2,9 @@
 //! tantivy as the search index.
 //!
 //! Write path: `write_batch` commits the batch in SQLite (durable, the
-//! acknowledgement) and then adds its documents to the tantivy writer.
+//! acknowledgement) and queues its documents for the indexing thread, which
+//! adds them to the tantivy writer behind the acknowledgement
+//! ([`crate::pending`]).
 //! `refresh` — called by the ingester, by the background thread every
 //! `refresh_interval`, or by the user — commits tantivy with the highest
 //! sequence number as payload and reloads the reader. On open, SQLite rows
@@ -42,6 +44,8 @@ pub struct TantivyBackend {
     inner: Arc<Inner>,
     /// The refresh and upkeep threads.
     background: Vec<Periodic>,
+    /// Feeds queued documents to tantivy's writer.
+    indexer: Option<JoinHandle<()>>,
 }
 
 struct Inner {
@@ -49,12 +53,10 @@ struct Inner {
     config: TantivyConfig,
     store: Store,
     index: SearchIndex,
-    /// Serialises writers, refreshes and retention: one batch at a time
-    /// reaches SQLite and the index, in sequence order.
+    /// Serialises writers, recovery and retention: one batch at a time
+    /// reaches SQLite and the index queue, in sequence order. Refreshes do
+    /// not take it, so a tantivy commit never holds up an acknowledgement.
     write: Mutex<()>,
-    /// Set when adding to the index failed after a SQLite commit; the next
-    /// refresh rebuilds the uncommitted part from SQLite.
-    poisoned: Mutex<bool>,
     /// Message terms of each segment as text, for substring search.
     term_texts: TermTexts,
     /// Held for the backend's lifetime: one process per directory.
@@ -86,7 +88,6 @@ impl TantivyBackend {
             store,
             index,
             write: Mutex::new(()),
-            poisoned: Mutex::new(false),
             term_texts: TermTexts::default(),
             _lock: lock,
         });
@@ -108,7 +109,24 @@ impl TantivyBackend {
                 let _ = inner.store.maintain();
             }));
         }
-        Ok(TantivyBackend { inner, background })
+        let indexer = {
+            let inner = Arc::clone(&inner);
+            std::thread::Builder::new()
+                .name("logingest-index".into())
+                .spawn(move || {
+                    // A failure marks the writer failed; the next refresh
+                    // re-indexes from SQLite.
+                    while inner.index.wait_for_queued() {
+                        let _ = inner.index.index_queued();
+                    }
+                })
+                .map_err(error::io)?
+        };
+        Ok(TantivyBackend {
+            inner,
+            background,
+            indexer: Some(indexer),
+        })
     }
 
     /// The directory this backend lives in.
@@ -173,7 +191,6 @@ impl Inner {
         if n > 0 {
             self.index.commit()?;
         }
-        *self.poisoned.lock() = false;
         Ok(())
     }
 
@@ -190,12 +207,15 @@ impl Inner {
     }
 
     fn refresh(&self) -> Result<()> {
-        if *self.poisoned.lock() {
+        if self.index.is_failed() {
             return self.recover();
         }
-        let _write = self.write.lock();
         if self.index.is_dirty() {
-            self.index.commit()?;
+            match self.index.commit() {
+                // Indexing failed on the way: rebuild from SQLite.
+                Err(_) if self.index.is_failed() => return self.recover(),
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -204,7 +224,7 @@ impl Inner {
         let _write = self.write.lock();
         // The deletion commits the index: first make sure it holds nothing
         // that a failed write left behind.
-        if *self.poisoned.lock() {
+        if self.index.is_failed() {
             self.recover_locked()?;
         }
         // Order matters for crash safety: record the intent, delete from the
@@ -243,36 +263,13 @@ impl Backend for TantivyBackend {
     fn write_batch(&self, records: &[Record]) -> Result<WriteAck> {
         let inner = &self.inner;
         let _write = inner.write.lock();
-        if records.is_empty() {
-            return inner.store.append(records);
+        let ack = inner.store.append(records)?;
+        if !records.is_empty() {
+            // Durable: the acknowledgement stands whatever happens to the
+            // index, which catches up from SQLite if indexing fails.
+            inner.index.enqueue(ack.first_seq, records);
         }
-        // Hand the documents to tantivy first: its worker thread indexes them
-        // while SQLite commits, so the two costs overlap instead of adding
-        // up. The sequence numbers are known in advance (we hold the write
-        // lock), and nothing added here is visible before the next tantivy
-        // commit, which also needs the write lock.
-        let first_seq = inner.store.next_seq();
-        let indexed = inner.index.add(first_seq, records);
-        match inner.store.append(records) {
-            Ok(ack) => {
-                debug_assert_eq!(ack.first_seq, first_seq);
-                if indexed.is_err() {
-                    // The batch is durable; the index catches up from SQLite
-                    // at the next refresh. The acknowledgement stands.
-                    *inner.poisoned.lock() = true;
-                }
-                Ok(ack)
-            }
-            Err(e) => {
-                // Not stored, so it must never become searchable: drop the
-                // writer's uncommitted documents and re-add, from SQLite, the
-                // acknowledged ones among them.
-                if inner.recover_locked().is_err() {
-                    *inner.poisoned.lock() = true;
-                }
-                Err(e)
-            }
-        }
+        Ok(ack)
     }
 
     fn refresh(&self) -> Result<()> {
@@ -415,6 +412,10 @@ impl Drop for TantivyBackend {
     fn drop(&mut self) {
         for task in &mut self.background {
             task.stop();
+        }
+        self.inner.index.close_queue();
+        if let Some(indexer) = self.indexer.take() {
+            let _ = indexer.join();
         }
         // Make what was written visible next time without re-indexing.
         let _ = self.inner.refresh();

@@ -40,6 +40,10 @@ pub struct TantivyConfig {
     pub synchronous: Synchronous,
     /// Memory budget of the tantivy index writer, bytes. Default 128 MiB.
     pub writer_memory_bytes: usize,
+    /// Memory for documents of acknowledged batches waiting for the
+    /// indexing thread, bytes (estimated). Past it, writes wait for
+    /// indexing. Default 64 MiB.
+    pub index_queue_bytes: usize,
     /// Indexing threads of the tantivy writer. Default 1 (these machines
     /// have 2 cores; the other serves SQLite and searches).
     pub indexing_threads: usize,
@@ -73,6 +77,7 @@ impl Default for TantivyConfig {
             refresh_interval: Some(Duration::from_secs(1)),
             synchronous: Synchronous::Full,
             writer_memory_bytes: 128 << 20,
+            index_queue_bytes: 16 << 20,
             indexing_threads: 1,
             doc_store_cache_blocks: 16,
             block_records: 512,
@@ -118,6 +123,12 @@ impl TantivyConfig {
     /// Sets the zstd level of new blocks.
     pub fn block_compression_level(mut self, level: i32) -> Self {
         self.block_compression_level = level;
+        self
+    }
+
+    /// Sets the byte budget of the queue in front of the indexing thread.
+    pub fn index_queue_bytes(mut self, bytes: usize) -> Self {
+        self.index_queue_bytes = bytes;
         self
     }
 

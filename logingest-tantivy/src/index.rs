@@ -32,6 +32,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 
 use crate::config::TantivyConfig;
 use crate::error;
+use crate::pending::{Batch, Pending};
 use crate::tokenizer::{self, MessageTokenizer};
 
 /// Separates the path from the value in `kw` terms. No path contains it
@@ -178,12 +179,19 @@ fn open_or_rebuild(dir: &Path, schema: Schema) -> Result<Index> {
     }
 }
 
+/// What a queued document is assumed to cost beyond twice its record's
+/// source (the field values, their copies as terms): a rough figure, it
+/// only has to keep the queue's memory in proportion to its budget.
+const DOC_OVERHEAD_BYTES: usize = 256;
+
 /// The tantivy side of a backend directory.
 pub(crate) struct SearchIndex {
     pub fields: Fields,
     index: Index,
     reader: IndexReader,
     writer: Mutex<WriterState>,
+    /// Acknowledged documents not yet added to the writer.
+    pending: Pending,
 }
 
 struct WriterState {
@@ -192,6 +200,43 @@ struct WriterState {
     added_through: u64,
     /// Highest sequence number in the last commit.
     committed_through: u64,
+    /// Adding to the writer failed: documents are missing from it, so it
+    /// must not commit until [`SearchIndex::rollback`] and re-indexing
+    /// from SQLite.
+    failed: bool,
+}
+
+impl WriterState {
+    /// Adds documents `first_seq..` to the writer; on failure marks the
+    /// state failed (the caller re-indexes from SQLite later).
+    fn add(&mut self, first_seq: u64, docs: Vec<TantivyDocument>) -> Result<()> {
+        if self.failed {
+            return Err(not_committable());
+        }
+        for (i, doc) in docs.into_iter().enumerate() {
+            if let Err(e) = self.writer.add_document(doc) {
+                self.failed = true;
+                return Err(error::index(e));
+            }
+            self.added_through = first_seq + i as u64;
+        }
+        Ok(())
+    }
+
+    /// Adds every batch still queued in `pending`.
+    fn drain(&mut self, pending: &Pending) -> Result<()> {
+        while let Some(batch) = pending.pop() {
+            self.add(batch.first_seq, batch.docs)?;
+        }
+        Ok(())
+    }
+}
+
+fn not_committable() -> logingest_core::Error {
+    logingest_core::Error::backend_msg(
+        true,
+        "the search index lost documents to a failed write and is being rebuilt from the record store; retry",
+    )
 }
 
 /// Commit payload: the highest sequence number the commit contains.
@@ -234,7 +279,9 @@ impl SearchIndex {
                 writer,
                 added_through: committed_through,
                 committed_through,
+                failed: false,
             }),
+            pending: Pending::new(config.index_queue_bytes),
         })
     }
 
@@ -243,18 +290,52 @@ impl SearchIndex {
         self.writer.lock().committed_through
     }
 
-    /// Adds records `first_seq..` to the writer (not yet visible).
-    pub(crate) fn add(&self, first_seq: u64, records: &[Record]) -> Result<()> {
+    /// Queues the documents of acknowledged records `first_seq..` for the
+    /// indexing thread (not yet visible); waits while the queue is over its
+    /// byte budget.
+    pub(crate) fn enqueue(&self, first_seq: u64, records: &[Record]) {
+        let mut bytes = 0;
+        let docs = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| {
+                bytes += DOC_OVERHEAD_BYTES + 2 * record.source().len();
+                document(&self.fields, first_seq + i as u64, record)
+            })
+            .collect();
+        self.pending.push(Batch {
+            first_seq,
+            docs,
+            bytes,
+        });
+    }
+
+    /// Waits for queued documents; false once [`SearchIndex::close_queue`]
+    /// was called.
+    pub(crate) fn wait_for_queued(&self) -> bool {
+        self.pending.wait()
+    }
+
+    /// Stops [`SearchIndex::wait_for_queued`] from waiting (shutdown); what
+    /// is queued is still added by the next commit.
+    pub(crate) fn close_queue(&self) {
+        self.pending.close();
+    }
+
+    /// Adds the oldest queued batch to the writer (the indexing thread).
+    pub(crate) fn index_queued(&self) -> Result<()> {
         let mut state = self.writer.lock();
-        for (i, record) in records.iter().enumerate() {
-            let seq = first_seq + i as u64;
-            state
-                .writer
-                .add_document(document(&self.fields, seq, record))
-                .map_err(error::index)?;
-            state.added_through = seq;
+        // Popped under the writer's lock, so batches reach the writer in
+        // the order they were queued even when a commit drains concurrently.
+        match self.pending.pop() {
+            Some(batch) => state.add(batch.first_seq, batch.docs),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Whether adding to the writer failed since the last rollback.
+    pub(crate) fn is_failed(&self) -> bool {
+        self.writer.lock().failed
     }
 
     /// Adds a record read back from SQLite (recovery).
@@ -276,19 +357,29 @@ impl SearchIndex {
             .ok_or_else(|| {
                 logingest_core::Error::backend_msg(false, format!("stored record {seq} is empty"))
             })?;
-        self.add(seq, std::slice::from_ref(&record))
+        self.writer
+            .lock()
+            .add(seq, vec![document(&self.fields, seq, &record)])
     }
 
-    /// Whether documents were added since the last commit.
+    /// Whether documents were added or queued since the last commit.
     pub(crate) fn is_dirty(&self) -> bool {
         let state = self.writer.lock();
-        state.added_through != state.committed_through
+        state.added_through != state.committed_through || !self.pending.is_empty()
     }
 
-    /// Commits everything added (durably, with its payload) and makes it
-    /// visible to new searchers.
+    /// Commits everything added or queued (durably, with its payload) and
+    /// makes it visible to new searchers.
     pub(crate) fn commit(&self) -> Result<()> {
         let mut state = self.writer.lock();
+        state.drain(&self.pending)?;
+        self.commit_locked(state)
+    }
+
+    fn commit_locked(&self, mut state: parking_lot::MutexGuard<'_, WriterState>) -> Result<()> {
+        if state.failed {
+            return Err(not_committable());
+        }
         let through = state.added_through;
         let mut prepared = state.writer.prepare_commit().map_err(error::index)?;
         prepared
@@ -299,27 +390,30 @@ impl SearchIndex {
         self.reader.reload().map_err(error::index)
     }
 
-    /// Discards everything added since the last commit (after a failure).
+    /// Discards everything added or queued since the last commit (before
+    /// re-indexing it from SQLite).
     pub(crate) fn rollback(&self) -> Result<()> {
         let mut state = self.writer.lock();
+        self.pending.clear();
         state.writer.rollback().map_err(error::index)?;
         state.added_through = state.committed_through;
+        state.failed = false;
         Ok(())
     }
 
     /// Deletes documents with `ts < cutoff` and commits.
     pub(crate) fn delete_older_than(&self, cutoff: Timestamp) -> Result<()> {
-        {
-            let state = self.writer.lock();
-            let lower = std::ops::Bound::Unbounded;
-            let upper =
-                std::ops::Bound::Excluded(Term::from_field_i64(self.fields.ts, cutoff.as_nanos()));
-            state
-                .writer
-                .delete_query(Box::new(RangeQuery::new(lower, upper)))
-                .map_err(error::index)?;
-        }
-        self.commit()
+        let mut state = self.writer.lock();
+        // A delete applies to documents added before it: queued ones first.
+        state.drain(&self.pending)?;
+        let lower = std::ops::Bound::Unbounded;
+        let upper =
+            std::ops::Bound::Excluded(Term::from_field_i64(self.fields.ts, cutoff.as_nanos()));
+        state
+            .writer
+            .delete_query(Box::new(RangeQuery::new(lower, upper)))
+            .map_err(error::index)?;
+        self.commit_locked(state)
     }
 
     /// A searcher over the last reloaded commit.

@@ -33,6 +33,7 @@ mod config;
 mod dictionary;
 mod error;
 mod index;
+mod pending;
 mod regex_prefilter;
 mod store;
 mod tokenizer;

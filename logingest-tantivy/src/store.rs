@@ -183,6 +183,7 @@ impl Store {
     }
 
     /// The sequence number the next appended record will get.
+    #[cfg(test)]
     pub(crate) fn next_seq(&self) -> u64 {
         self.writer.lock().last_seq + 1
     }

@@ -93,6 +93,20 @@ impl TantivyBackend {
         });
         inner.finish_retention()?;
         inner.recover()?;
+        let indexer = {
+            let inner = Arc::clone(&inner);
+            std::thread::Builder::new()
+                .name("logingest-index".into())
+                .spawn(move || {
+                    // A failure marks the writer failed; the next refresh
+                    // re-indexes from SQLite.
+                    while inner.index.wait_for_queued() {
+                        let _ = inner.index.index_queued();
+                    }
+                })
+                .map_err(error::io)?
+        };
+
         let mut background = Vec::new();
         if let Some(every) = config.refresh_interval {
             let inner = Arc::clone(&inner);
@@ -109,19 +123,6 @@ impl TantivyBackend {
                 let _ = inner.store.maintain();
             }));
         }
-        let indexer = {
-            let inner = Arc::clone(&inner);
-            std::thread::Builder::new()
-                .name("logingest-index".into())
-                .spawn(move || {
-                    // A failure marks the writer failed; the next refresh
-                    // re-indexes from SQLite.
-                    while inner.index.wait_for_queued() {
-                        let _ = inner.index.index_queued();
-                    }
-                })
-                .map_err(error::io)?
-        };
         Ok(TantivyBackend {
             inner,
             background,
@@ -183,15 +184,10 @@ impl Inner {
 
     /// [`Inner::recover`] for a caller that holds the write lock.
     fn recover_locked(&self) -> Result<()> {
-        self.index.rollback()?;
-        let from = self.index.committed_through();
-        let n = self
-            .store
-            .scan_after(from, |seq, _, source| self.index.add_stored(seq, source))?;
-        if n > 0 {
-            self.index.commit()?;
-        }
-        Ok(())
+        self.index.rebuild_uncommitted(|from, add| {
+            self.store
+                .scan_after(from, |seq, _, source| add(seq, source))
+        })
     }
 
     /// Completes a retention deletion a crash interrupted.

@@ -42,8 +42,13 @@ pub struct TantivyConfig {
     pub writer_memory_bytes: usize,
     /// Memory for documents of acknowledged batches waiting for the
     /// indexing thread, bytes (estimated). Past it, writes wait for
-    /// indexing. Default 64 MiB.
+    /// indexing. Default 16 MiB (about 15,000 generator records: enough to
+    /// ride out a commit, `docs/performance.md`).
     pub index_queue_bytes: usize,
+    /// Threads tantivy merges segments on. Default 1: on these 2-core
+    /// machines concurrent merges of large segments competed with ingest
+    /// for CPU and memory (`docs/performance.md`).
+    pub merge_threads: usize,
     /// Indexing threads of the tantivy writer. Default 1 (these machines
     /// have 2 cores; the other serves SQLite and searches).
     pub indexing_threads: usize,
@@ -78,6 +83,7 @@ impl Default for TantivyConfig {
             synchronous: Synchronous::Full,
             writer_memory_bytes: 128 << 20,
             index_queue_bytes: 16 << 20,
+            merge_threads: 1,
             indexing_threads: 1,
             doc_store_cache_blocks: 16,
             block_records: 512,
@@ -129,6 +135,12 @@ impl TantivyConfig {
     /// Sets the byte budget of the queue in front of the indexing thread.
     pub fn index_queue_bytes(mut self, bytes: usize) -> Self {
         self.index_queue_bytes = bytes;
+        self
+    }
+
+    /// Sets how many threads tantivy merges segments on.
+    pub fn merge_threads(mut self, threads: usize) -> Self {
+        self.merge_threads = threads;
         self
     }
 

@@ -125,7 +125,7 @@ impl Ingester {
 
     /// Blocks until every submission accepted before this call has been
     /// written (committed or failed) and a refresh that started after the
-    /// last of them has succeeded, asking the flusher to refresh promptly.
+    /// last of them has succeeded, asking the refresher to refresh promptly.
     ///
     /// `Ok` means every *committed* submission is visible. Failed batches are
     /// reported to their tickets and counted in [`IngestStats::failed_records`],

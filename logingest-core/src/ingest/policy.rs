@@ -173,7 +173,7 @@ pub struct IngestConfig {
     /// `Block { timeout: 5 s }`.
     pub when_full: WhenFull,
     /// Longest time committed records may stay invisible to search when
-    /// nobody asks for visibility: the flusher refreshes the backend at most
+    /// nobody asks for visibility: the refresher refreshes the backend at most
     /// this long after the previous refresh if something was committed since.
     /// Default 1 s. Zero refreshes after every batch.
     pub refresh_interval: Duration,

@@ -4,7 +4,7 @@
 //! request, hand it to the queue, and decide separately how strong an answer
 //! it owes the client — accepted (return at once), durable
 //! ([`Ticket::wait_durable`]), or searchable ([`Ticket::wait_visible`], like
-//! Elasticsearch `refresh=wait_for`, but the flusher refreshes promptly
+//! Elasticsearch `refresh=wait_for`, but the refresher refreshes promptly
 //! instead of waiting for the next periodic refresh).
 //!
 //! Each submission has a small shared slot (mutex + condvar) that the flusher
@@ -175,8 +175,8 @@ impl Ticket {
     /// started after its commit has completed, so searches that start after
     /// this returns see it.
     ///
-    /// Asks the flusher to refresh as soon as it is between batches rather
-    /// than at the next `refresh_interval`. Errors: the batch's error (as
+    /// Asks the refresher to refresh now rather than at the next
+    /// `refresh_interval`. Errors: the batch's error (as
     /// [`Ticket::wait_durable`]), or the refresh's error — the records are
     /// durable then, and a later call asks for a new refresh.
     pub fn wait_visible(&self) -> Result<()> {
@@ -193,7 +193,7 @@ impl Ticket {
     /// Blocks until this submission is visible through the ingester's
     /// *periodic* refresh, without asking for an early one: for observers
     /// such as live tail, which must not turn every request into a refresh.
-    /// A failed periodic refresh is retried by the flusher; this keeps
+    /// A failed periodic refresh is retried by the refresher; this keeps
     /// waiting. Errors: the batch's error, or `Closed`.
     pub fn wait_visible_passive(&self) -> Result<()> {
         self.wait_durable_until(None)?;

@@ -149,18 +149,33 @@ fn term_too_long(what: &str, len: usize, limit: usize) -> String {
     )
 }
 
-/// A small set of the keys of one object, to find duplicates.
+/// The keys of one object, to find duplicates: a list while it is short
+/// (most objects have a handful of keys, and comparing a few strings beats
+/// hashing them), a hash set beyond, so an object with 100,000 keys costs
+/// linear time, not quadratic.
 #[derive(Default)]
-struct Keys(Vec<String>);
+struct Keys {
+    few: Vec<String>,
+    many: std::collections::HashSet<String>,
+}
+
+/// Keys kept in the list before switching to the set.
+const FEW_KEYS: usize = 16;
 
 impl Keys {
     /// Adds `key`; false if it was already there.
     fn insert(&mut self, key: &str) -> bool {
-        if self.0.iter().any(|k| k == key) {
-            return false;
+        if self.many.is_empty() {
+            if self.few.iter().any(|k| k == key) {
+                return false;
+            }
+            if self.few.len() < FEW_KEYS {
+                self.few.push(key.to_owned());
+                return true;
+            }
+            self.many.extend(self.few.drain(..));
         }
-        self.0.push(key.to_owned());
-        true
+        self.many.insert(key.to_owned())
     }
 }
 

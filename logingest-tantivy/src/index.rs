@@ -484,12 +484,13 @@ mod tests {
 
     #[test]
     fn documents_cost_linear_time_in_their_keys() {
-        // A ratio within one run, not a time limit: 4× the keys must cost
-        // about 4× (the earlier list search for known paths cost 16×).
+        // A ratio within one run, not a time limit: 8× the keys must cost
+        // about 8× (the earlier list search for known paths cost ~64×; the
+        // bound leaves room for a busy machine).
         let (_, fields) = schema();
-        let (small, large) = (wide(5_000), wide(20_000));
+        let (small, large) = (wide(2_500), wide(20_000));
         let fastest = |record: &Record| {
-            (0..3)
+            (0..5)
                 .map(|_| {
                     let started = std::time::Instant::now();
                     std::hint::black_box(document(&fields, 1, record));
@@ -500,6 +501,6 @@ mod tests {
                 .as_secs_f64()
         };
         let ratio = fastest(&large) / fastest(&small);
-        assert!(ratio < 9.0, "4× the keys took {ratio:.1}× the time");
+        assert!(ratio < 24.0, "8× the keys took {ratio:.1}× the time");
     }
 }

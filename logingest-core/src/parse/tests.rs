@@ -347,9 +347,9 @@ fn wide_record(n: usize) -> String {
     )
 }
 
-/// Fastest of three runs of `f`.
+/// Fastest of five runs of `f`.
 fn fastest(f: impl Fn()) -> std::time::Duration {
-    (0..3)
+    (0..5)
         .map(|_| {
             let started = std::time::Instant::now();
             f();
@@ -361,20 +361,21 @@ fn fastest(f: impl Fn()) -> std::time::Duration {
 
 #[test]
 fn parsing_is_linear_in_the_number_of_keys() {
-    // A ratio within one run, not a time limit: 4× the keys must cost about
-    // 4× (quadratic duplicate detection cost 16×). The limit is the limit
-    // allowed in the body, raised so these records are accepted.
+    // A ratio within one run, not a time limit: 8× the keys must cost about
+    // 8× (quadratic duplicate detection costs ~64×; the bound leaves room
+    // for a busy machine and cache effects). The record limits are raised
+    // so these records are accepted.
     let limits = Limits::default()
         .max_record_bytes(usize::MAX)
         .max_body_bytes(usize::MAX);
     let options = ParseOptions::default().limits(limits);
-    let (small, large) = (wide_record(10_000), wide_record(40_000));
+    let (small, large) = (wide_record(5_000), wide_record(40_000));
     let parse = |text: &str| {
         let records = parse_records(text.as_bytes(), &options).unwrap();
-        assert_eq!(records[0].keywords().len() % 10_000, 0);
+        assert_eq!(records[0].keywords().len() % 5_000, 0);
     };
     let ratio = fastest(|| parse(&large)).as_secs_f64() / fastest(|| parse(&small)).as_secs_f64();
-    assert!(ratio < 9.0, "4× the keys took {ratio:.1}× the time");
+    assert!(ratio < 24.0, "8× the keys took {ratio:.1}× the time");
     // Duplicates are still found among many keys.
     let duplicate = wide_record(100).replace(r#""k99":"#, r#""k3":"#);
     assert!(matches!(

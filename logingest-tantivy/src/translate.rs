@@ -204,10 +204,13 @@ impl Translate for QueryBuilder<'_> {
                 )
             }
         };
-        let query = RegexQuery::from_pattern(&regex, tantivy_field).map_err(|e| {
+        // The parser bounds a wildcard's size; should the automaton still
+        // not build, say so in our words: tantivy's text names its internal
+        // regex (with the `\0` of `kw` terms), which means nothing to a user.
+        let query = RegexQuery::from_pattern(&regex, tantivy_field).map_err(|_| {
             Error::InvalidQuery(logingest_core::QueryError::new(
                 0,
-                format!("wildcard `{regex}`: {e}"),
+                "a wildcard is too complex to search; use fewer `?` and `*`, or a regular expression",
             ))
         })?;
         Ok(Box::new(query))

@@ -170,7 +170,7 @@ fn message_query(value: Value) -> Result<Query, QueryError> {
         }),
         Value::Regex { pos, source } => regex_query(Field::Message, pos, &source),
         Value::Unquoted(term) if term.has_wildcard() => {
-            let pattern = wildcard(&term);
+            let pattern = wildcard(&term)?;
             if pattern.parts == [WildcardPart::AnyString] {
                 return Ok(Query::All);
             }
@@ -213,7 +213,7 @@ fn keyword_query(field: &str, value: Value) -> Result<Query, QueryError> {
         Value::Quoted { text, .. } => Ok(Query::Keyword { field, value: text }),
         Value::Regex { pos, source } => regex_query(Field::Keyword(field), pos, &source),
         Value::Unquoted(term) if term.has_wildcard() => {
-            let pattern = wildcard(&term);
+            let pattern = wildcard(&term)?;
             if pattern.parts == [WildcardPart::AnyString] {
                 Ok(Query::Exists { field })
             } else {
@@ -248,9 +248,16 @@ fn regex_query(field: Field, pos: usize, source: &str) -> Result<Query, QueryErr
         })
 }
 
+/// Most `?` and `*` runs one wildcard term may hold. Backends compile a
+/// wildcard into an automaton over the term dictionary whose size grows with
+/// them (tantivy refused 56 `?` after a field prefix); past this, the query is refused here,
+/// with the term's position, on every backend alike.
+pub const MAX_WILDCARDS: usize = 32;
+
 /// The normalised wildcard pattern of an unquoted term: adjacent literals
-/// merged, runs of `*` collapsed, escaped characters literal.
-fn wildcard(term: &Unquoted) -> Wildcard {
+/// merged, runs of `*` collapsed, escaped characters literal; refused with
+/// more than [`MAX_WILDCARDS`] wildcards.
+fn wildcard(term: &Unquoted) -> Result<Wildcard, QueryError> {
     let mut parts: Vec<WildcardPart> = Vec::new();
     for ch in &term.chars {
         match (ch.escaped, ch.c, parts.last_mut()) {
@@ -261,7 +268,21 @@ fn wildcard(term: &Unquoted) -> Wildcard {
             (_, c, _) => parts.push(WildcardPart::Literal(c.to_string())),
         }
     }
-    Wildcard { parts }
+    let wildcards = parts
+        .iter()
+        .filter(|p| !matches!(p, WildcardPart::Literal(_)))
+        .count();
+    if wildcards > MAX_WILDCARDS {
+        return Err(QueryError::new(
+            term.pos,
+            format!(
+                "`{}` has {wildcards} wildcards (`?` and runs of `*`); at most {MAX_WILDCARDS} are \
+                 allowed in one term (a regular expression such as `/a.{{100}}b/` has no such limit)",
+                term.text()
+            ),
+        ));
+    }
+    Ok(Wildcard { parts })
 }
 
 fn timestamp_query(op: Op, value: Value, now: Timestamp) -> Result<Query, QueryError> {

@@ -4,11 +4,25 @@
 use super::parse;
 
 #[test]
+fn wildcards_up_to_the_limit_parse() {
+    let at_limit = format!("level:a{}b", "?".repeat(32));
+    assert!(parse(&at_limit).is_ok());
+    // Escaped ones are literals and do not count.
+    let escaped = format!("level:a{}*", "\\?".repeat(100));
+    assert!(parse(&escaped).is_ok(), "{escaped}");
+}
+
+#[test]
 fn error_positions() {
     let deep_parens = format!("{}a{}", "(".repeat(65), ")".repeat(65));
     let deep_nots = format!("{}a", "-".repeat(65));
     let huge = "(".repeat(100_000);
+    let many_any = format!("level:a{}b", "?".repeat(33));
+    let many_words = format!("x a{}", "*b".repeat(33));
     let cases: &[(&str, usize, &str)] = &[
+        // Wildcards too large for any backend's automaton.
+        (&many_any, 6, "has 33 wildcards"),
+        (&many_words, 2, "at most 32 are allowed"),
         // Structure.
         ("(a", 0, "never closed"),
         ("a (b OR c", 2, "never closed"),

@@ -12,6 +12,7 @@
 mod auth;
 mod cli;
 mod config;
+mod cpu;
 mod error;
 mod metrics;
 mod routes;

@@ -11,6 +11,7 @@ use logingest_tantivy::{TantivyBackend, TantivyConfig};
 
 use crate::auth::Keys;
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
+use crate::cpu::Cpu;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::AppState;
@@ -92,6 +93,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limits,
         tail,
         metrics,
+        cpu: Cpu::per_core(),
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

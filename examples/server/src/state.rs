@@ -8,6 +8,7 @@ use logingest_core::ingest::Ingester;
 use logingest_core::{Backend, Limits};
 
 use crate::auth::{Keys, Principal, Role};
+use crate::cpu::Cpu;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::tail::TailHub;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub tail: TailHub,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Where CPU-bound request work runs.
+    pub cpu: Cpu,
 }
 
 /// Shared state as handlers receive it.

@@ -27,7 +27,7 @@ use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use logingest_core::{parse_ecs_document, ParseOptions, Record};
+use logingest_core::{parse_ecs_document, Error, ParseOptions, Record};
 use serde_json::{json, Map, Value};
 
 use super::body;
@@ -108,16 +108,23 @@ async fn handle(
         Some("true" | "wait_for" | "")
     );
     let payload = body::received(payload, state.limits.max_body_bytes)?;
-    let bytes = body::decode(&headers, payload, state.limits.max_body_bytes)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        // Where, as a line and a 1-based byte column, like record errors.
-        let valid = &bytes[..e.valid_up_to()];
-        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = valid.len() - line_start + 1;
-        ApiError::bad_request(format!("line {line}, column {column}: invalid UTF-8"))
-    })?;
-    let (items, records) = parse_bulk(text, default_index.as_deref(), &state.limits)?;
+    let limits = state.limits;
+    // Decompressing and parsing off the runtime's threads (`crate::cpu`).
+    let (items, records) = state
+        .cpu
+        .run(move || {
+            let bytes = body::decode(&headers, payload, limits.max_body_bytes)?;
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                // Where, as a line and a 1-based byte column, like record errors.
+                let valid = &bytes[..e.valid_up_to()];
+                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+                let column = valid.len() - line_start + 1;
+                ApiError::bad_request(format!("line {line}, column {column}: invalid UTF-8"))
+            })?;
+            parse_bulk(text, default_index.as_deref(), &limits)
+        })
+        .await??;
     let first_seq = if records.is_empty() {
         0
     } else {
@@ -205,8 +212,19 @@ fn parse_bulk(
     let options = ParseOptions::default()
         .limits(*limits)
         .receive_time(logingest_core::Timestamp::now());
+    let mut actions = 0usize;
     while let Some((n, line)) = lines.next() {
         let line_no = n + 1;
+        // Every action counts, stored or not: the limit bounds the work and
+        // the answer's size as it does for `POST /logs`.
+        actions += 1;
+        if actions > limits.max_records {
+            return Err(Error::TooLarge(format!(
+                "body has more than {} bulk items, the limit is {}",
+                limits.max_records, limits.max_records
+            ))
+            .into());
+        }
         let action: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
             ApiError::bad_request(format!(
                 "line {line_no}: malformed action/metadata line: {e}"

@@ -63,14 +63,23 @@ async fn accept(
     wait_visible: bool,
 ) -> Result<usize, ApiError> {
     let payload = body::received(payload, state.limits.max_body_bytes)?;
-    let bytes = body::decode(headers, payload, state.limits.max_body_bytes)?;
     let format = if body::is_ndjson(headers) {
         Format::Ndjson
     } else {
         Format::Auto
     };
-    let options = ParseOptions::default().limits(state.limits).format(format);
-    let records = parse_records(&bytes, &options)?;
+    let limits = state.limits;
+    let headers = headers.clone();
+    // Decompressing and parsing are linear but can take seconds for a
+    // large body: off the runtime's threads (`crate::cpu`).
+    let records = state
+        .cpu
+        .run(move || {
+            let bytes = body::decode(&headers, payload, limits.max_body_bytes)?;
+            let options = ParseOptions::default().limits(limits).format(format);
+            Ok::<_, ApiError>(parse_records(&bytes, &options)?)
+        })
+        .await??;
     submit(state, records, wait_visible)
         .await
         .map(|(count, _)| count)

@@ -1,0 +1,111 @@
+//! CPU-heavy input must not stall the server: parsing is linear in the
+//! input, runs off the async runtime's threads, and every ingest endpoint
+//! obeys every limit (issue: hardening, classes 1 and 2).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::Server;
+
+/// An NDJSON body of `n` valid records whose last line is a record of the
+/// wrong type: parsed to the end, then refused with 400, so the request's
+/// whole time is parsing.
+fn heavy_invalid_body(n: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(n * 200);
+    for i in 0..n {
+        body.push_str(&format!(
+            r#"{{"message":"heavy record {i} with enough words to tokenize and index","level":"info","metadata":{{"a":"b{i}","c":{{"d":"e"}}}}}}"#
+        ));
+        body.push('\n');
+    }
+    body.push_str("{\"message\":5}\n");
+    body.into_bytes()
+}
+
+#[test]
+fn health_answers_while_heavy_bodies_parse() {
+    let server = Arc::new(Server::start_with(&[
+        "--max-body-bytes",
+        "268435456",
+        "--max-records",
+        "1000000",
+    ]));
+    let body = Arc::new(heavy_invalid_body(150_000));
+    // Twice as many heavy requests as the runtime has worker threads on
+    // these machines: parsed on the workers, they held all of them.
+    let heavy: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, body) = (Arc::clone(&server), Arc::clone(&body));
+            std::thread::spawn(move || {
+                let answer = server.post("/logs", &body, &[], None);
+                (answer.status, Instant::now())
+            })
+        })
+        .collect();
+    // Let the bodies arrive (30 MB each over loopback) and parsing begin.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let health = server.get("/healthz", None);
+    let health_at = Instant::now();
+    assert_eq!(health.status, 200, "{}", health.text);
+    for thread in heavy {
+        let (status, done_at) = thread.join().unwrap();
+        assert_eq!(status, 400, "the last record is invalid");
+        assert!(
+            health_at < done_at,
+            "/healthz was answered only after a heavy request finished"
+        );
+    }
+    // Nothing of the refused bodies was stored.
+    assert_eq!(server.records(), 0);
+}
+
+#[test]
+fn a_record_with_100000_keys_is_accepted_and_searchable() {
+    let server = Server::start_with(&[
+        "--max-record-bytes",
+        "8388608",
+        "--max-body-bytes",
+        "16777216",
+    ]);
+    let members: Vec<String> = (0..100_000).map(|i| format!(r#""k{i}":"v{i}""#)).collect();
+    let record = format!(
+        r#"{{"message":"wide record","metadata":{{{}}}}}"#,
+        members.join(",")
+    );
+    assert_eq!(server.ingest(record.as_bytes()), 1);
+    assert_eq!(server.count("metadata.k99999:v99999"), 1);
+    assert_eq!(server.count("metadata.k0:v0 wide"), 1);
+}
+
+#[test]
+fn bulk_obeys_max_records_as_logs_does() {
+    let server = Server::start_with(&["--max-records", "10"]);
+    let mut logs = String::new();
+    let mut bulk = String::new();
+    for i in 0..11 {
+        logs.push_str(&format!("{{\"message\":\"m{i}\"}}\n"));
+        bulk.push_str(&format!("{{\"index\":{{}}}}\n{{\"message\":\"m{i}\"}}\n"));
+    }
+    let logs_answer = server.post("/logs", logs.as_bytes(), &[], None);
+    assert_eq!(logs_answer.status, 413, "{}", logs_answer.text);
+    let bulk_answer = server.post("/_bulk", bulk.as_bytes(), &[], None);
+    assert_eq!(bulk_answer.status, 413, "{}", bulk_answer.text);
+    assert!(
+        bulk_answer.text.contains("the limit is 10"),
+        "{}",
+        bulk_answer.text
+    );
+    // Actions that store nothing count too: they are work and answer items.
+    let deletes = "{\"delete\":{\"_id\":\"1\"}}\n".repeat(11);
+    assert_eq!(
+        server.post("/_bulk", deletes.as_bytes(), &[], None).status,
+        413
+    );
+    // At the limit, both accept.
+    let ten: String = bulk.lines().take(20).map(|l| format!("{l}\n")).collect();
+    let answer = server.post("/_bulk?refresh=wait_for", ten.as_bytes(), &[], None);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(server.count(""), 10);
+}

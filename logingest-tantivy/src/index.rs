@@ -229,8 +229,8 @@ struct WriterState {
     /// Highest sequence number in the last commit.
     committed_through: u64,
     /// Adding to the writer failed: documents are missing from it, so it
-    /// must not commit until [`SearchIndex::rollback`] and re-indexing
-    /// from SQLite.
+    /// must not commit until [`SearchIndex::rebuild_uncommitted`] rolled it
+    /// back and re-indexed from SQLite.
     failed: bool,
 }
 
@@ -357,7 +357,7 @@ impl SearchIndex {
         }
     }
 
-    /// Whether adding to the writer failed since the last rollback.
+    /// Whether adding to the writer failed since the last rebuild.
     pub(crate) fn is_failed(&self) -> bool {
         self.writer.lock().failed
     }

@@ -95,7 +95,7 @@ impl Refresher {
             let _ = catch_unwind(AssertUnwindSafe(|| observer.on_refresh(took, ok)));
         }
         let mut progress = self.shared.progress.lock();
-        progress.last_refresh_started = number;
+        progress.last_completed_refresh = number;
         progress.stats.refreshes += 1;
         match outcome {
             Ok(()) => {

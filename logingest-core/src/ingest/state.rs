@@ -96,8 +96,8 @@ pub(super) struct Progress {
     pub(super) refresh_wanted: bool,
     /// Refresh attempts started, numbering them from 1.
     pub(super) refreshes_started: u64,
-    /// Number of the latest refresh attempt that completed (0: none).
-    pub(super) last_refresh_started: u64,
+    /// Start number of the latest refresh attempt that completed (0: none).
+    pub(super) last_completed_refresh: u64,
     /// Error of the latest refresh attempt, `None` if it succeeded.
     pub(super) last_refresh_error: Option<Error>,
     /// `close` was called; errors from now on are reported by `close`.
@@ -275,7 +275,7 @@ impl Shared {
                 return Ok(());
             }
             if let Some(asked) = asked_at {
-                if progress.last_refresh_started > asked {
+                if progress.last_completed_refresh > asked {
                     // A refresh that started after we asked (so after our
                     // batch was processed) has completed. Success covers
                     // `id`, so it failed.

@@ -15,24 +15,88 @@ use std::sync::Arc;
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Where in a request a bad record is, and what is wrong with it.
+/// Where in a request body a bad record is, and what is wrong with it.
+///
+/// Every location that exists is named: the record (its 1-based number in
+/// the body), the text line and the 1-based byte column where the problem
+/// is, and the dotted path of the field. A body cut short between records
+/// has no record to name, and a rule about a whole record (a missing
+/// `message`) no field; those are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecordError {
-    /// 1-based NDJSON line or 1-based JSON array index; 1 for a single object.
+    /// 1-based number of the record in the body: the element of a JSON
+    /// array, the record of an NDJSON body (blank lines are not records);
+    /// `None` when the problem is outside every record (a body cut short
+    /// after a complete record, a stray `,` or `]`).
+    pub record: Option<usize>,
+    /// 1-based text line of the body where the problem is.
     pub line: usize,
+    /// 1-based byte column within that line where the problem is: where
+    /// JSON syntax or UTF-8 broke; the offending value's last byte for a
+    /// value that breaks a rule (a field of the wrong type, a record that is
+    /// not an object); the record's first byte for a rule about the whole
+    /// record (its size, a missing `message`).
+    /// `None` only for an empty body.
+    pub column: Option<usize>,
     /// Dotted path of the offending field, if the problem is in one field.
     pub field: Option<String>,
-    /// 1-based column within the line where JSON syntax broke, if known.
-    pub column: Option<usize>,
     /// Human-readable reason, without the location.
     pub reason: String,
 }
 
+impl RecordError {
+    /// An error at byte `offset` of `body`, outside any record or field;
+    /// the line and column are computed from the offset (linear in
+    /// `offset`, done once per error).
+    pub fn at(body: &[u8], offset: usize, reason: impl Into<String>) -> Self {
+        let (line, column) = location(body, offset);
+        RecordError {
+            record: None,
+            line,
+            column: Some(column),
+            field: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Names the record the problem is in.
+    pub fn in_record(mut self, record: usize) -> Self {
+        self.record = Some(record);
+        self
+    }
+
+    /// Names the field the problem is in.
+    pub fn in_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+/// The 1-based line and 1-based byte column of byte `offset` of `text`
+/// (an offset past the end is located just after the last byte).
+pub(crate) fn location(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, before.len() - line_start + 1)
+}
+
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "record {}", self.line)?;
+        if let Some(record) = self.record {
+            write!(f, "record {record} (line {}", self.line)?;
+        } else {
+            write!(f, "line {}", self.line)?;
+        }
         if let Some(column) = self.column {
             write!(f, ", column {column}")?;
+        }
+        if self.record.is_some() {
+            f.write_str(")")?;
         }
         if let Some(field) = &self.field {
             write!(f, ", field `{field}`")?;

@@ -147,7 +147,7 @@ pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>
             limits.max_body_bytes
         )));
     }
-    let text = frame::utf8(input)?;
+    let text = frame::utf8(input, options.format, limits)?;
     let raws = frame::split(text, options.format, limits)?;
     if raws.len() > limits.max_records {
         return Err(Error::TooLarge(format!(
@@ -160,19 +160,22 @@ pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>
     raws.into_iter()
         .map(|raw| {
             if raw.text.len() > limits.max_record_bytes {
-                return Err(RecordError {
-                    line: raw.line,
-                    field: None,
-                    column: None,
-                    reason: format!(
-                        "record is {} bytes, the limit is {}",
-                        raw.text.len(),
-                        limits.max_record_bytes
-                    ),
-                }
-                .into());
+                let reason = format!(
+                    "record is {} bytes, the limit is {}",
+                    raw.text.len(),
+                    limits.max_record_bytes
+                );
+                return Err(RecordError::at(text.as_bytes(), raw.offset, reason)
+                    .in_record(raw.number)
+                    .into());
             }
-            fields::record(raw.text, raw.line, receive_time, limits).map_err(Error::from)
+            fields::record(raw.text, receive_time, limits).map_err(|problem| {
+                let offset = raw.offset + problem.offset;
+                let mut error =
+                    RecordError::at(text.as_bytes(), offset, problem.reason).in_record(raw.number);
+                error.field = problem.field;
+                error.into()
+            })
         })
         .collect()
 }

@@ -59,6 +59,7 @@ impl From<Error> for ApiError {
                 status: StatusCode::BAD_REQUEST,
                 body: json!({
                     "error": r.to_string(),
+                    "record": r.record,
                     "line": r.line,
                     "field": r.field,
                     "column": r.column,

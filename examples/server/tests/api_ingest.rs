@@ -387,6 +387,8 @@ fn bulk_reads_ecs_fields_and_answers_bad_ones_per_item() {
         "{\"_index\":\"y\",\"message\":\"ecs own index\"}\n",
         "{\"create\":{}}\n",
         "{\"@timestamp\":1694764800000,\"log.level\":\"error\",\"message\":\"ecs millis\",\"level\":\"info\"}\n",
+        "{\"index\":{}}\n",
+        "  {\"message\":\"typed\",\"level\":5}\n",
     );
     let answer = server.post("/_bulk?refresh=wait_for", body.as_bytes(), &[], None);
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -407,6 +409,12 @@ fn bulk_reads_ecs_fields_and_answers_bad_ones_per_item() {
         .unwrap();
     assert!(reason.contains("`_index`"), "{reason}");
     assert_eq!(status(3, "create"), 201, "{json}");
+    // An item's reason is located in the body, not in its line alone.
+    assert_eq!(status(4, "index"), 400, "{json}");
+    assert_eq!(
+        json["items"][4]["index"]["error"]["reason"],
+        "line 10, column 30, field `level`: expected a string, found a number"
+    );
     assert_eq!(server.count("ecs"), 2, "only the valid items are stored");
 
     let hits = |q: &str| {

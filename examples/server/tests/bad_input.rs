@@ -32,6 +32,8 @@ struct Case {
     headers: Vec<(&'static str, &'static str)>,
     status: u16,
     message: &'static str,
+    /// The `record` key: a number, or `null` for none.
+    record: Option<Value>,
     line: Option<u64>,
     field: Option<&'static str>,
     column: Option<u64>,
@@ -50,6 +52,7 @@ fn post(name: &'static str, body: impl Into<Vec<u8>>) -> Case {
         headers: Vec::new(),
         status: 400,
         message: "",
+        record: None,
         line: None,
         field: None,
         column: None,
@@ -84,6 +87,15 @@ impl Case {
     fn answer(mut self, status: u16, message: &'static str) -> Self {
         self.status = status;
         self.message = message;
+        self
+    }
+    fn record(mut self, record: u64) -> Self {
+        self.record = Some(record.into());
+        self
+    }
+    /// The problem is outside every record (a body cut short between them).
+    fn no_record(mut self) -> Self {
+        self.record = Some(Value::Null);
         self
     }
     fn line(mut self, line: u64) -> Self {
@@ -142,6 +154,11 @@ impl Case {
                 }
             }
         }
+        if let Some(record) = &self.record {
+            if &json["record"] != record {
+                wrong.push(format!("record {} (wanted {record})", json["record"]));
+            }
+        }
         if let Some(field) = self.field {
             if json["field"] != field {
                 wrong.push(format!("field {} (wanted `{field}`)", json["field"]));
@@ -149,10 +166,23 @@ impl Case {
         }
         // Record errors carry the whole shape; query errors theirs.
         if self.line.is_some() {
-            for key in ["line", "field", "column", "reason"] {
+            for key in ["record", "line", "field", "column", "reason"] {
                 if json.get(key).is_none() {
                     wrong.push(format!("no `{key}` key"));
                 }
+            }
+            // Only an empty body has no column; the position is never
+            // only in the text of the reason.
+            let empty = self.message.contains("empty body");
+            if !empty && json["column"].as_u64().unwrap_or(0) == 0 {
+                wrong.push(format!(
+                    "column {} (wanted a 1-based column)",
+                    json["column"]
+                ));
+            }
+            let reason = json["reason"].as_str().unwrap_or_default();
+            if reason.contains("column") || reason.contains(" line ") {
+                wrong.push("the position is in the reason".into());
             }
         }
         if self.position.is_some() && !json["reason"].is_string() {
@@ -227,8 +257,38 @@ fn ingest_cases() -> Vec<Case> {
             .line(1)
             .column(12),
         post("malformed JSON: trailing comma", r#"{"message":"a",}"#)
-            .answer(400, "key must be a string")
-            .line(1),
+            .answer(400, "trailing comma")
+            .record(1)
+            .line(1)
+            .column(16),
+        post("a lone surrogate escape", r#"{"message":"\ud800"}"#)
+            .answer(400, "lone UTF-16 surrogate")
+            .record(1)
+            .line(1)
+            .column(19)
+            .field("message"),
+        post(
+            "a number out of range",
+            r#"{"message":"x","metadata":{"n":1e400}}"#,
+        )
+        .answer(400, "number out of range")
+        .record(1)
+        .line(1)
+        .column(36)
+        .field("metadata.n"),
+        post("an array cut short after a record", r#"[{"message":"a"},"#)
+            .answer(400, "EOF while parsing")
+            .no_record()
+            .line(1)
+            .column(17),
+        post(
+            "NDJSON cut short after a line end",
+            "{\"message\":\"a\"}\n{\"message\":\n",
+        )
+        .answer(400, "EOF while parsing")
+        .record(2)
+        .line(3)
+        .column(1),
         post(
             "truncated NDJSON at line 3",
             format!("{}{{\"message\":\"c\"", lines(2)),
@@ -346,14 +406,20 @@ fn ingest_cases() -> Vec<Case> {
             r#"[{"message":"a"},{"message":"b"},{"message":3},{"message":"d"}]"#,
         )
         .answer(400, "expected a string")
-        .line(3)
+        .record(3)
+        .line(1)
+        .column(45)
         .field("message"),
         post("a number in an array", r#"[{"message":"a"},42]"#)
             .answer(400, "expected a JSON object, found a number")
-            .line(2),
+            .record(2)
+            .line(1)
+            .column(19),
         post("truncated array", r#"[{"message":"a"},{"message":"b""#)
             .answer(400, "EOF while parsing")
-            .line(2),
+            .record(2)
+            .line(1)
+            .column(31),
         post("a scalar body", "42").answer(400, "expected a JSON object"),
         post(
             "two records on one line",
@@ -386,7 +452,9 @@ fn ingest_cases() -> Vec<Case> {
             "{\"index\":\n{\"message\":\"x\"}\n",
         )
         .to("/_bulk")
-        .answer(400, "line 1: malformed action/metadata line"),
+        .answer(400, "line 1, column 9: malformed action/metadata line")
+        .line(1)
+        .column(9),
         post(
             "_bulk: unknown action",
             "{\"upsert\":{}}\n{\"message\":\"x\"}\n",
@@ -401,7 +469,9 @@ fn ingest_cases() -> Vec<Case> {
             &b"{\"index\":{}}\n{\"message\":\"b\xc3\"}\n"[..],
         )
         .to("/_bulk")
-        .answer(400, "line 2, column 14: invalid UTF-8"),
+        .answer(400, "line 2, column 14: invalid UTF-8")
+        .line(2)
+        .column(14),
         post(
             "_bulk: unknown parameter",
             "{\"index\":{}}\n{\"message\":\"x\"}\n",

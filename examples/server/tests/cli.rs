@@ -191,7 +191,7 @@ fn ingest_reports_the_line_of_a_bad_record_in_the_file() {
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("bad.ndjson: line 7, field `timestamp`:"),
+        stderr.contains("bad.ndjson: line 7, column 65, field `timestamp`:"),
         "{stderr}"
     );
     assert!(stderr.contains("not an RFC 3339 timestamp"), "{stderr}");

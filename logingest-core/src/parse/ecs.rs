@@ -104,13 +104,8 @@ pub fn parse_ecs_document(
 fn one_record(text: &str, options: &ParseOptions) -> Result<Record> {
     let mut records = parse_records(text.as_bytes(), options)?;
     if records.len() != 1 {
-        return Err(RecordError {
-            line: 1,
-            field: None,
-            column: None,
-            reason: format!("expected one JSON object, found {} records", records.len()),
-        }
-        .into());
+        let reason = format!("expected one JSON object, found {} records", records.len());
+        return Err(RecordError::at(text.as_bytes(), 0, reason).into());
     }
     Ok(records.remove(0))
 }
@@ -178,11 +173,10 @@ fn json_string(s: &str) -> String {
 }
 
 fn field_error(field: &str, reason: String) -> Error {
+    // The document is valid JSON and one record; the field names the place.
     RecordError {
-        line: 1,
-        field: Some(field.to_owned()),
         column: None,
-        reason,
+        ..RecordError::at(b"", 0, reason).in_record(1).in_field(field)
     }
     .into()
 }
@@ -295,7 +289,7 @@ mod tests {
         assert!(err(r#"{"_index":"x","message":"m"}"#, Some("y")).contains("field `_index`"));
         assert!(err("{\"message\":\"a\"}\n{\"message\":\"b\"}", None)
             .contains("expected one JSON object, found 2 records"));
-        assert!(err("[1]", None).contains("record 1"));
+        assert!(err("[1]", None).contains("line 1, column 1: expected a JSON object per line"));
         // A document's own `_index` is fine when the action names none.
         assert!(parse(r#"{"_index":"x","message":"m"}"#, None).is_ok());
     }

@@ -14,17 +14,25 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 
 use super::Limits;
-use crate::error::RecordError;
 use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
+
+/// A field rule a record breaks, located within the record's text.
+pub(super) struct Problem {
+    /// Byte offset in the record's text: the offending value's last byte
+    /// (where the walk noticed), or 0 for a rule about the whole record.
+    pub offset: usize,
+    /// Dotted path of the field, if the problem is in one.
+    pub field: Option<String>,
+    pub reason: String,
+}
 
 /// Parses the text of one record that the first pass found syntactically valid.
 pub(super) fn record(
     text: &str,
-    line: usize,
     receive_time: Timestamp,
     limits: &Limits,
-) -> Result<Record, RecordError> {
+) -> Result<Record, Problem> {
     let mut walk = Walk {
         limits,
         path: String::new(),
@@ -35,28 +43,28 @@ pub(super) fn record(
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let outcome = (&mut de).deserialize_any(TopVisitor { walk: &mut walk });
-    if let Some((field, reason)) = walk.problem.take() {
-        return Err(RecordError {
-            line,
+    if let Err(e) = outcome {
+        let offset = super::frame::error_offset(text, &e);
+        let (field, reason) = match walk.problem.take() {
+            Some(broken) => broken,
+            // Not a rule of ours but one of serde_json's while reading a
+            // value (a number out of range, a lone surrogate): in the field
+            // being read.
+            None => (
+                Some(walk.path.clone()).filter(|p| !p.is_empty()),
+                super::frame::reason(&e),
+            ),
+        };
+        return Err(Problem {
+            offset,
             field,
-            column: None,
             reason,
         });
     }
-    if let Err(e) = outcome {
-        // The first pass checked syntax, so this is serde_json's own limit.
-        return Err(RecordError {
-            line,
-            field: None,
-            column: None,
-            reason: e.to_string(),
-        });
-    }
     let Some(message) = walk.message else {
-        return Err(RecordError {
-            line,
+        return Err(Problem {
+            offset: 0,
             field: Some(fields::MESSAGE.to_owned()),
-            column: None,
             reason: "required field is missing".to_owned(),
         });
     };

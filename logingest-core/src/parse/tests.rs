@@ -1,5 +1,7 @@
 use super::*;
 
+mod locations;
+
 const SAMPLE: &str = r#"{
   "level": "error",
   "message": "Failed to connect to DB",
@@ -200,9 +202,9 @@ fn field_errors_name_line_and_field() {
             "missing",
         ),
     ];
-    for &(text, line, field, reason) in cases {
+    for &(text, record, field, reason) in cases {
         let e = record_error(text);
-        assert_eq!(e.line, line, "{text}: {e}");
+        assert_eq!(e.record, Some(record), "{text}: {e}");
         assert_eq!(e.field.as_deref(), field, "{text}: {e}");
         assert!(e.reason.contains(reason), "{text}: {e}");
     }
@@ -218,7 +220,7 @@ fn syntax_errors_name_line_and_column() {
     assert_eq!((e.line, e.column), (2, Some(12)), "{e}");
 
     let e = record_error(r#"[{"message":"a"},{"message":"b",}]"#);
-    assert_eq!(e.line, 2, "{e}");
+    assert_eq!((e.record, e.line, e.column), (Some(2), 1, Some(33)), "{e}");
 
     let e = record_error(r#"{"message":"a"} {"message":"b"}"#);
     assert!(e.reason.contains("same line"), "{e}");
@@ -247,7 +249,7 @@ fn limits_are_enforced() {
     let small = Limits::default().max_record_bytes(20);
     match parse_records(body.as_bytes(), &opts(small)) {
         Err(Error::InvalidRecord(e)) => {
-            assert_eq!(e.line, 1);
+            assert_eq!((e.record, e.line, e.column), (Some(1), 1, Some(1)), "{e}");
             assert!(e.reason.contains("limit is 20"), "{e}");
         }
         other => panic!("{other:?}"),

@@ -27,7 +27,7 @@ use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use logingest_core::{parse_ecs_document, Error, ParseOptions, Record};
+use logingest_core::{parse_ecs_document, Error, ParseOptions, Record, RecordError};
 use serde_json::{json, Map, Value};
 
 use super::body;
@@ -115,12 +115,7 @@ async fn handle(
         .run(move || {
             let bytes = body::decode(&headers, payload, limits.max_body_bytes)?;
             let text = std::str::from_utf8(&bytes).map_err(|e| {
-                // Where, as a line and a 1-based byte column, like record errors.
-                let valid = &bytes[..e.valid_up_to()];
-                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-                let column = valid.len() - line_start + 1;
-                ApiError::bad_request(format!("line {line}, column {column}: invalid UTF-8"))
+                Error::from(RecordError::at(&bytes, e.valid_up_to(), "invalid UTF-8"))
             })?;
             parse_bulk(text, default_index.as_deref(), &limits)
         })
@@ -204,17 +199,21 @@ fn parse_bulk(
 ) -> Result<(Vec<Item>, Vec<Record>), ApiError> {
     let mut items = Vec::new();
     let mut records = Vec::new();
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = lines_with_offsets(text).filter(|(_, l)| !l.trim().is_empty());
     // One receive time for the whole request, as `POST /logs` has.
     let options = ParseOptions::default()
         .limits(*limits)
         .receive_time(logingest_core::Timestamp::now());
     let mut actions = 0usize;
-    while let Some((n, line)) = lines.next() {
-        let line_no = n + 1;
+    // A whole-request error at byte `offset` of the body.
+    let at = |offset: usize, reason: String| {
+        ApiError::from(Error::from(RecordError::at(
+            text.as_bytes(),
+            offset,
+            reason,
+        )))
+    };
+    while let Some((offset, line)) = lines.next() {
         // Every action counts, stored or not: the limit bounds the work and
         // the answer's size as it does for `POST /logs`.
         actions += 1;
@@ -226,16 +225,20 @@ fn parse_bulk(
             .into());
         }
         let action: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
-            ApiError::bad_request(format!(
-                "line {line_no}: malformed action/metadata line: {e}"
-            ))
+            let column = e.column().max(1);
+            let reason = e.to_string();
+            let reason = reason
+                .rsplit_once(" at line ")
+                .map_or(&reason[..], |(r, _)| r);
+            at(
+                offset + column - 1,
+                format!("malformed action/metadata line: {reason}"),
+            )
         })?;
         let (name, meta) = match action.iter().next() {
             Some((name, Value::Object(meta))) if action.len() == 1 => (name.clone(), meta.clone()),
             _ => {
-                return Err(ApiError::bad_request(format!(
-                    "line {line_no}: malformed action/metadata line: expected one of index, create, update, delete with an object"
-                )))
+                return Err(at(offset, "malformed action/metadata line: expected one of index, create, update, delete with an object".to_owned()))
             }
         };
         let named_index = meta.get("_index").and_then(Value::as_str).or(default_index);
@@ -245,10 +248,8 @@ fn parse_bulk(
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
         match name.as_str() {
             "index" | "create" => {
-                let Some((_, source)) = lines.next() else {
-                    return Err(ApiError::bad_request(format!(
-                        "line {line_no}: `{name}` action without a source line"
-                    )));
+                let Some((source_offset, source)) = lines.next() else {
+                    return Err(at(offset, format!("`{name}` action without a source line")));
                 };
                 match parse_ecs_document(source, named_index, &options) {
                     Ok(record) => {
@@ -260,7 +261,10 @@ fn parse_bulk(
                             record: records.len() - 1,
                         });
                     }
-                    Err(e) => items.push(failed(name, index, id, e.to_string())),
+                    Err(e) => {
+                        let reason = in_body(text, source_offset, source, e);
+                        items.push(failed(name, index, id, reason));
+                    }
                 }
             }
             "update" => {
@@ -280,14 +284,37 @@ fn parse_bulk(
                     "delete is not supported: use retention",
                 ));
             }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "line {line_no}: unknown bulk action `{other}`"
-                )))
-            }
+            other => return Err(at(offset, format!("unknown bulk action `{other}`"))),
         }
     }
     Ok((items, records))
+}
+
+/// The lines of `text` (without their line ends), each with its byte offset.
+fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |offset, line| {
+        let start = *offset;
+        *offset += line.len();
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        Some((start, line.strip_suffix('\r').unwrap_or(line)))
+    })
+}
+
+/// The reason of an item whose source (at `offset` of the body) is not a
+/// record, located in the body rather than in the source line alone.
+fn in_body(text: &str, offset: usize, source: &str, e: Error) -> String {
+    let Error::InvalidRecord(r) = e else {
+        return e.to_string();
+    };
+    // The document was parsed trimmed, as one line.
+    let start = offset + (source.len() - source.trim_start().len());
+    let column = r.column.unwrap_or(1);
+    let mut located = RecordError::at(text.as_bytes(), start + column - 1, r.reason);
+    located.field = r.field;
+    if r.column.is_none() {
+        located.column = None;
+    }
+    located.to_string()
 }
 
 /// An action logs do not support, answered per item.

@@ -43,7 +43,9 @@ pub use cursor::Cursor;
 pub use error::{BoxedSource, Error, QueryError, RecordError, Result};
 pub use eval::{matches, wildcard_matches};
 pub use memory::MemoryBackend;
-pub use parse::{parse_ecs_document, parse_records, Format, Limits, ParseOptions};
+pub use parse::{
+    parse_ecs_document, parse_records, parse_records_metered, Format, Limits, ParseOptions,
+};
 pub use record::{fields, Record};
 pub use timestamp::{Timestamp, NANOS_PER_SECOND};
 pub use tokenize::{lowercase, tokenize};

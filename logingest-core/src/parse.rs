@@ -139,13 +139,32 @@ impl ParseOptions {
 /// limit; [`Error::InvalidRecord`] naming the line (or array index), field
 /// and reason of the first bad record otherwise. An empty body is an error.
 pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>> {
+    parse_records_metered(input, options, |_| Ok(()))
+}
+
+/// [`parse_records`], telling `meter` about the memory the result takes as
+/// it grows, before each record is made: first the record list (once the
+/// body is framed), then each record's [`Record::memory`]. An error from
+/// `meter` stops parsing and is returned as is.
+///
+/// Why: a server holds the records of many requests at once, and the
+/// memory of parsed records is not a fixed multiple of the body (many small
+/// fields cost more than their text). With a meter, a caller can reserve
+/// that memory from a budget as it is needed and refuse a request the
+/// moment the budget runs out, instead of finding out after allocating.
+pub fn parse_records_metered<E: From<Error>>(
+    input: &[u8],
+    options: &ParseOptions,
+    mut meter: impl FnMut(usize) -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<Record>, E> {
     let limits = &options.limits;
     if input.len() > limits.max_body_bytes {
         return Err(Error::TooLarge(format!(
             "body is {} bytes, the limit is {}",
             input.len(),
             limits.max_body_bytes
-        )));
+        ))
+        .into());
     }
     let text = frame::utf8(input, options.format, limits)?;
     let raws = frame::split(text, options.format, limits)?;
@@ -154,28 +173,33 @@ pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>
             "body has {} records, the limit is {}",
             raws.len(),
             limits.max_records
-        )));
+        ))
+        .into());
     }
+    meter(raws.len() * (size_of::<frame::Raw>() + size_of::<Record>()))?;
     let receive_time = options.receive_time.unwrap_or_else(Timestamp::now);
-    raws.into_iter()
-        .map(|raw| {
-            if raw.text.len() > limits.max_record_bytes {
-                let reason = format!(
-                    "record is {} bytes, the limit is {}",
-                    raw.text.len(),
-                    limits.max_record_bytes
-                );
-                return Err(RecordError::at(text.as_bytes(), raw.offset, reason)
-                    .in_record(raw.number)
-                    .into());
-            }
-            fields::record(raw.text, receive_time, limits).map_err(|problem| {
-                let offset = raw.offset + problem.offset;
-                let mut error =
-                    RecordError::at(text.as_bytes(), offset, problem.reason).in_record(raw.number);
-                error.field = problem.field;
-                error.into()
-            })
-        })
-        .collect()
+    let mut records = Vec::with_capacity(raws.len());
+    for raw in raws {
+        if raw.text.len() > limits.max_record_bytes {
+            let reason = format!(
+                "record is {} bytes, the limit is {}",
+                raw.text.len(),
+                limits.max_record_bytes
+            );
+            return Err(Error::from(
+                RecordError::at(text.as_bytes(), raw.offset, reason).in_record(raw.number),
+            )
+            .into());
+        }
+        let record = fields::record(raw.text, receive_time, limits).map_err(|problem| {
+            let offset = raw.offset + problem.offset;
+            let mut error =
+                RecordError::at(text.as_bytes(), offset, problem.reason).in_record(raw.number);
+            error.field = problem.field;
+            Error::from(error)
+        })?;
+        meter(record.memory() - size_of::<Record>())?;
+        records.push(record);
+    }
+    Ok(records)
 }

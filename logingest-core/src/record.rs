@@ -110,4 +110,25 @@ impl Record {
     pub fn size(&self) -> usize {
         self.source.len()
     }
+
+    /// Memory the record takes, in bytes: the struct and every heap block
+    /// it owns, with a typical allocator overhead per block. An estimate
+    /// for memory budgets (a record usually takes 3–4 times its
+    /// [`Record::size`]: the message and every keyword path and value are
+    /// kept beside the source text).
+    pub fn memory(&self) -> usize {
+        // Bookkeeping and rounding of one heap block by a typical allocator.
+        const BLOCK: usize = 16;
+        let strings: usize = self
+            .keywords
+            .iter()
+            .map(|(path, value)| path.capacity() + value.capacity() + 2 * BLOCK)
+            .sum();
+        size_of::<Self>()
+            + self.source.capacity()
+            + self.message.capacity()
+            + self.keywords.capacity() * size_of::<(String, String)>()
+            + 3 * BLOCK
+            + strings
+    }
 }

@@ -75,11 +75,34 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGINGEST_MAX_RECORDS", default_value_t = 100_000)]
     pub max_records: usize,
 
+    /// Memory budget of ingest requests in flight, bytes: bodies as read
+    /// and gunzipped, and their records until acknowledged (records take
+    /// 2–3 times their JSON). Past it: wait as --when-full says, then 503
+    /// with Retry-After; a single request larger than it: 413.
+    #[arg(long, env = "LOGINGEST_INGEST_MEMORY_BYTES", default_value_t = 512 << 20)]
+    pub ingest_memory_bytes: usize,
+
+    /// Memory budget of live tail, bytes: records kept for subscribers that
+    /// have not read them yet. Past it, the slowest subscribers miss the
+    /// oldest records and are told how many (a `lagged` event).
+    #[arg(long, env = "LOGINGEST_TAIL_MEMORY_BYTES", default_value_t = 64 << 20)]
+    pub tail_memory_bytes: usize,
+
+    /// Memory budget of the embedded backend's index writer, bytes.
+    #[arg(long, env = "LOGINGEST_INDEX_WRITER_BYTES", default_value_t = 128 << 20)]
+    pub index_writer_bytes: usize,
+
+    /// Memory budget of the embedded backend's cache of decoded record
+    /// blocks (shared by searches), bytes.
+    #[arg(long, env = "LOGINGEST_BLOCK_CACHE_BYTES", default_value_t = 64 << 20)]
+    pub block_cache_bytes: usize,
+
     /// Requests waiting in the ingest queue before back-pressure applies.
     #[arg(long, env = "LOGINGEST_QUEUE_CAPACITY", default_value_t = 1024)]
     pub queue_capacity: usize,
 
-    /// Bytes of records waiting in the ingest queue before back-pressure applies.
+    /// Bytes of records (as JSON) waiting in the ingest queue before
+    /// back-pressure applies. Their memory counts in --ingest-memory-bytes.
     #[arg(long, env = "LOGINGEST_QUEUE_BYTES", default_value_t = 256 << 20)]
     pub queue_bytes: usize,
 
@@ -181,6 +204,10 @@ impl ServeArgs {
             max_body_bytes,
             max_record_bytes,
             max_records,
+            ingest_memory_bytes,
+            tail_memory_bytes,
+            index_writer_bytes,
+            block_cache_bytes,
             queue_capacity,
             queue_bytes,
             when_full,

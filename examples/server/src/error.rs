@@ -50,6 +50,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// Asks the client to retry after `seconds` (the `Retry-After` header).
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The message of the answer.
+    pub fn message(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
 }
 
 impl From<Error> for ApiError {

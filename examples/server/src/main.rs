@@ -10,6 +10,7 @@
 //! ingester the queue, and both are shared by every handler.
 
 mod auth;
+mod budget;
 mod cli;
 mod config;
 mod cpu;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use logingest_core::ingest::{FlushObserver, IngestStats};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric of the server.
@@ -29,6 +29,18 @@ pub struct Metrics {
     flush_seconds: HistogramVec,
     /// Query latency by endpoint, seconds.
     pub query_seconds: HistogramVec,
+    memory_budget: IntGaugeVec,
+    memory_used: IntGaugeVec,
+}
+
+/// One memory budget as `/metrics` shows it.
+pub struct MemoryBudget {
+    /// The `budget` label.
+    pub name: &'static str,
+    /// Configured bytes.
+    pub limit: usize,
+    /// Bytes reserved now, where the server keeps count.
+    pub used: Option<usize>,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -89,6 +101,22 @@ impl Metrics {
             &["endpoint"],
         )
         .expect("valid metric");
+        let memory_budget = IntGaugeVec::new(
+            Opts::new(
+                "logingest_memory_budget_bytes",
+                "Configured memory budgets, by budget.",
+            ),
+            &["budget"],
+        )
+        .expect("valid metric");
+        let memory_used = IntGaugeVec::new(
+            Opts::new(
+                "logingest_memory_used_bytes",
+                "Bytes reserved from each memory budget now.",
+            ),
+            &["budget"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(ingested_records.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ingested_bytes.clone()),
@@ -98,6 +126,8 @@ impl Metrics {
             Box::new(queue_bytes.clone()),
             Box::new(flush_seconds.clone()),
             Box::new(query_seconds.clone()),
+            Box::new(memory_budget.clone()),
+            Box::new(memory_used.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -111,11 +141,22 @@ impl Metrics {
             queue_bytes,
             flush_seconds,
             query_seconds,
+            memory_budget,
+            memory_used,
         }
     }
 
     /// The Prometheus text exposition, with queue gauges from `stats`.
-    pub fn render(&self, stats: IngestStats) -> String {
+    pub fn render(&self, stats: IngestStats, memory: &[MemoryBudget]) -> String {
+        for budget in memory {
+            let name = [budget.name];
+            self.memory_budget
+                .with_label_values(&name)
+                .set(budget.limit as i64);
+            if let Some(used) = budget.used {
+                self.memory_used.with_label_values(&name).set(used as i64);
+            }
+        }
         self.queue_requests.set(stats.queued_submissions as i64);
         self.queue_records.set(stats.queued_records as i64);
         self.queue_bytes.set(stats.queued_bytes as i64);

@@ -10,6 +10,7 @@ use logingest_pg::{PgBackend, PgConfig};
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
 
 use crate::auth::Keys;
+use crate::budget::{Budget, RecordRatio, Wait};
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
 use crate::cpu::Cpu;
 use crate::metrics::Metrics;
@@ -27,9 +28,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.listen
         ));
     }
+    let mut backend_memory = Vec::new();
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Tantivy => {
-            let config = TantivyConfig::default().refresh_interval(None);
+            let config = TantivyConfig::default()
+                .refresh_interval(None)
+                .writer_memory_bytes(args.index_writer_bytes)
+                .block_cache_bytes(args.block_cache_bytes);
+            backend_memory = vec![
+                ("index_writer", config.writer_memory_bytes),
+                ("index_queue", config.index_queue_bytes),
+                ("block_cache", config.block_cache_bytes),
+            ];
             let data = args.data.clone();
             let backend = tokio::task::spawn_blocking(move || TantivyBackend::open(&data, config))
                 .await
@@ -85,7 +95,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .max_body_bytes(args.max_body_bytes)
         .max_record_bytes(args.max_record_bytes)
         .max_records(args.max_records);
-    let tail = TailHub::start();
+    let wait = match args.when_full {
+        WhenFullKind::Block => Wait::UpTo(Duration::from_millis(args.block_timeout_ms)),
+        WhenFullKind::Reject => Wait::No,
+    };
+    let requests = Budget::new(
+        "memory for ingest requests",
+        "--ingest-memory-bytes",
+        args.ingest_memory_bytes,
+    );
+    if requests.limit() < args.max_body_bytes {
+        return Err(format!(
+            "--ingest-memory-bytes ({}) must be at least --max-body-bytes ({}): \
+             a body of the largest size could never be read",
+            args.ingest_memory_bytes, args.max_body_bytes
+        ));
+    }
+    let tail = TailHub::start(args.tail_memory_bytes);
     let state = Arc::new(AppState {
         backend,
         ingester,
@@ -94,6 +120,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         tail,
         metrics,
         cpu: Cpu::per_core(),
+        requests,
+        record_ratio: RecordRatio::new(),
+        wait,
+        backend_memory,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

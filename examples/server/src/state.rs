@@ -8,6 +8,7 @@ use logingest_core::ingest::Ingester;
 use logingest_core::{Backend, Limits};
 
 use crate::auth::{Keys, Principal, Role};
+use crate::budget::{Budget, RecordRatio, Wait};
 use crate::cpu::Cpu;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -29,6 +30,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where CPU-bound request work runs.
     pub cpu: Cpu,
+    /// Memory of ingest requests in flight, from the first byte read until
+    /// their records are acknowledged (`--ingest-memory-bytes`).
+    pub requests: Budget,
+    /// What ingest requests reserve for their records before parsing.
+    pub record_ratio: RecordRatio,
+    /// How long a request waits for room in a budget (`--when-full`).
+    pub wait: Wait,
+    /// Memory the embedded backend is configured to use, by part, for
+    /// `/metrics` (empty on the pg backend).
+    pub backend_memory: Vec<(&'static str, usize)>,
 }
 
 /// Shared state as handlers receive it.

@@ -31,7 +31,7 @@ export class LiveTail {
     follow(q, {
       onReady: () => this.onState('live'),
       onRecord: (raw) => this.receive(raw),
-      onLagged: (e) => this.onState(`live (fell behind: ${e.missed_batches} batches skipped)`),
+      onLagged: (e) => this.onState(`live (fell behind: ${e.missed_records} records skipped)`),
     }, controller.signal).then(() => {
       if (this.controller === controller) {
         this.controller = null;

@@ -85,12 +85,19 @@ pub fn run(args: TailArgs) -> Result<(), String> {
             "lagged" => {
                 let missed = serde_json::from_str::<Value>(&event.data)
                     .ok()
-                    .and_then(|v| v["missed_batches"].as_u64())
+                    .and_then(|v| v["missed_records"].as_u64())
                     .map_or_else(|| "some".to_owned(), |n| n.to_string());
                 eprintln!(
                     "logingest: warning: this tail fell behind; the server skipped {missed} \
-                     batches of records (search for them with `logingest query`)"
+                     records (search for them with `logingest query`)"
                 );
+            }
+            "error" => {
+                let reason = serde_json::from_str::<Value>(&event.data)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(str::to_owned))
+                    .unwrap_or(event.data);
+                return Err(format!("the server ended the live tail: {reason}"));
             }
             _ => {}
         }
@@ -144,7 +151,7 @@ mod tests {
     #[test]
     fn parses_events_comments_and_multi_line_data() {
         let stream = "event: ready\ndata: {}\n\n:\n\nid: 1\ndata: {\"a\":\ndata: 1}\n\n\
-                      event: lagged\ndata: {\"missed_batches\":3}\n\n";
+                      event: lagged\ndata: {\"missed_records\":3}\n\n";
         let mut reader = stream.as_bytes();
         let mut next = || next_event(&mut reader).unwrap();
         assert_eq!(next().map(|e| e.kind), Some("ready".to_owned()));

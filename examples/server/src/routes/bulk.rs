@@ -21,8 +21,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +32,7 @@ use serde_json::{json, Map, Value};
 use super::body;
 use super::ingest::submit;
 use crate::auth::Role;
+use crate::budget::Meter;
 use crate::error::ApiError;
 use crate::state::Shared;
 
@@ -57,7 +57,7 @@ pub async fn bulk(
     state: State<Shared>,
     query: QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Result<Bytes, BytesRejection>,
+    payload: Body,
 ) -> Result<Response, ApiError> {
     handle(state, None, query, headers, payload).await
 }
@@ -68,7 +68,7 @@ pub async fn bulk_index(
     Path(index): Path<String>,
     query: QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Result<Bytes, BytesRejection>,
+    payload: Body,
 ) -> Result<Response, ApiError> {
     handle(state, Some(index), query, headers, payload).await
 }
@@ -98,7 +98,7 @@ async fn handle(
     default_index: Option<String>,
     QueryString(raw): QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Result<Bytes, BytesRejection>,
+    payload: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     state.authorize(&headers, Role::Ingest, "send records")?;
@@ -107,24 +107,21 @@ async fn handle(
         params.get("refresh").map(String::as_str),
         Some("true" | "wait_for" | "")
     );
-    let payload = body::received(payload, state.limits.max_body_bytes)?;
     let limits = state.limits;
-    // Decompressing and parsing off the runtime's threads (`crate::cpu`).
-    let (items, records) = state
-        .cpu
-        .run(move || {
-            let bytes = body::decode(&headers, payload, limits.max_body_bytes)?;
-            let text = std::str::from_utf8(&bytes).map_err(|e| {
-                Error::from(RecordError::at(&bytes, e.valid_up_to(), "invalid UTF-8"))
+    let ((items, records), reservation) =
+        body::parse_reserved(&state, &headers, payload, move |bytes, meter| {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                Error::from(RecordError::at(bytes, e.valid_up_to(), "invalid UTF-8"))
             })?;
-            parse_bulk(text, default_index.as_deref(), &limits)
+            parse_bulk(text, default_index.as_deref(), &limits, meter)
         })
-        .await??;
+        .await?;
     let first_seq = if records.is_empty() {
         0
     } else {
         submit_for_seq(&state, records, wait_visible).await?
     };
+    drop(reservation);
     let mut errors = false;
     let answers: Vec<Value> = items
         .into_iter()
@@ -196,6 +193,7 @@ fn parse_bulk(
     text: &str,
     default_index: Option<&str>,
     limits: &logingest_core::Limits,
+    meter: &mut Meter,
 ) -> Result<(Vec<Item>, Vec<Record>), ApiError> {
     let mut items = Vec::new();
     let mut records = Vec::new();
@@ -246,6 +244,8 @@ fn parse_bulk(
         let id = meta
             .get("_id")
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        // The item's answer, before its record (if any) is made.
+        meter.add(size_of::<Item>() + index.len() + id.as_ref().map_or(0, String::len))?;
         match name.as_str() {
             "index" | "create" => {
                 let Some((source_offset, source)) = lines.next() else {
@@ -253,6 +253,7 @@ fn parse_bulk(
                 };
                 match parse_ecs_document(source, named_index, &options) {
                     Ok(record) => {
+                        meter.add(record.memory())?;
                         records.push(record);
                         items.push(Item::Store {
                             action: name,
@@ -263,6 +264,7 @@ fn parse_bulk(
                     }
                     Err(e) => {
                         let reason = in_body(text, source_offset, source, e);
+                        meter.add(reason.len())?;
                         items.push(failed(name, index, id, reason));
                     }
                 }

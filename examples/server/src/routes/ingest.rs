@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest_core::{parse_records, Error, Format, ParseOptions, Record};
+use logingest_core::{parse_records_metered, Error, Format, ParseOptions, Record};
 use serde_json::{json, Value};
 
 use super::body;
@@ -27,7 +26,7 @@ pub async fn ingest(
     State(state): State<Shared>,
     QueryString(raw): QueryString<HashMap<String, String>>,
     headers: HeaderMap,
-    payload: Result<Bytes, BytesRejection>,
+    payload: Body,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authorize(&headers, Role::Ingest, "send records")?;
     let params = body::params(raw, &["refresh"])?;
@@ -59,30 +58,23 @@ pub async fn ingest(
 async fn accept(
     state: &Shared,
     headers: &HeaderMap,
-    payload: Result<Bytes, BytesRejection>,
+    payload: Body,
     wait_visible: bool,
 ) -> Result<usize, ApiError> {
-    let payload = body::received(payload, state.limits.max_body_bytes)?;
     let format = if body::is_ndjson(headers) {
         Format::Ndjson
     } else {
         Format::Auto
     };
-    let limits = state.limits;
-    let headers = headers.clone();
-    // Decompressing and parsing are linear but can take seconds for a
-    // large body: off the runtime's threads (`crate::cpu`).
-    let records = state
-        .cpu
-        .run(move || {
-            let bytes = body::decode(&headers, payload, limits.max_body_bytes)?;
-            let options = ParseOptions::default().limits(limits).format(format);
-            Ok::<_, ApiError>(parse_records(&bytes, &options)?)
+    let options = ParseOptions::default().limits(state.limits).format(format);
+    let (records, reservation) =
+        body::parse_reserved(state, headers, payload, move |bytes, meter| {
+            parse_records_metered(bytes, &options, |memory| meter.add(memory))
         })
-        .await??;
-    submit(state, records, wait_visible)
-        .await
-        .map(|(count, _)| count)
+        .await?;
+    let (count, _) = submit(state, records, wait_visible).await?;
+    drop(reservation);
+    Ok(count)
 }
 
 /// Queues `records` as one submission and waits until durable (and visible
@@ -95,8 +87,10 @@ pub async fn submit(
 ) -> Result<(usize, u64), ApiError> {
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
-    let for_tail: Option<Arc<[Record]>> =
-        state.tail.has_subscribers().then(|| records.clone().into());
+    let for_tail = state
+        .tail
+        .has_subscribers()
+        .then(|| state.tail.copy(&records));
     let ticket = {
         let state = Arc::clone(state);
         tokio::task::spawn_blocking(move || state.ingester.submit(records))
@@ -115,8 +109,8 @@ pub async fn submit(
     .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
     state.metrics.ingested_records.inc_by(count as u64);
     state.metrics.ingested_bytes.inc_by(bytes as u64);
-    if let Some(records) = for_tail {
-        state.tail.publish_when_visible(ticket, records);
+    if let Some(copy) = for_tail {
+        state.tail.publish_when_visible(ticket, copy);
     }
     Ok((count, ack.first_seq))
 }

@@ -19,8 +19,8 @@ use crate::state::Shared;
 
 /// The whole HTTP API (see docs/http-api.md).
 pub fn router(state: Shared) -> Router {
-    // Bodies are limited after gzip decompression by `body::decode`; the raw
-    // limit here only stops absurd uploads early.
+    // Ingest bodies are read by `body::parse_reserved` (byte budget, limit
+    // after gzip decompression); this limit covers any other extractor.
     let raw_limit = state.limits.max_body_bytes.saturating_add(1024);
     Router::new()
         .route("/", get(ops::root).post(ingest::ingest))

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Role;
 use crate::error::ApiError;
+use crate::metrics::MemoryBudget;
 use crate::state::Shared;
 
 /// Version of Elasticsearch whose API subset `/_bulk` follows.
@@ -37,7 +38,30 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     state.authorize(&headers, Role::Admin, "read metrics")?;
-    let text = state.metrics.render(state.ingester.stats());
+    let stats = state.ingester.stats();
+    let mut memory = vec![
+        MemoryBudget {
+            name: "ingest_requests",
+            limit: state.requests.limit(),
+            used: Some(state.requests.used()),
+        },
+        MemoryBudget {
+            name: "tail",
+            limit: state.tail.budget().limit(),
+            used: Some(state.tail.budget().used()),
+        },
+    ];
+    memory.extend(
+        state
+            .backend_memory
+            .iter()
+            .map(|&(name, limit)| MemoryBudget {
+                name,
+                limit,
+                used: None,
+            }),
+    );
+    let text = state.metrics.render(stats, &memory);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

@@ -1,10 +1,6 @@
 //! One bad request and the answer it must get: the table row type of
 //! `bad_input.rs`, its builders and the check of an answer.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::common::{encode, Server};
@@ -112,7 +108,8 @@ impl Case {
     /// Runs the case; returns what is wrong with the answer, if anything.
     pub fn check(&self, server: &Server) -> Option<String> {
         let (status, text) = if self.early_answer {
-            post_reading_early(&server.url, &self.path, &self.body)
+            let answer = server.post_reading_early(&self.path, &self.body, &[]);
+            (answer.status, answer.text)
         } else {
             let body = (self.method != "GET").then_some(&self.body[..]);
             let answer = server.send(self.method, &self.path, body, &self.headers, None);
@@ -176,37 +173,4 @@ impl Case {
         }
         (!wrong.is_empty()).then(|| format!("{}: {text}", wrong.join("; ")))
     }
-}
-
-/// `POST path` over a raw connection, reading the answer while a second
-/// thread sends the body (whose sending may fail once the server closes).
-fn post_reading_early(url: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let address = url.strip_prefix("http://").expect("http URL");
-    let stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut writer = stream.try_clone().expect("clone");
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    let sender = std::thread::spawn(move || {
-        let _ = writer.write_all(&request);
-    });
-    let mut response = Vec::new();
-    // The connection may be reset after the answer; what was read is kept.
-    let _ = (&stream).read_to_end(&mut response);
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-    let _ = sender.join();
-    let response = String::from_utf8_lossy(&response);
-    let (head, text) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text.to_owned())
 }

@@ -10,7 +10,8 @@
 
 pub mod keys;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::mpsc;
@@ -309,6 +310,63 @@ impl Server {
             request = request.header("Authorization", format!("Bearer {key}"));
         }
         answer(request.send(body))
+    }
+
+    /// `POST path` over a raw connection, reading the answer while a second
+    /// thread sends the body, whose sending may fail once the server
+    /// answers early (too large, no room in a budget) and closes: a client
+    /// that writes the whole body before reading, as ureq does, would see
+    /// only a broken pipe. curl and shippers read early.
+    pub fn post_reading_early(&self, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+        let address = self.url.strip_prefix("http://").expect("http URL");
+        let stream = TcpStream::connect(address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(&request);
+        });
+        let mut response = Vec::new();
+        // The connection may be reset after the answer; what was read is kept.
+        let _ = (&stream).read_to_end(&mut response);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let _ = sender.join();
+        let response = String::from_utf8_lossy(&response);
+        let (head, text) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        Answer {
+            status,
+            text: text.to_owned(),
+            retry_after: find("retry-after"),
+            content_type: find("content-type"),
+            headers,
+        }
     }
 
     /// Any request: `method path`, an optional body, extra headers and an

@@ -466,6 +466,15 @@ pub trait Backend: Send + Sync {
 
     /// Numbers about the stored data.
     fn stats(&self) -> Result<Stats>;
+
+    /// Whether the backend is fully working: `Err` names what degrades it
+    /// (e.g. [`Error::DiskFull`] while writes fail for lack of space) though
+    /// it still answers searches. Cheap enough for a health check; a backend
+    /// may use the call to re-check a degraded state (so that it clears by
+    /// itself once the cause is gone). The default: always healthy.
+    fn health(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
@@ -492,5 +501,8 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn stats(&self) -> Result<Stats> {
         (**self).stats()
+    }
+    fn health(&self) -> Result<()> {
+        (**self).health()
     }
 }

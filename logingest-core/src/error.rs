@@ -6,6 +6,13 @@
 //! from storage crates never appear in this crate's signatures: a backend
 //! boxes them as the `source` of [`Error::Backend`], as `object_store` does.
 //!
+//! A full disk has a variant of its own, [`Error::DiskFull`], because it is
+//! neither a bug nor a passing hiccup: nothing more can be stored until an
+//! operator frees space, and every layer (the HTTP answer, the health check)
+//! must be able to say so in those words. Backends classify by error kind
+//! ([`is_disk_full`] for I/O errors, the storage engine's own code for the
+//! rest), never by matching message text.
+//!
 //! [`Error`] is `Clone` because one failed batch must deliver the same error
 //! to every caller waiting on it.
 
@@ -162,6 +169,14 @@ pub enum Error {
     /// The ingester or backend is closed.
     #[error("closed")]
     Closed,
+    /// The backend's storage has no room left (disk full, or a quota
+    /// reached): nothing of the failed call was stored. Retrying succeeds
+    /// once space is freed.
+    #[error("disk full: {source}")]
+    DiskFull {
+        /// The underlying failure (the storage engine's own error).
+        source: BoxedSource,
+    },
     /// The backend failed. `retryable` says whether the same call may succeed later.
     #[error("backend error ({}): {source}", if *.retryable { "retryable" } else { "permanent" })]
     Backend {
@@ -184,6 +199,21 @@ impl Error {
         }
     }
 
+    /// Wraps a failure caused by a full disk (see [`Error::DiskFull`]).
+    pub fn disk_full<E>(source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::DiskFull {
+            source: Arc::new(source),
+        }
+    }
+
+    /// Whether this is [`Error::DiskFull`].
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::DiskFull { .. })
+    }
+
     /// A backend failure described by a message only.
     pub fn backend_msg(retryable: bool, message: impl Into<String>) -> Self {
         Error::backend(retryable, Message(message.into()))
@@ -192,11 +222,20 @@ impl Error {
     /// Whether the same call may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::QueueFull | Error::Timeout(_) => true,
+            Error::QueueFull | Error::Timeout(_) | Error::DiskFull { .. } => true,
             Error::Backend { retryable, .. } => *retryable,
             _ => false,
         }
     }
+}
+
+/// Whether an I/O error means the file system has no room left: no space
+/// (`ENOSPC`) or a disk quota reached (`EDQUOT`), by error kind.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl From<RecordError> for Error {

@@ -40,7 +40,7 @@ pub use backend::{
     Order, SearchPage, SearchRequest, Stats, TimeRange, WriteAck,
 };
 pub use cursor::Cursor;
-pub use error::{BoxedSource, Error, QueryError, RecordError, Result};
+pub use error::{is_disk_full, BoxedSource, Error, QueryError, RecordError, Result};
 pub use eval::{matches, wildcard_matches};
 pub use memory::MemoryBackend;
 pub use parse::{

@@ -11,6 +11,17 @@
 //! beyond the payload are indexed again, so a crash anywhere leaves every
 //! acknowledged record in the index exactly once.
 //!
+//! A full disk ([`Error::DiskFull`]) degrades the backend without closing
+//! it: a batch SQLite cannot store is refused whole, and while the index
+//! cannot commit for lack of space, every batch is refused too (so that no
+//! more records are acknowledged that search could not find); searches keep
+//! answering from the last commit, which holds every record acknowledged
+//! before. Each refresh, refused write and health check retries: once
+//! space is back, the index is rebuilt from SQLite on a new tantivy writer
+//! and writes are taken again, without a restart. Opening on a full disk
+//! works the same way (the index answers from its last commit). Details and
+//! tests: `docs/hardening.md`, "Disk full".
+//!
 //! Read path: build the tantivy query from the AST ([`crate::translate`]),
 //! collect `(timestamp, seq)` of the page with an exact count
 //! ([`crate::collect`]), then read the sources of the page from SQLite.
@@ -59,6 +70,9 @@ struct Inner {
     write: Mutex<()>,
     /// Message terms of each segment as text, for substring search.
     term_texts: TermTexts,
+    /// The disk-full error of the last batch SQLite refused, until a batch
+    /// is stored or [`error::probe_space`] finds room again.
+    store_full: Mutex<Option<Error>>,
     /// Held for the backend's lifetime: one process per directory.
     _lock: File,
 }
@@ -89,10 +103,16 @@ impl TantivyBackend {
             index,
             write: Mutex::new(()),
             term_texts: TermTexts::default(),
+            store_full: Mutex::new(None),
             _lock: lock,
         });
         inner.finish_retention()?;
-        inner.recover()?;
+        match inner.recover() {
+            // Open degraded: searches answer from the last commit, writes
+            // are refused until a rebuild finds room (see the module docs).
+            Err(e) if e.is_disk_full() => {}
+            other => other?,
+        }
         let indexer = {
             let inner = Arc::clone(&inner);
             std::thread::Builder::new()
@@ -259,7 +279,21 @@ impl Backend for TantivyBackend {
     fn write_batch(&self, records: &[Record]) -> Result<WriteAck> {
         let inner = &self.inner;
         let _write = inner.write.lock();
-        let ack = inner.store.append(records)?;
+        if inner.index.disk_full().is_some() {
+            // The index could not take the last records for lack of space:
+            // try again now, and refuse the batch while it still cannot.
+            inner.recover_locked()?;
+        }
+        let ack = match inner.store.append(records) {
+            Err(e) => {
+                if e.is_disk_full() {
+                    *inner.store_full.lock() = Some(e.clone());
+                }
+                return Err(e);
+            }
+            Ok(ack) => ack,
+        };
+        *inner.store_full.lock() = None;
         if !records.is_empty() {
             // Durable: the acknowledgement stands whatever happens to the
             // index, which catches up from SQLite if indexing fails.
@@ -348,6 +382,22 @@ impl Backend for TantivyBackend {
     fn stats(&self) -> Result<Stats> {
         let (records, min, max) = self.inner.store.counts()?;
         Ok(Stats::new(records, dir_size(&self.inner.dir), min, max))
+    }
+
+    /// Degraded while the disk is full: the index cannot commit (a rebuild
+    /// is tried first, so the state clears by itself once there is room),
+    /// or SQLite refused the last batch and [`error::probe_space`] finds no room.
+    fn health(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.index.disk_full().is_some() {
+            inner.recover()?;
+        }
+        let store_full = inner.store_full.lock().clone();
+        if let Some(e) = store_full {
+            error::probe_space(&inner.dir).map_err(|_| e)?;
+            *inner.store_full.lock() = None;
+        }
+        Ok(())
     }
 }
 

@@ -18,9 +18,9 @@
 //! number it contains as its payload. After a crash, SQLite rows beyond that
 //! number are indexed again, so the index holds each record exactly once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use logingest_core::{parse_records, Limits, ParseOptions, Record, Result, Timestamp};
+use logingest_core::{parse_records, Error, Limits, ParseOptions, Record, Result, Timestamp};
 use parking_lot::Mutex;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::RangeQuery;
@@ -202,9 +202,7 @@ fn stored_record(seq: u64, source: &str) -> Result<Record> {
         .receive_time(Timestamp(0));
     parse_records(source.as_bytes(), &options)?
         .pop()
-        .ok_or_else(|| {
-            logingest_core::Error::backend_msg(false, format!("stored record {seq} is empty"))
-        })
+        .ok_or_else(|| Error::backend_msg(false, format!("stored record {seq} is empty")))
 }
 
 /// What a queued document is assumed to cost beyond twice its record's
@@ -220,35 +218,64 @@ pub(crate) struct SearchIndex {
     writer: Mutex<WriterState>,
     /// Acknowledged documents not yet added to the writer.
     pending: Pending,
+    /// For the writers [`SearchIndex::rebuild_uncommitted`] creates.
+    config: TantivyConfig,
+    /// The index directory.
+    dir: PathBuf,
 }
 
+/// Tantivy's writer and what it holds beyond the last commit.
+///
+/// Why `writer` is re-created rather than rolled back: when an indexing
+/// thread of tantivy's writer fails (a full disk while it writes a
+/// segment), the writer is dead for good ("index writer was killed") and
+/// the documents that thread held are gone. A writer that failed to add
+/// or to commit is therefore dropped, and a new one opened on the last
+/// commit on disk, which every document after it is re-indexed into from
+/// SQLite. `None` between the two, or when opening one failed.
 struct WriterState {
-    writer: IndexWriter<TantivyDocument>,
+    writer: Option<IndexWriter<TantivyDocument>>,
     /// Highest sequence number added to the writer.
     added_through: u64,
     /// Highest sequence number in the last commit.
     committed_through: u64,
-    /// Adding to the writer failed: documents are missing from it, so it
-    /// must not commit until [`SearchIndex::rebuild_uncommitted`] rolled it
-    /// back and re-indexed from SQLite.
-    failed: bool,
+    /// Why the writer must not commit: adding or committing failed, so
+    /// documents may be missing from it. Cleared (for a new writer) by
+    /// [`SearchIndex::rebuild_uncommitted`]. A full disk stays
+    /// [`Error::DiskFull`] here, which is how the backend knows it must
+    /// refuse writes until a rebuild succeeds.
+    failure: Option<Error>,
+    /// The index directory, to classify write errors
+    /// ([`error::index_write`]).
+    dir: PathBuf,
 }
 
 impl WriterState {
-    /// Adds documents `first_seq..` to the writer; on failure marks the
-    /// state failed (the caller re-indexes from SQLite later).
-    fn add(&mut self, first_seq: u64, docs: Vec<TantivyDocument>) -> Result<()> {
-        if self.failed {
-            return Err(not_committable());
+    /// The writer, unless a failure left none.
+    fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
         }
-        // Failed until every document is in: an error or a panic half way
-        // leaves the flag set, so no commit can claim the missing ones.
-        self.failed = true;
+        self.writer.as_mut().ok_or_else(not_committable)
+    }
+
+    /// Adds documents `first_seq..` to the writer; on failure records why
+    /// (the caller re-indexes from SQLite later).
+    fn add(&mut self, first_seq: u64, docs: Vec<TantivyDocument>) -> Result<()> {
+        self.writer()?;
+        // Failed until every document is in: a panic half way leaves it
+        // set, so no commit can claim the missing ones.
+        self.failure = Some(not_committable());
+        let writer = self.writer.as_mut().ok_or_else(not_committable)?;
         for (i, doc) in docs.into_iter().enumerate() {
-            self.writer.add_document(doc).map_err(error::index)?;
+            if let Err(e) = writer.add_document(doc) {
+                let e = error::index_write(&self.dir, cause(writer, e));
+                self.failure = Some(e.clone());
+                return Err(e);
+            }
             self.added_through = first_seq + i as u64;
         }
-        self.failed = false;
+        self.failure = None;
         Ok(())
     }
 
@@ -259,10 +286,50 @@ impl WriterState {
         }
         Ok(())
     }
+
+    /// Commits what was added, with its payload; a failure is recorded as
+    /// for [`WriterState::add`] (the writer may have lost documents).
+    fn commit(&mut self) -> Result<()> {
+        let through = self.added_through;
+        let writer = self.writer()?;
+        let committed = writer.prepare_commit().and_then(|mut prepared| {
+            let payload = serde_json::to_string(&Payload { seq: through }).expect("serializable");
+            prepared.set_payload(&payload);
+            prepared.commit()
+        });
+        match committed {
+            Ok(_) => {
+                self.committed_through = through;
+                Ok(())
+            }
+            Err(e) => {
+                let e = error::index_write(&self.dir, e);
+                self.failure = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
 }
 
-fn not_committable() -> logingest_core::Error {
-    logingest_core::Error::backend_msg(
+/// The error that stopped tantivy's writer: after one of its indexing
+/// threads failed, adding answers only "index writer was killed"; the
+/// thread's own error (an I/O error such as a full disk) is what preparing
+/// a commit returns when it joins the threads.
+fn cause(
+    writer: &mut IndexWriter<TantivyDocument>,
+    e: tantivy::TantivyError,
+) -> tantivy::TantivyError {
+    match e {
+        tantivy::TantivyError::ErrorInThread(_) => match writer.prepare_commit() {
+            Err(cause) => cause,
+            Ok(_) => e,
+        },
+        e => e,
+    }
+}
+
+fn not_committable() -> Error {
+    Error::backend_msg(
         true,
         "the search index lost documents to a failed write and is being rebuilt from the record store; retry",
     )
@@ -275,7 +342,9 @@ struct Payload {
 }
 
 impl SearchIndex {
-    /// Opens or creates the index in `dir`.
+    /// Opens or creates the index in `dir`. It has no writer yet:
+    /// [`SearchIndex::rebuild_uncommitted`] (which opening the backend
+    /// runs) opens one.
     pub(crate) fn open(dir: &Path, config: &TantivyConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(error::io)?;
         let (schema, fields) = schema();
@@ -287,14 +356,6 @@ impl SearchIndex {
                 .unwrap_or(0),
             None => 0,
         };
-        let writer = writer(&index, config).map_err(error::index)?;
-        // Files no commit refers to (the output of a merge that was still
-        // running when the last process stopped) are dead weight until the
-        // next commit's clean-up; drop them now.
-        writer
-            .garbage_collect_files()
-            .wait()
-            .map_err(error::index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -305,12 +366,15 @@ impl SearchIndex {
             index,
             reader,
             writer: Mutex::new(WriterState {
-                writer,
+                writer: None,
                 added_through: committed_through,
                 committed_through,
-                failed: false,
+                failure: None,
+                dir: dir.to_owned(),
             }),
             pending: Pending::new(config.index_queue_bytes),
+            config: config.clone(),
+            dir: dir.to_owned(),
         })
     }
 
@@ -357,35 +421,71 @@ impl SearchIndex {
         }
     }
 
-    /// Whether adding to the writer failed since the last rebuild.
+    /// Whether adding to or committing the writer failed since the last
+    /// rebuild, or there is no writer yet: either way, only
+    /// [`SearchIndex::rebuild_uncommitted`] makes the index committable.
     pub(crate) fn is_failed(&self) -> bool {
-        self.writer.lock().failed
+        let state = self.writer.lock();
+        state.failure.is_some() || state.writer.is_none()
     }
 
-    /// Discards everything added or queued since the last commit, then
-    /// re-indexes what `scan` reads back from SQLite after the committed
-    /// sequence number, and commits if it found any. `scan(from, add)` calls
-    /// `add(seq, source)` for every row after `from`. The writer stays
-    /// locked throughout, so no concurrent commit sees a half-rebuilt
-    /// writer.
+    /// The disk-full error that keeps the index from committing, if that
+    /// is why it cannot.
+    pub(crate) fn disk_full(&self) -> Option<Error> {
+        self.writer
+            .lock()
+            .failure
+            .clone()
+            .filter(Error::is_disk_full)
+    }
+
+    /// Discards everything added or queued since the last commit, opens a
+    /// new writer on the last commit (dropping the old one, which may be
+    /// dead), then re-indexes what `scan` reads back from SQLite after the
+    /// committed sequence number, and commits if it found any. `scan(from,
+    /// add)` calls `add(seq, source)` for every row after `from`. The
+    /// writer stays locked throughout, so no concurrent commit sees a
+    /// half-rebuilt writer. On failure the error is kept as the reason the
+    /// index cannot commit, and the next rebuild starts over.
     pub(crate) fn rebuild_uncommitted(
         &self,
         scan: impl FnOnce(u64, &mut dyn FnMut(u64, &str) -> Result<()>) -> Result<u64>,
     ) -> Result<()> {
         let mut state = self.writer.lock();
         self.pending.clear();
-        state.writer.rollback().map_err(error::index)?;
+        // First drop the old writer: it holds the directory's lock.
+        state.writer = None;
         state.added_through = state.committed_through;
-        state.failed = false;
+        state.failure = None;
+        let opened = writer(&self.index, &self.config).and_then(|writer| {
+            // The files of the segments the old writer wrote since the last
+            // commit belong to no commit: on a full disk they hold the space
+            // the rebuild needs.
+            writer.garbage_collect_files().wait()?;
+            Ok(writer)
+        });
+        match opened {
+            Ok(writer) => state.writer = Some(writer),
+            Err(e) => {
+                let e = error::index_write(&self.dir, e);
+                state.failure = Some(e.clone());
+                return Err(e);
+            }
+        }
         let from = state.committed_through;
-        let n = scan(from, &mut |seq, source| {
+        let scanned = scan(from, &mut |seq, source| {
             let record = stored_record(seq, source)?;
             state.add(seq, vec![document(&self.fields, seq, &record)])
-        })?;
-        if n > 0 {
-            self.commit_locked(state)?;
+        });
+        match scanned {
+            Ok(0) => Ok(()),
+            Ok(_) => self.commit_locked(state),
+            Err(e) => {
+                // A failed read leaves documents out just as a failed add.
+                state.failure.get_or_insert_with(|| e.clone());
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// Whether documents were added or queued since the last commit.
@@ -403,15 +503,7 @@ impl SearchIndex {
     }
 
     fn commit_locked(&self, mut state: parking_lot::MutexGuard<'_, WriterState>) -> Result<()> {
-        if state.failed {
-            return Err(not_committable());
-        }
-        let through = state.added_through;
-        let mut prepared = state.writer.prepare_commit().map_err(error::index)?;
-        prepared
-            .set_payload(&serde_json::to_string(&Payload { seq: through }).expect("serializable"));
-        prepared.commit().map_err(error::index)?;
-        state.committed_through = through;
+        state.commit()?;
         drop(state);
         self.reader.reload().map_err(error::index)
     }
@@ -425,7 +517,7 @@ impl SearchIndex {
         let upper =
             std::ops::Bound::Excluded(Term::from_field_i64(self.fields.ts, cutoff.as_nanos()));
         state
-            .writer
+            .writer()?
             .delete_query(Box::new(RangeQuery::new(lower, upper)))
             .map_err(error::index)?;
         self.commit_locked(state)

@@ -1,5 +1,13 @@
 //! HTTP errors: every failure becomes a status and a JSON body that says
 //! what went wrong and where.
+//!
+//! A backend's own message (SQLite's, tantivy's, PostgreSQL's,
+//! OpenSearch's) never reaches a client: it may name files, tables, hosts
+//! or internal state, and it is written for the backend's developers. It is
+//! logged with the error's class, and the client gets a message of ours
+//! naming the class: disk full, backend temporarily unavailable, or backend
+//! failure. Every other variant of [`Error`] is ours already and is sent
+//! as it is.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,6 +52,15 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             format!("a key with role `{role}` may not {action}"),
         )
+    }
+
+    /// 503 with `Retry-After`: the disk is full; `message` must start with
+    /// "disk full".
+    pub fn disk_full(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(DISK_FULL_RETRY_SECONDS),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
     }
 
     /// The status.
@@ -106,14 +123,53 @@ impl From<Error> for ApiError {
                     "the server is shutting down",
                 )
             },
+            e @ Error::DiskFull { .. } => {
+                tracing::warn!(error = %e, "disk full");
+                Self::disk_full(DISK_FULL)
+            }
             e @ Error::Backend {
                 retryable: true, ..
-            } => ApiError {
-                retry_after: Some(1),
-                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
-            },
-            e => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            } => {
+                tracing::warn!(error = %e, "backend temporarily failing");
+                ApiError {
+                    retry_after: Some(1),
+                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, BACKEND_UNAVAILABLE)
+                }
+            }
+            e => {
+                tracing::error!(error = %e, "backend failure");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, BACKEND_FAILED)
+            }
         }
+    }
+}
+
+/// What a client is told when the disk is full (answers that know more,
+/// such as ingest's, say what became of the request).
+const DISK_FULL: &str =
+    "disk full: the server cannot store or index more data until space is freed on its disk; retry later";
+
+/// `Retry-After` of a disk-full answer: freeing space takes an operator.
+const DISK_FULL_RETRY_SECONDS: u32 = 5;
+
+/// What a client is told about a backend failure that may pass.
+const BACKEND_UNAVAILABLE: &str =
+    "the storage backend is temporarily unavailable (details in the server log); retry later";
+
+/// What a client is told about any other backend failure.
+const BACKEND_FAILED: &str =
+    "the storage backend failed (details in the server log); this is a bug or a damaged data directory";
+
+/// Why the backend is degraded, in our words, for `/healthz` (the
+/// backend's own message is logged).
+pub fn degraded_reason(e: &Error) -> &'static str {
+    tracing::warn!(error = %e, "backend degraded");
+    if e.is_disk_full() {
+        "disk full: writes are refused until space is freed on the server's disk; searches answer from the records indexed so far"
+    } else if e.is_retryable() {
+        "the storage backend is temporarily unavailable"
+    } else {
+        "the storage backend failed"
     }
 }
 

@@ -14,6 +14,7 @@
 //!   exactly what the reference evaluator [`crate::matches`] selects, in the
 //!   same order, with the same total.
 //!
+//! - [`small_disk`]: a small tmpfs to fill up, for disk-full tests.
 //! - [`crash`]: the child side of a crash test (a child process ingesting
 //!   until SIGKILL, reporting what was acknowledged) and its plumbing.
 //!
@@ -26,5 +27,6 @@ pub mod crash;
 pub mod differential;
 mod harness;
 pub mod querygen;
+pub mod small_disk;
 
 pub use harness::{reference_facets, write_all, Harness};

@@ -99,11 +99,27 @@ pub async fn submit(
     };
     let waiter = ticket.clone();
     let ack = tokio::task::spawn_blocking(move || {
-        let ack = waiter.wait_durable_timeout(WAIT)?;
+        let ack = waiter.wait_durable_timeout(WAIT).map_err(|e| match e {
+            e @ Error::DiskFull { .. } => {
+                tracing::warn!(error = %e, "disk full: batch refused");
+                ApiError::disk_full(
+                    "disk full: nothing of this request was stored; retry once space is freed on the server's disk",
+                )
+            }
+            e => ApiError::from(e),
+        })?;
         if wait_visible {
-            waiter.wait_visible_timeout(WAIT)?;
+            waiter.wait_visible_timeout(WAIT).map_err(|e| match e {
+                e @ Error::DiskFull { .. } => {
+                    tracing::warn!(error = %e, "disk full: stored records cannot be indexed");
+                    ApiError::disk_full(
+                        "disk full: the records were stored but cannot be made searchable until space is freed on the server's disk; they become searchable then, without being sent again",
+                    )
+                }
+                e => ApiError::from(e),
+            })?;
         }
-        Ok::<_, Error>(ack)
+        Ok::<_, ApiError>(ack)
     })
     .await
     .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;

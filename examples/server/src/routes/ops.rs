@@ -10,26 +10,44 @@ use logingest_core::Error;
 use serde_json::{json, Value};
 
 use crate::auth::Role;
-use crate::error::ApiError;
+use crate::error::{degraded_reason, ApiError};
 use crate::metrics::MemoryBudget;
 use crate::state::Shared;
 
 /// Version of Elasticsearch whose API subset `/_bulk` follows.
 pub const ES_COMPAT_VERSION: &str = "8.11.0";
 
-/// `GET /healthz`: 200 while the backend answers. Needs no key, for load
-/// balancers; the record count is included only when the server has no auth
-/// file (it would tell anyone how much data every resource has).
-pub async fn healthz(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
+/// `GET /healthz`: 200 while the backend answers and is healthy; 503
+/// `{"status": "degraded", "reason": ...}` (with `Retry-After`) while it
+/// answers but is degraded, e.g. refuses writes because its disk is full
+/// (the backend re-checks on each call, so the answer turns back to ok by
+/// itself once space is freed). Needs no key, for load balancers; the
+/// record count is included only when the server has no auth file (it
+/// would tell anyone how much data every resource has).
+pub async fn healthz(State(state): State<Shared>) -> Result<Response, ApiError> {
     let open = state.keys.is_none();
-    let stats = tokio::task::spawn_blocking(move || state.backend.stats())
-        .await
-        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
-    Ok(Json(if open {
-        json!({ "status": "ok", "records": stats.records })
-    } else {
-        json!({ "status": "ok" })
-    }))
+    let (stats, health) = tokio::task::spawn_blocking(move || {
+        let health = state.backend.health();
+        state.backend.stats().map(|stats| (stats, health))
+    })
+    .await
+    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    let mut body = match &health {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(e) => json!({ "status": "degraded", "reason": degraded_reason(e) }),
+    };
+    if open {
+        body["records"] = json!(stats.records);
+    }
+    Ok(match health {
+        Ok(()) => Json(body).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            Json(body),
+        )
+            .into_response(),
+    })
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -24,7 +24,10 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    data: tempfile::TempDir,
+    /// The data directory.
+    dir: PathBuf,
+    /// The temporary directory `dir` is, unless the test chose one.
+    _temp: Option<tempfile::TempDir>,
     args: Vec<String>,
     agent: ureq::Agent,
     /// The pg backend's storage, deleted on drop.
@@ -178,20 +181,38 @@ impl Server {
         Self::launch(pg_args(&pg.config.schema), args, None)
     }
 
+    /// Starts a server with extra `serve` arguments on the data directory
+    /// `dir` (e.g. on a [`logingest_core::testkit::small_disk::SmallDisk`]).
+    pub fn start_in(dir: &Path, args: &[&str]) -> Self {
+        let (backend_args, pg) = backend();
+        Self::launch_in(dir.to_owned(), None, backend_args, args, pg)
+    }
+
     /// Spawns `serve` with `backend_args` then `args`; `pg` is deleted on drop.
     fn launch(
         backend_args: Vec<String>,
         args: &[&str],
         pg: Option<logingest_pg::PgConfig>,
     ) -> Self {
-        let data = tempfile::tempdir().expect("temp dir");
+        let temp = tempfile::tempdir().expect("temp dir");
+        Self::launch_in(temp.path().to_owned(), Some(temp), backend_args, args, pg)
+    }
+
+    fn launch_in(
+        dir: PathBuf,
+        temp: Option<tempfile::TempDir>,
+        backend_args: Vec<String>,
+        args: &[&str],
+        pg: Option<logingest_pg::PgConfig>,
+    ) -> Self {
         let mut all = backend_args;
         all.extend(args.iter().map(|s| s.to_string()));
-        let (child, url) = spawn(data.path(), &all);
+        let (child, url) = spawn(&dir, &all);
         Server {
             child,
             url,
-            data,
+            dir,
+            _temp: temp,
             args: all,
             agent: agent(),
             pg,
@@ -205,7 +226,7 @@ impl Server {
 
     /// The data directory.
     pub fn data(&self) -> &Path {
-        self.data.path()
+        &self.dir
     }
 
     /// Kills the process with SIGKILL (no shutdown, no flush).
@@ -223,7 +244,7 @@ impl Server {
 
     /// Starts the server again on the same data directory (after a kill).
     pub fn restart(&mut self) {
-        let (child, url) = spawn(self.data.path(), &self.args);
+        let (child, url) = spawn(&self.dir, &self.args);
         self.child = child;
         self.url = url;
     }

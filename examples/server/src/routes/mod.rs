@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
+use crate::head;
 use crate::state::Shared;
 
 /// The whole HTTP API (see docs/http-api.md).
@@ -42,6 +43,8 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(raw_limit))
+        // Outermost: the head limits come before anything reads the request.
+        .layer(axum::middleware::from_fn(head::enforce))
         .with_state(state)
 }
 

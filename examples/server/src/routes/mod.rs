@@ -2,6 +2,7 @@
 
 mod body;
 mod bulk;
+mod form;
 mod ingest;
 mod ops;
 mod parse;
@@ -33,9 +34,12 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/ui/{file}", get(ui::asset))
         .route("/api/parse", get(parse::parse))
-        .route("/api/search", get(search::search))
-        .route("/api/histogram", get(search::histogram))
-        .route("/api/facets", get(search::facets))
+        .route("/api/search", get(search::search).post(search::search_post))
+        .route(
+            "/api/histogram",
+            get(search::histogram).post(search::histogram_post),
+        )
+        .route("/api/facets", get(search::facets).post(search::facets_post))
         .route("/api/tail", get(tail::tail))
         .route("/api/flush", post(ops::flush))
         .route("/healthz", get(ops::healthz))

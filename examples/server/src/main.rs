@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod cpu;
 mod error;
+mod head;
 mod metrics;
 mod routes;
 mod server;

@@ -13,6 +13,7 @@ use crate::auth::Keys;
 use crate::budget::{Budget, RecordRatio, Wait};
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
 use crate::cpu::Cpu;
+use crate::head::{CheckedListener, HeadLimits};
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::AppState;
@@ -132,6 +133,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(address = %local, data = %args.data.display(), auth = state.keys.is_some(), "logingest listening");
     // Tests and scripts read this line to find the port when --listen used port 0.
     println!("listening on http://{local}");
+    // Heads are checked before hyper sees them, so that HTTP-layer errors
+    // are answered in JSON too (see `head`).
+    let listener =
+        CheckedListener::new(listener, HeadLimits::default()).map_err(|e| e.to_string())?;
     axum::serve(listener, routes::router(Arc::clone(&state)))
         .with_graceful_shutdown(shutdown_signal())
         .await

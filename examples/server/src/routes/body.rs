@@ -61,7 +61,7 @@ pub async fn parse_reserved<T: Send + 'static>(
             let budget = &shared.requests;
             let mut reservation = reservation;
             let bytes = if gzip {
-                gunzip(&payload, limit, budget, &mut reservation)?
+                gunzip(&payload, limit, Some((budget, &mut reservation)))?
             } else {
                 payload.clone()
             };
@@ -176,8 +176,7 @@ fn encoding(headers: &HeaderMap) -> Result<bool, ApiError> {
 fn gunzip(
     body: &[u8],
     limit: usize,
-    budget: &Budget,
-    reservation: &mut Reservation,
+    mut budget: Option<(&Budget, &mut Reservation)>,
 ) -> Result<Bytes, ApiError> {
     const STEP: usize = 64 << 10;
     let mut decoder = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
@@ -189,7 +188,9 @@ fn gunzip(
             if room == out.len() {
                 break;
             }
-            budget.try_grow(reservation, room - out.len())?;
+            if let Some((budget, reservation)) = &mut budget {
+                budget.try_grow(reservation, room - out.len())?;
+            }
             out.resize(room, 0);
         }
         match decoder.read(&mut out[filled..]) {
@@ -208,6 +209,22 @@ fn gunzip(
     }
     out.truncate(filled);
     Ok(Bytes::from(out))
+}
+
+/// A small body (at most `limit` bytes, a fixed limit of its endpoint),
+/// gunzipped when `Content-Encoding: gzip`, refused with 413 when it is or
+/// inflates to more than `limit`. Not reserved from a budget: only for
+/// bodies whose limit is small (the POST form of queries).
+pub fn decode(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, ApiError> {
+    let bytes = if encoding(headers)? {
+        gunzip(&body, limit, None)?
+    } else {
+        body
+    };
+    if bytes.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
 }
 
 /// Whether the client declared NDJSON.

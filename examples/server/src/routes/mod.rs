@@ -2,6 +2,7 @@
 
 mod body;
 mod bulk;
+mod form;
 mod ingest;
 mod ops;
 mod parse;
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
+use crate::head;
 use crate::state::Shared;
 
 /// The whole HTTP API (see docs/http-api.md).
@@ -32,9 +34,12 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/ui/{file}", get(ui::asset))
         .route("/api/parse", get(parse::parse))
-        .route("/api/search", get(search::search))
-        .route("/api/histogram", get(search::histogram))
-        .route("/api/facets", get(search::facets))
+        .route("/api/search", get(search::search).post(search::search_post))
+        .route(
+            "/api/histogram",
+            get(search::histogram).post(search::histogram_post),
+        )
+        .route("/api/facets", get(search::facets).post(search::facets_post))
         .route("/api/tail", get(tail::tail))
         .route("/api/flush", post(ops::flush))
         .route("/healthz", get(ops::healthz))
@@ -42,6 +47,8 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(raw_limit))
+        // Outermost: the head limits come before anything reads the request.
+        .layer(axum::middleware::from_fn(head::enforce))
         .with_state(state)
 }
 

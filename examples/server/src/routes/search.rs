@@ -1,4 +1,6 @@
-//! `GET /api/search`, `/api/histogram`, `/api/facets`.
+//! `GET /api/search`, `/api/histogram`, `/api/facets`, and their POST
+//! form (`form`): each endpoint's work takes the caller and the name/value
+//! parameters, wherever they came from.
 //!
 //! Every query is parsed once, restricted to what the caller may see (a
 //! scoped read key ANDs its `resourceId` patterns into the query), and run
@@ -9,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Query as QueryString, State};
+use axum::extract::{Query as QueryString, Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use logingest_core::query::{parse_query_at, parse_time, Query};
@@ -20,7 +22,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::body;
+use super::{body, form};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::Shared;
@@ -103,6 +105,23 @@ pub async fn search(
     headers: HeaderMap,
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let principal = state.authorize(&headers, Role::Read, "search")?;
+    search_with(state, principal, raw).await
+}
+
+/// `POST /api/search`.
+pub async fn search_post(
+    State(state): State<Shared>,
+    request: Request,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    let (principal, raw) = form::posted(&state, request).await?;
+    search_with(state, principal, raw).await
+}
+
+async fn search_with(
+    state: Shared,
+    principal: Principal,
+    raw: HashMap<String, String>,
+) -> Result<Json<SearchAnswer>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "limit", "cursor", "order"])?;
     let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
     let limit = body::number(
@@ -163,6 +182,23 @@ pub async fn histogram(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authorize(&headers, Role::Read, "search")?;
+    histogram_with(state, principal, raw).await
+}
+
+/// `POST /api/histogram`.
+pub async fn histogram_post(
+    State(state): State<Shared>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (principal, raw) = form::posted(&state, request).await?;
+    histogram_with(state, principal, raw).await
+}
+
+async fn histogram_with(
+    state: Shared,
+    principal: Principal,
+    raw: HashMap<String, String>,
+) -> Result<Json<Value>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "buckets"])?;
     let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
     let buckets = body::number(&params, "buckets", 60, 1, HistogramRequest::MAX_BUCKETS)?;
@@ -235,6 +271,23 @@ pub async fn facets(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authorize(&headers, Role::Read, "search")?;
+    facets_with(state, principal, raw).await
+}
+
+/// `POST /api/facets`.
+pub async fn facets_post(
+    State(state): State<Shared>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (principal, raw) = form::posted(&state, request).await?;
+    facets_with(state, principal, raw).await
+}
+
+async fn facets_with(
+    state: Shared,
+    principal: Principal,
+    raw: HashMap<String, String>,
+) -> Result<Json<Value>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "field", "size"])?;
     let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
     let field = params

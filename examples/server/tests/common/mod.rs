@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod keys;
+pub mod raw;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

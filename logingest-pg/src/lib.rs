@@ -29,6 +29,8 @@ mod collect;
 mod config;
 mod error;
 mod es;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod index;
 mod indexer;
 mod lucene_regex;

@@ -65,6 +65,9 @@ pub fn parse_ecs_document(
         ..*options
     };
     let text = text.trim();
+    // A byte-order mark is skipped, as `parse_records` skips one; the
+    // members are inserted after the `{` that follows it.
+    let text = text.strip_prefix('\u{feff}').map_or(text, str::trim_start);
     let record = one_record(text, &options)?;
     if record.has_field(INDEX_FIELD) && index.is_some() {
         return Err(field_error(
@@ -188,6 +191,20 @@ mod tests {
     fn parse(text: &str, index: Option<&str>) -> Result<Record> {
         let options = ParseOptions::default().receive_time(Timestamp(7));
         parse_ecs_document(text, index, &options)
+    }
+
+    /// Found by the `bulk` fuzz target: a document starting with a
+    /// byte-order mark parsed (the mark skipped) and then panicked where the
+    /// ECS fields are inserted after its `{`.
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let r = parse(
+            "\u{feff}{\"message\":\"m\",\"log\":{\"level\":\"warn\"}}",
+            None,
+        )
+        .unwrap();
+        assert!(r.source().starts_with('{'), "{}", r.source());
+        assert_eq!(r.keyword_values("level").collect::<Vec<_>>(), ["warn"]);
     }
 
     fn keyword<'a>(record: &'a Record, path: &'a str) -> Option<&'a str> {

@@ -114,7 +114,9 @@ const EMPTY_BODY: &str = "empty body: send a JSON object, an array of objects, o
 
 /// [`split`] with the failure kept structured.
 fn scan<'a>(text: &'a str, format: Format, limits: &Limits) -> Result<Vec<Raw<'a>>, Broken> {
-    let body = text.trim_start();
+    // JSON's whitespace only: a body of other (Unicode) whitespace, such as
+    // a vertical tab, is not empty but a syntax error located at it.
+    let body = text.trim_start_matches([' ', '\t', '\n', '\r']);
     if body.is_empty() {
         return Err(Broken {
             reason: Reason::Empty,
@@ -243,9 +245,11 @@ fn lines(text: &str) -> Result<Vec<Raw<'_>>, Broken> {
 fn syntax(text: &str, e: &serde_json::Error) -> Broken {
     let offset = error_offset(text, e);
     let mut reason = reason(e);
-    // serde_json's word for `{"a":1,}` is "key must be a string".
-    let before = text[..offset].trim_end();
-    if text[offset..].starts_with('}') && before.ends_with(',') {
+    // serde_json's word for `{"a":1,}` is "key must be a string". Bytes,
+    // not `str` slices: serde_json's column can point inside a multi-byte
+    // character (a control character after `Ⱥ`), and must not panic here.
+    let (before, after) = text.as_bytes().split_at(offset);
+    if after.starts_with(b"}") && before.trim_ascii_end().ends_with(b",") {
         reason = "trailing comma: a `,` must be followed by another member".to_owned();
     }
     Broken::new(offset, &reason)

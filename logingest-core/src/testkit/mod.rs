@@ -25,6 +25,7 @@ pub mod conformance;
 pub mod corpus;
 pub mod crash;
 pub mod differential;
+pub mod fuzz;
 mod harness;
 pub mod querygen;
 pub mod small_disk;

@@ -203,3 +203,28 @@ fn the_message_names_the_location_once() {
         "line 1, column 17: EOF while parsing a value"
     );
 }
+
+/// Found by the `records` fuzz target: serde_json's column for a control
+/// character after a multi-byte character points inside that character,
+/// and slicing the text there panicked. The byte column is reported as is.
+#[test]
+fn a_column_inside_a_multibyte_character_does_not_panic() {
+    let e = record_error("{\"message\":\"ȺȺȺ\u{0}\"}");
+    assert_eq!((e.record, e.line), (Some(1), 1), "{e}");
+    assert!(e.reason.contains("control character"), "{e}");
+    assert!(e.column.is_some_and(|c| (1..=20).contains(&c)), "{e}");
+}
+
+/// Found by the `records` fuzz target: a body of whitespace that JSON does
+/// not know (a vertical tab, an em space) was called empty, without a
+/// column. It is a syntax error at that character.
+#[test]
+fn unicode_whitespace_is_not_an_empty_body() {
+    for body in [" \n\u{b}", "\u{2003}", "\u{2003}[]"] {
+        let e = record_error(body);
+        assert!(
+            e.column.is_some() && !e.reason.starts_with("empty body"),
+            "{body:?}: {e}"
+        );
+    }
+}

@@ -386,7 +386,7 @@ impl Backend for TantivyBackend {
 
     /// Degraded while the disk is full: the index cannot commit (a rebuild
     /// is tried first, so the state clears by itself once there is room),
-    /// or SQLite refused the last batch and [`error::probe_space`] finds no room.
+    /// or SQLite refused the last batch and a probe write finds no room.
     fn health(&self) -> Result<()> {
         let inner = &self.inner;
         if inner.index.disk_full().is_some() {

@@ -64,10 +64,20 @@ pub fn parse_ecs_document(
         format: Format::Ndjson,
         ..*options
     };
+    let sent = text;
     let text = text.trim();
     // A byte-order mark is skipped, as `parse_records` skips one; the
     // members are inserted after the `{` that follows it.
     let text = text.strip_prefix('\u{feff}').map_or(text, str::trim_start);
+    if text.is_empty() {
+        // Not an empty body: a line that holds nothing but the mark.
+        return Err(RecordError::at(
+            sent.as_bytes(),
+            0,
+            "expected a JSON object, found only a byte-order mark",
+        )
+        .into());
+    }
     let record = one_record(text, &options)?;
     if record.has_field(INDEX_FIELD) && index.is_some() {
         return Err(field_error(
@@ -205,6 +215,17 @@ mod tests {
         .unwrap();
         assert!(r.source().starts_with('{'), "{}", r.source());
         assert_eq!(r.keyword_values("level").collect::<Vec<_>>(), ["warn"]);
+    }
+
+    /// Found by the `bulk` fuzz target: a source line holding only a
+    /// byte-order mark was reported as an "empty body" with no column.
+    #[test]
+    fn a_line_of_only_a_byte_order_mark_is_located() {
+        let Err(Error::InvalidRecord(e)) = parse("\u{feff}", None) else {
+            panic!("a lone byte-order mark parsed");
+        };
+        assert_eq!((e.line, e.column), (1, Some(1)), "{e}");
+        assert!(e.reason.contains("byte-order mark"), "{e}");
     }
 
     fn keyword<'a>(record: &'a Record, path: &'a str) -> Option<&'a str> {

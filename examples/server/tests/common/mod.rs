@@ -182,11 +182,13 @@ impl Server {
         Self::launch(pg_args(&pg.config.schema), args, None)
     }
 
-    /// Starts a server with extra `serve` arguments on the data directory
-    /// `dir` (e.g. on a [`logingest_core::testkit::small_disk::SmallDisk`]).
+    /// Starts a server on the embedded backend with its data in `dir` (e.g.
+    /// on a [`logingest_core::testkit::small_disk::SmallDisk`]), with extra
+    /// `serve` arguments. Always the embedded backend, whatever
+    /// `LOGINGEST_TEST_BACKEND` says: only it keeps its data in `dir`.
     pub fn start_in(dir: &Path, args: &[&str]) -> Self {
-        let (backend_args, pg) = backend();
-        Self::launch_in(dir.to_owned(), None, backend_args, args, pg)
+        let embedded = vec!["--backend".to_owned(), "tantivy".to_owned()];
+        Self::launch_in(dir.to_owned(), None, embedded, args, None)
     }
 
     /// Spawns `serve` with `backend_args` then `args`; `pg` is deleted on drop.

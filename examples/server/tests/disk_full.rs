@@ -1,5 +1,5 @@
-//! The real server (always on the embedded backend) on a small tmpfs that fills up (`docs/hardening.md`,
-//! "Disk full"): every answer says "disk full" (never a backend's own
+//! The real server (always on the embedded backend) on a small tmpfs that
+//! fills up (`docs/hardening.md`, "Disk full"): every answer says "disk full" (never a backend's own
 //! text, never "index writer was killed"), acknowledged records stay
 //! searchable, `/healthz` reports the degraded state, and once the ballast
 //! is removed writes succeed again and health is ok, without a restart.

@@ -87,15 +87,19 @@ pub async fn submit(
 ) -> Result<(usize, u64), ApiError> {
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
-    let for_tail = state
-        .tail
-        .has_subscribers()
-        .then(|| state.tail.copy(&records));
-    let ticket = {
+    // Copying for live tail is work in proportion to the request: off the
+    // runtime's threads, with the submission (which may block).
+    let (ticket, for_tail) = {
         let state = Arc::clone(state);
-        tokio::task::spawn_blocking(move || state.ingester.submit(records))
-            .await
-            .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
+        tokio::task::spawn_blocking(move || {
+            let copy = state
+                .tail
+                .has_subscribers()
+                .then(|| state.tail.copy(&records));
+            state.ingester.submit(records).map(|ticket| (ticket, copy))
+        })
+        .await
+        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
     };
     let waiter = ticket.clone();
     let ack = tokio::task::spawn_blocking(move || {

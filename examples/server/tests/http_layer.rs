@@ -193,23 +193,7 @@ fn half_closed(url: &str, request: &[u8]) -> RawAnswer {
         .expect("shutdown");
     let mut bytes = Vec::new();
     let _ = stream.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    RawAnswer {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    common::raw::parse(&bytes)
 }
 
 /// A request with a target of about `bytes` bytes to `endpoint`.

@@ -11,8 +11,7 @@
 pub mod keys;
 pub mod raw;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::mpsc;
@@ -343,11 +342,6 @@ impl Server {
     /// only a broken pipe. curl and shippers read early.
     pub fn post_reading_early(&self, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
         let address = self.url.strip_prefix("http://").expect("http URL");
-        let stream = TcpStream::connect(address).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(120)))
-            .expect("timeout");
-        let mut writer = stream.try_clone().expect("clone");
         let mut head = format!(
             "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
             body.len()
@@ -358,38 +352,13 @@ impl Server {
         head.push_str("\r\n");
         let mut request = head.into_bytes();
         request.extend_from_slice(body);
-        let sender = std::thread::spawn(move || {
-            let _ = writer.write_all(&request);
-        });
-        let mut response = Vec::new();
-        // The connection may be reset after the answer; what was read is kept.
-        let _ = (&stream).read_to_end(&mut response);
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        let _ = sender.join();
-        let response = String::from_utf8_lossy(&response);
-        let (head, text) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        let find = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        };
+        let raw = raw::exchange(&self.url, request);
         Answer {
-            status,
-            text: text.to_owned(),
-            retry_after: find("retry-after"),
-            content_type: find("content-type"),
-            headers,
+            status: raw.status,
+            retry_after: raw.header("retry-after").map(str::to_owned),
+            content_type: raw.header("content-type").map(str::to_owned),
+            text: raw.body,
+            headers: raw.headers,
         }
     }
 

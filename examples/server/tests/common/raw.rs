@@ -58,7 +58,13 @@ pub fn exchange(url: &str, request: Vec<u8>) -> RawAnswer {
     let _ = (&stream).read_to_end(&mut bytes);
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = sender.join();
-    let mut reader = BufReader::new(&bytes[..]);
+    parse(&bytes)
+}
+
+/// A whole answer as read off a socket that the server closed: its head,
+/// and everything after it as the body.
+pub fn parse(bytes: &[u8]) -> RawAnswer {
+    let mut reader = BufReader::new(bytes);
     let mut answer = read_head(&mut reader);
     let mut body = String::new();
     let _ = reader.read_to_string(&mut body);

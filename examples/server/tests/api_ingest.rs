@@ -400,14 +400,18 @@ fn bulk_reads_ecs_fields_and_answers_bad_ones_per_item() {
         .as_str()
         .unwrap();
     assert!(
-        reason.contains("`@timestamp`") && reason.contains("last tuesday"),
+        reason.starts_with("line 4, column 15, field `@timestamp`:")
+            && reason.contains("last tuesday"),
         "{reason}"
     );
     assert_eq!(status(2, "index"), 400, "{json}");
     let reason = json["items"][2]["index"]["error"]["reason"]
         .as_str()
         .unwrap();
-    assert!(reason.contains("`_index`"), "{reason}");
+    assert!(
+        reason.starts_with("line 6, column 11, field `_index`:"),
+        "{reason}"
+    );
     assert_eq!(status(3, "create"), 201, "{json}");
     // An item's reason is located in the body, not in its line alone.
     assert_eq!(status(4, "index"), 400, "{json}");

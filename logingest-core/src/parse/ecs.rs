@@ -15,6 +15,10 @@
 //! keeps it whatever its `log.level` says, and our own records pass through
 //! unchanged.
 
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+
 use crate::error::{Error, RecordError, Result};
 use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
@@ -65,10 +69,12 @@ pub fn parse_ecs_document(
         ..*options
     };
     let sent = text;
-    let text = text.trim();
     // A byte-order mark is skipped, as `parse_records` skips one; the
     // members are inserted after the `{` that follows it.
-    let text = text.strip_prefix('\u{feff}').map_or(text, str::trim_start);
+    let trimmed = sent.trim();
+    let text = trimmed
+        .strip_prefix('\u{feff}')
+        .map_or(trimmed, str::trim_start);
     if text.is_empty() {
         // Not an empty body: a line that holds nothing but the mark.
         return Err(RecordError::at(
@@ -78,9 +84,11 @@ pub fn parse_ecs_document(
         )
         .into());
     }
-    let record = one_record(text, &options)?;
+    // Parsed as sent, so that every position is one of `sent`.
+    let record = one_record(sent, &options)?;
     if record.has_field(INDEX_FIELD) && index.is_some() {
         return Err(field_error(
+            sent,
             INDEX_FIELD,
             "is a metadata field of `_bulk` and cannot be a field of the document".into(),
         ));
@@ -90,7 +98,7 @@ pub fn parse_ecs_document(
     let mut members: Vec<(&str, String)> = Vec::new();
     if !has_own_timestamp {
         if let Some(value) = record.keyword_values(ECS_TIMESTAMP).next() {
-            members.push((fields::TIMESTAMP, ecs_time(value)?));
+            members.push((fields::TIMESTAMP, ecs_time(sent, value)?));
         }
     }
     for (field, paths) in KEYWORD_SOURCES {
@@ -124,7 +132,7 @@ fn one_record(text: &str, options: &ParseOptions) -> Result<Record> {
 }
 
 /// The `timestamp` text for an `@timestamp` value.
-fn ecs_time(value: &str) -> Result<String> {
+fn ecs_time(sent: &str, value: &str) -> Result<String> {
     if Timestamp::parse_rfc3339(value).is_ok() {
         // Kept as the shipper wrote it: it parses to the same instant.
         return Ok(value.to_owned());
@@ -133,6 +141,7 @@ fn ecs_time(value: &str) -> Result<String> {
         .map(Timestamp::to_rfc3339)
         .ok_or_else(|| {
             field_error(
+                sent,
                 ECS_TIMESTAMP,
                 format!(
                     "`{value}` is neither an RFC 3339 timestamp such as \"2023-09-15T08:00:00Z\" nor epoch milliseconds"
@@ -185,13 +194,24 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
-fn field_error(field: &str, reason: String) -> Error {
-    // The document is valid JSON and one record; the field names the place.
-    RecordError {
-        column: None,
-        ..RecordError::at(b"", 0, reason).in_record(1).in_field(field)
-    }
-    .into()
+/// An error in the top-level member `field` of `sent` (valid JSON, one
+/// record), located at the member's value.
+fn field_error(sent: &str, field: &str, reason: String) -> Error {
+    let offset = member_value_offset(sent, field).unwrap_or(0);
+    RecordError::at(sent.as_bytes(), offset, reason)
+        .in_record(1)
+        .in_field(field)
+        .into()
+}
+
+/// Where the value of the top-level member `name` of the JSON object in
+/// `text` starts, as a byte offset of `text`. Only for an error: the object
+/// is read once more, its values as raw text slices of `text`.
+fn member_value_offset(text: &str, name: &str) -> Option<usize> {
+    let object = text.trim_start().strip_prefix('\u{feff}').unwrap_or(text);
+    let members: HashMap<String, &RawValue> = serde_json::from_str(object).ok()?;
+    let value = members.get(name)?;
+    Some(value.get().as_ptr() as usize - text.as_ptr() as usize)
 }
 
 #[cfg(test)]
@@ -330,6 +350,42 @@ mod tests {
         assert!(err("[1]", None).contains("line 1, column 1: expected a JSON object per line"));
         // A document's own `_index` is fine when the action names none.
         assert!(parse(r#"{"_index":"x","message":"m"}"#, None).is_ok());
+    }
+
+    /// The field errors point at the value, in the text as it was sent
+    /// (leading blanks and a byte-order mark included).
+    #[test]
+    fn field_errors_are_located_at_the_value() {
+        let located = |text: &str, index: Option<&str>, value: &str| {
+            let Err(Error::InvalidRecord(e)) = parse(text, index) else {
+                panic!("{text} parsed");
+            };
+            let column = text.find(value).expect("the value is in the text") + 1;
+            assert_eq!((e.line, e.column), (1, Some(column)), "{e}");
+            e.field
+        };
+        let field = located(
+            r#"  {"message":"x","@timestamp":"yesterday"}"#,
+            None,
+            r#""yesterday""#,
+        );
+        assert_eq!(field.as_deref(), Some("@timestamp"));
+        let field = located(
+            "\u{feff}{\"@timestamp\": [true], \"message\":\"x\"}",
+            None,
+            "[true]",
+        );
+        assert_eq!(field.as_deref(), Some("@timestamp"));
+        let field = located(r#"{"message":"m", "_index" : "x"}"#, Some("y"), r#""x""#);
+        assert_eq!(field.as_deref(), Some("_index"));
+        // Errors of the JSON itself are those of the text as sent too:
+        // where `parse_records` puts them, three columns on for the blanks.
+        let column = |text: &str| match parse(text, None) {
+            Err(Error::InvalidRecord(e)) => e.column,
+            other => panic!("{text}: {other:?}"),
+        };
+        let plain = column(r#"{"message":1e400}"#);
+        assert_eq!(column(r#"   {"message":1e400}"#), plain.map(|c| c + 3));
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //!   0, 1, 2… in order; each record's stored text parses back, alone and as
 //!   our own format, to the same record (what a backend rebuilding its
 //!   index relies on); every failed item has a reason, and a document error
-//!   names a line and column that exist in the body (or, for the ECS field
-//!   errors, a line and the field);
+//!   names a line and column that exist in the body (for the ECS field
+//!   errors, the column of the field's value);
 //! - `Err`: a whole-request error names a line and 1-based column that
 //!   exist in the body; only `InvalidRecord` and `TooLarge` are possible.
 
@@ -100,10 +100,7 @@ pub(crate) fn check_bulk(data: &[u8]) {
     }
 }
 
-/// `shown` names `line L, column C` and both exist in `text`; or, the one
-/// form without a column, `line L, field `F`` (the ECS field errors of
-/// `parse_ecs_document`, documented so in docs/ingest-protocols.md: they
-/// name the field but not where its value is).
+/// `shown` names `line L, column C` and both exist in `text`.
 fn located(text: &str, shown: &str) {
     let Some((_, rest)) = shown.split_once("line ") else {
         panic!("no line in {shown:?}");
@@ -119,24 +116,20 @@ fn located(text: &str, shown: &str) {
         "line {line} of {} lines: {shown}",
         lines.len()
     );
-    if let Some(rest) = rest.strip_prefix(", column ") {
-        let column: usize = rest
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-            .parse()
-            .unwrap_or_else(|_| panic!("no column number in {shown:?}"));
-        let length = lines[line - 1].len();
-        assert!(
-            column >= 1 && column <= length + 1,
-            "column {column} of a line of {length} bytes: {shown}"
-        );
-    } else {
-        assert!(
-            rest.starts_with(", field `"),
-            "neither a column nor a field in {shown:?}"
-        );
-    }
+    let Some(rest) = rest.strip_prefix(", column ") else {
+        panic!("no column in {shown:?}");
+    };
+    let column: usize = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no column number in {shown:?}"));
+    let length = lines[line - 1].len();
+    assert!(
+        column >= 1 && column <= length + 1,
+        "column {column} of a line of {length} bytes: {shown}"
+    );
 }
 
 #[cfg(test)]

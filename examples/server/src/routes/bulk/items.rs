@@ -111,7 +111,7 @@ pub(crate) fn parse_bulk<E: From<Error>>(
                         });
                     }
                     Err(e) => {
-                        let reason = in_body(text, source_offset, source, e);
+                        let reason = in_body(text, source_offset, e);
                         meter(reason.len())?;
                         items.push(failed(name, index, id, reason));
                     }
@@ -152,18 +152,14 @@ fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The reason of an item whose source (at `offset` of the body) is not a
 /// record, located in the body rather than in the source line alone.
-fn in_body(text: &str, offset: usize, source: &str, e: Error) -> String {
+fn in_body(text: &str, offset: usize, e: Error) -> String {
     let Error::InvalidRecord(r) = e else {
         return e.to_string();
     };
-    // The document was parsed trimmed, as one line.
-    let start = offset + (source.len() - source.trim_start().len());
+    // The document is one line of the body, its columns those of the line.
     let column = r.column.unwrap_or(1);
-    let mut located = RecordError::at(text.as_bytes(), start + column - 1, r.reason);
+    let mut located = RecordError::at(text.as_bytes(), offset + column - 1, r.reason);
     located.field = r.field;
-    if r.column.is_none() {
-        located.column = None;
-    }
     located.to_string()
 }
 

@@ -9,6 +9,7 @@
 //! The server keeps no state of its own: the backend holds the data, the
 //! ingester the queue, and both are shared by every handler.
 
+mod allocator;
 mod auth;
 mod budget;
 mod cli;
@@ -93,6 +94,7 @@ fn run_server(args: config::ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    allocator::tune();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -120,7 +120,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limits,
         tail,
         metrics,
-        cpu: Cpu::per_core(),
+        cpu: Cpu::per_core()?,
         requests,
         record_ratio: RecordRatio::new(),
         wait,

@@ -1,13 +1,14 @@
 //! CPU-heavy input must not stall the server: parsing is linear in the
-//! input, runs off the async runtime's threads, and every ingest endpoint
-//! obeys every limit (issue: hardening, classes 1 and 2).
+//! input, parsing and live-tail filtering run off the async runtime's
+//! threads, and every ingest endpoint obeys every limit (issue: hardening,
+//! classes 1 and 2).
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{encode, Server};
 
 /// An NDJSON body of `n` valid records whose last line is a record of the
 /// wrong type: parsed to the end, then refused with 400, so the request's
@@ -109,3 +110,79 @@ fn bulk_obeys_max_records_as_logs_does() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(server.count(""), 10);
 }
+
+/// Tail subscribers whose query is costly to evaluate (thousands of terms)
+/// filter a request's records for seconds. Filtering on the runtime's
+/// worker threads (two on these machines, fewer than the subscribers) held
+/// every request meanwhile; off them, `/healthz` keeps answering at once.
+/// No wall-clock bound: the slowest `/healthz` answer is compared with the
+/// time the tails took in the same run.
+#[test]
+fn health_answers_while_tails_filter_heavy_batches() {
+    let server = Arc::new(Server::start());
+    let mut terms: Vec<String> = (0..TAIL_TERMS).map(|i| format!("a{i}")).collect();
+    terms.push("needle".into());
+    let query = terms.join(" OR ");
+    let tails: Vec<common::Sse> = (0..4)
+        .map(|_| {
+            let sse = server
+                .sse(&format!("/api/tail?q={}", encode(&query)), None)
+                .unwrap_or_else(|a| panic!("tail: {} {}", a.status, a.text));
+            let ready = sse.next(TAIL_WAIT).expect("a `ready` event");
+            assert_eq!(ready.event, "ready", "{ready:?}");
+            sse
+        })
+        .collect();
+    // One batch of the tail (under 1 MiB): records of many words each, the
+    // last one the only match.
+    let words: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+    let mut body = String::new();
+    for i in 0..TAIL_RECORDS {
+        body.push_str(&format!(r#"{{"message":"{i} {}"}}"#, words.join(" ")));
+        body.push('\n');
+    }
+    body.push_str("{\"message\":\"the needle\"}\n");
+    assert_eq!(server.ingest(body.as_bytes()), TAIL_RECORDS as u64 + 1);
+    let acknowledged = Instant::now();
+    // Probe /healthz back to back until every tail has the needle.
+    let slowest = Arc::new(Mutex::new(Duration::ZERO));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let (server, slowest, done) =
+            (Arc::clone(&server), Arc::clone(&slowest), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut probes = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let start = Instant::now();
+                assert_eq!(server.get("/healthz", None).status, 200);
+                let took = start.elapsed();
+                let mut slowest = slowest.lock().unwrap();
+                *slowest = (*slowest).max(took);
+                probes += 1;
+            }
+            probes
+        })
+    };
+    for tail in &tails {
+        let event = tail.next(TAIL_WAIT).expect("the needle reaches every tail");
+        assert!(event.data.contains("the needle"), "{event:?}");
+    }
+    let filtering = acknowledged.elapsed();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let probes = prober.join().unwrap();
+    let slowest = *slowest.lock().unwrap();
+    eprintln!("tails took {filtering:?}; {probes} /healthz probes, the slowest {slowest:?}");
+    assert!(
+        slowest * 4 < filtering,
+        "/healthz took {slowest:?} while the tails filtered for {filtering:?}: the filtering held the runtime"
+    );
+}
+
+/// Terms of the tail query beside `needle`.
+const TAIL_TERMS: usize = 200;
+
+/// Records of the request the tails filter.
+const TAIL_RECORDS: usize = 3_000;
+
+/// Generous bound for one tail event.
+const TAIL_WAIT: Duration = Duration::from_secs(120);

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +42,32 @@ fn peak_rss(pid: u32) -> usize {
     kib * 1024
 }
 
+/// A field of `/proc/PID/status` in bytes (`RssAnon`, `RssFile`), if the
+/// process still runs.
+fn status_bytes(pid: u32, field: &str) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())?;
+    Some(kib * 1024)
+}
+
+/// Samples `RssAnon` and `RssFile` of `pid` every 20 ms until `stop`; the
+/// peaks of each (the kernel keeps only the peak of their sum, `VmHWM`).
+fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(usize, usize)> {
+    std::thread::spawn(move || {
+        let (mut anon, mut file) = (0, 0);
+        while !stop.load(Ordering::Relaxed) {
+            anon = anon.max(status_bytes(pid, "RssAnon").unwrap_or(0));
+            file = file.max(status_bytes(pid, "RssFile").unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (anon, file)
+    })
+}
+
 /// A live-tail client that sends its request and then never reads.
 fn stalled_tail(server: &Server) -> TcpStream {
     let address = server.url.trim_start_matches("http://");
@@ -56,7 +82,12 @@ fn stalled_tail(server: &Server) -> TcpStream {
 
 /// What one run of [`flood`] measured.
 struct Flood {
+    /// The sum of the memory budgets the server reports in `/metrics`.
+    budgets: usize,
     peak: usize,
+    /// Peaks of anonymous memory and of mapped files, sampled.
+    anon: usize,
+    file: usize,
     idle: usize,
     accepted: u64,
     refused: u64,
@@ -82,6 +113,9 @@ fn flood(clients: usize) -> Flood {
     ];
     let server = Arc::new(Server::start_with(&args));
     let idle = peak_rss(server.pid());
+    let budgets = budgets(&server);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_rss(server.pid(), Arc::clone(&stop));
     let stalled: Vec<TcpStream> = (0..2).map(|_| stalled_tail(&server)).collect();
     let reader = server.sse("/api/tail?q=", None).expect("tail");
 
@@ -104,6 +138,8 @@ fn flood(clients: usize) -> Flood {
         thread.join().expect("client thread");
     }
     let peak = peak_rss(server.pid());
+    stop.store(true, Ordering::Relaxed);
+    let (anon, file) = sampler.join().expect("sampler");
     let (accepted, refused) = (
         accepted.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed),
@@ -131,11 +167,29 @@ fn flood(clients: usize) -> Flood {
     assert_eq!(seen + missed, accepted, "seen {seen}, missed {missed}");
     drop(stalled);
     Flood {
+        budgets,
         peak,
+        anon,
+        file,
         idle,
         accepted,
         refused,
     }
+}
+
+/// The sum of `logingest_memory_budget_bytes` over its budgets.
+fn budgets(server: &Server) -> usize {
+    let metrics = server.get("/metrics", None).text;
+    let budgets: Vec<usize> = metrics
+        .lines()
+        .filter(|l| l.starts_with("logingest_memory_budget_bytes{"))
+        .map(|l| {
+            let value = l.rsplit(' ').next().expect("a value");
+            value.parse().unwrap_or_else(|_| panic!("budget `{l}`"))
+        })
+        .collect();
+    assert!(budgets.len() >= 4, "budgets in /metrics:\n{metrics}");
+    budgets.iter().sum()
 }
 
 /// Posts `payload` until it is accepted; refusals must be 503 with
@@ -178,8 +232,11 @@ fn peak_rss_does_not_grow_with_the_clients_sending_at_once() {
     let many = flood(64);
     for (clients, run) in [(8, &few), (64, &many)] {
         eprintln!(
-            "{clients} clients: peak RSS {} MiB (idle {} MiB), accepted {} records, refused {} requests",
+            "{clients} clients: budgets {} MiB, peak RSS {} MiB (anonymous {} MiB, files {} MiB; idle {} MiB), accepted {} records, refused {} requests",
+            run.budgets / MIB,
             run.peak / MIB,
+            run.anon / MIB,
+            run.file / MIB,
             run.idle / MIB,
             run.accepted,
             run.refused
@@ -193,6 +250,16 @@ fn peak_rss_does_not_grow_with_the_clients_sending_at_once() {
         many.refused > 0,
         "the ingest budget never refused a request"
     );
+    // The hardening target: whatever the clients do, the process stays
+    // within twice the memory it was configured to use.
+    for (clients, run) in [(8, &few), (64, &many)] {
+        assert!(
+            run.peak <= 2 * run.budgets,
+            "{clients} clients: peak RSS {} MiB, more than twice the budgets of {} MiB",
+            run.peak / MIB,
+            run.budgets / MIB
+        );
+    }
     assert!(
         many.peak * 2 <= few.peak * 3,
         "64 clients peaked at {} bytes, more than 1.5 times the {} of 8 clients",

@@ -87,19 +87,26 @@ pub async fn submit(
 ) -> Result<(usize, u64), ApiError> {
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
-    // Copying for live tail is work in proportion to the request: off the
-    // runtime's threads, with the submission (which may block).
-    let (ticket, for_tail) = {
+    // Copying for live tail is work in proportion to the request: on the
+    // threads of request work, like parsing (`crate::cpu`).
+    let (records, for_tail) = if state.tail.has_subscribers() {
+        let shared = Arc::clone(state);
+        state
+            .cpu
+            .run(move || {
+                let copy = shared.tail.copy(&records);
+                (records, Some(copy))
+            })
+            .await?
+    } else {
+        (records, None)
+    };
+    // Submitting may wait for room in the queue (`--when-full block`).
+    let ticket = {
         let state = Arc::clone(state);
-        tokio::task::spawn_blocking(move || {
-            let copy = state
-                .tail
-                .has_subscribers()
-                .then(|| state.tail.copy(&records));
-            state.ingester.submit(records).map(|ticket| (ticket, copy))
-        })
-        .await
-        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
+        tokio::task::spawn_blocking(move || state.ingester.submit(records))
+            .await
+            .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
     };
     let waiter = ticket.clone();
     let ack = tokio::task::spawn_blocking(move || {

@@ -229,8 +229,8 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
 }
 
 /// The highest `RssAnon` and `RssFile` of `pid` seen every 100 ms while
-/// `running` holds.
-fn sample_rss(pid: Option<u32>, running: &std::sync::atomic::AtomicBool) -> (u64, u64) {
+/// `running` holds (the kernel keeps only the peak of their sum, `VmHWM`).
+pub fn sample_rss(pid: Option<u32>, running: &std::sync::atomic::AtomicBool) -> (u64, u64) {
     let mut peaks = (0, 0);
     let Some(pid) = pid else {
         return peaks;

@@ -32,40 +32,8 @@ fn body(records: usize) -> Vec<u8> {
 
 /// Peak resident set of process `pid`, bytes (`VmHWM`).
 fn peak_rss(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: usize = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status");
-    kib * 1024
-}
-
-/// A field of `/proc/PID/status` in bytes (`RssAnon`, `RssFile`), if the
-/// process still runs.
-fn status_bytes(pid: u32, field: &str) -> Option<usize> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: usize = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse().ok())?;
-    Some(kib * 1024)
-}
-
-/// Samples `RssAnon` and `RssFile` of `pid` every 20 ms until `stop`; the
-/// peaks of each (the kernel keeps only the peak of their sum, `VmHWM`).
-fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(usize, usize)> {
-    std::thread::spawn(move || {
-        let (mut anon, mut file) = (0, 0);
-        while !stop.load(Ordering::Relaxed) {
-            anon = anon.max(status_bytes(pid, "RssAnon").unwrap_or(0));
-            file = file.max(status_bytes(pid, "RssFile").unwrap_or(0));
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (anon, file)
-    })
+    let peak = logingest_benches::load::peak_rss(pid).expect("VmHWM in /proc/PID/status");
+    usize::try_from(peak).expect("a peak that fits in memory")
 }
 
 /// A live-tail client that sends its request and then never reads.
@@ -86,8 +54,8 @@ struct Flood {
     budgets: usize,
     peak: usize,
     /// Peaks of anonymous memory and of mapped files, sampled.
-    anon: usize,
-    file: usize,
+    anon: u64,
+    file: u64,
     idle: usize,
     accepted: u64,
     refused: u64,
@@ -114,8 +82,11 @@ fn flood(clients: usize) -> Flood {
     let server = Arc::new(Server::start_with(&args));
     let idle = peak_rss(server.pid());
     let budgets = budgets(&server);
-    let stop = Arc::new(AtomicBool::new(false));
-    let sampler = sample_rss(server.pid(), Arc::clone(&stop));
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (pid, running) = (server.pid(), Arc::clone(&running));
+        std::thread::spawn(move || logingest_benches::load::sample_rss(Some(pid), &running))
+    };
     let stalled: Vec<TcpStream> = (0..2).map(|_| stalled_tail(&server)).collect();
     let reader = server.sse("/api/tail?q=", None).expect("tail");
 
@@ -138,7 +109,7 @@ fn flood(clients: usize) -> Flood {
         thread.join().expect("client thread");
     }
     let peak = peak_rss(server.pid());
-    stop.store(true, Ordering::Relaxed);
+    running.store(false, Ordering::Relaxed);
     let (anon, file) = sampler.join().expect("sampler");
     let (accepted, refused) = (
         accepted.load(Ordering::Relaxed),
@@ -235,8 +206,8 @@ fn peak_rss_does_not_grow_with_the_clients_sending_at_once() {
             "{clients} clients: budgets {} MiB, peak RSS {} MiB (anonymous {} MiB, files {} MiB; idle {} MiB), accepted {} records, refused {} requests",
             run.budgets / MIB,
             run.peak / MIB,
-            run.anon / MIB,
-            run.file / MIB,
+            run.anon / MIB as u64,
+            run.file / MIB as u64,
             run.idle / MIB,
             run.accepted,
             run.refused

@@ -13,7 +13,6 @@
 //! one search over the daily indices for `(ts, seq)` of the page and the
 //! exact total ([`crate::collect`]), then read the page's sources from PG.
 
-use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,13 +21,13 @@ use logingest_core::{
     Backend, Capabilities, Cursor, FacetRequest, Facets, Histogram, HistogramRequest, Hit, Record,
     Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
 };
-use parking_lot::Mutex;
 
 use crate::collect;
 use crate::config::PgConfig;
 use crate::index::SearchIndex;
 use crate::indexer::Indexer;
-use crate::outbox::{deliver_stored, Claim, Limit, Pending};
+use crate::outbox::{deliver_stored, Claim, Limit};
+use crate::pending::{Pending, Queue};
 use crate::store::Store;
 use crate::translate::to_dsl;
 
@@ -40,7 +39,7 @@ const RETENTION_PENDING: &str = "retention_pending";
 pub struct PgBackend {
     inner: Arc<Inner>,
     /// This node's batches on their way to the indexer thread.
-    queue: Mutex<Option<Sender<Pending>>>,
+    queue: Arc<Queue>,
     indexer: Option<Indexer>,
 }
 
@@ -127,12 +126,16 @@ impl PgBackend {
         if config.indexer_poll_interval.is_some() {
             inner.recover()?;
         }
-        let (sender, receiver) = channel();
-        let indexer = Indexer::start(Arc::clone(&inner), receiver, config.indexer_poll_interval);
+        let queue = Arc::new(Queue::new(config.index_queue_bytes));
+        let indexer = Indexer::start(
+            Arc::clone(&inner),
+            Arc::clone(&queue),
+            config.indexer_poll_interval,
+        );
         Ok(PgBackend {
             inner,
-            queue: Mutex::new(Some(sender)),
-            indexer: Some(indexer),
+            queue,
+            indexer,
         })
     }
 
@@ -185,19 +188,14 @@ impl Backend for PgBackend {
             // outbox row written; nobody delivers it but another node.
             std::process::abort();
         }
-        let mut body = Vec::new();
-        for (i, record) in records.iter().enumerate() {
-            inner
-                .index
-                .add_bulk_item(&mut body, ack.first_seq + i as u64, record);
-        }
-        if let Some(queue) = self.queue.lock().as_ref() {
-            // If the thread is gone the row stays in the outbox: `refresh`
-            // or another node's sweep delivers it.
-            let _ = queue.send(Pending {
-                first_seq: ack.first_seq,
-                body,
+        // Without the thread the row stays in the outbox: `refresh` or
+        // another node's sweep delivers it.
+        if self.indexer.is_some() {
+            let pending = Pending::build(ack.first_seq, records, inner.limit(), |out, seq, r| {
+                inner.index.add_bulk_item(out, seq, r)
             });
+            let bytes = pending.bytes();
+            self.queue.push(pending, bytes);
         }
         Ok(ack)
     }
@@ -290,7 +288,7 @@ impl Backend for PgBackend {
 impl Drop for PgBackend {
     fn drop(&mut self) {
         // Closing the queue lets the indexer deliver what is queued and stop.
-        drop(self.queue.lock().take());
+        self.queue.close();
         if let Some(indexer) = self.indexer.take() {
             indexer.join();
         }

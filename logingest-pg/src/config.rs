@@ -41,6 +41,10 @@ pub struct PgConfig {
     pub bulk_max_records: usize,
     /// Most bytes in one `_bulk` request body. Default 8 MiB.
     pub bulk_max_bytes: usize,
+    /// Memory for `_bulk` bodies of acknowledged batches waiting for the
+    /// indexer thread, bytes. Past it, writes wait for indexing (the
+    /// embedded backend's option of the same name). Default 16 MiB.
+    pub index_queue_bytes: usize,
     /// `number_of_replicas` of the daily indices. Default 0 (single-node
     /// clusters and tests); set 1 or more on a real cluster.
     pub number_of_replicas: u32,
@@ -70,6 +74,7 @@ impl PgConfig {
             indexer_poll_interval: Some(Duration::from_secs(1)),
             bulk_max_records: 5_000,
             bulk_max_bytes: 8 << 20,
+            index_queue_bytes: 16 << 20,
             number_of_replicas: 0,
             index_refresh_interval: Duration::from_secs(1),
             http_timeout: Duration::from_secs(60),
@@ -98,6 +103,12 @@ impl PgConfig {
     /// Sets the background indexer's poll interval (`None`: no background indexer).
     pub fn indexer_poll_interval(mut self, interval: Option<Duration>) -> Self {
         self.indexer_poll_interval = interval;
+        self
+    }
+
+    /// Sets the memory budget of bodies waiting for the indexer thread.
+    pub fn index_queue_bytes(mut self, bytes: usize) -> Self {
+        self.index_queue_bytes = bytes;
         self
     }
 
@@ -179,6 +190,7 @@ impl fmt::Debug for PgConfig {
             .field("indexer_poll_interval", &self.indexer_poll_interval)
             .field("bulk_max_records", &self.bulk_max_records)
             .field("bulk_max_bytes", &self.bulk_max_bytes)
+            .field("index_queue_bytes", &self.index_queue_bytes)
             .field("number_of_replicas", &self.number_of_replicas)
             .field("index_refresh_interval", &self.index_refresh_interval)
             .field("http_timeout", &self.http_timeout)

@@ -9,44 +9,45 @@
 //! delivery. Failed deliveries are not retried here: their rows stay in the
 //! outbox for the next sweep or `refresh`.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::backend::Inner;
-use crate::outbox::{deliver_pending, deliver_stored, Claim, Pending};
+use logingest_core::ingest::Waited;
 
-/// The running thread; stops when the sending side of its queue is dropped.
+use crate::backend::Inner;
+use crate::outbox::{deliver_pending, deliver_stored, Claim};
+use crate::pending::Queue;
+
+/// The running thread; stops when its queue is closed.
 pub(crate) struct Indexer {
-    thread: Option<JoinHandle<()>>,
+    thread: JoinHandle<()>,
 }
 
 impl Indexer {
     /// Starts the thread: it delivers what arrives on `queue` and, with
-    /// `poll` set, sweeps the outbox at that period.
+    /// `poll` set, sweeps the outbox at that period. `None` if no thread
+    /// could be started.
     pub(crate) fn start(
         inner: Arc<Inner>,
-        queue: Receiver<Pending>,
+        queue: Arc<Queue>,
         poll: Option<Duration>,
-    ) -> Self {
+    ) -> Option<Self> {
         let thread = std::thread::Builder::new()
             .name("logingest-pg-indexer".into())
             .spawn(move || run(&inner, &queue, poll))
-            .ok();
-        Indexer { thread }
+            .ok()?;
+        Some(Indexer { thread })
     }
 
-    /// Waits for the thread to finish (after the queue's sender is dropped,
-    /// it delivers what is still queued, then ends).
-    pub(crate) fn join(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// Waits for the thread to finish (after the queue is closed, it
+    /// delivers what is still queued, then ends).
+    pub(crate) fn join(self) {
+        let _ = self.thread.join();
     }
 }
 
-fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
+fn run(inner: &Inner, queue: &Queue, poll: Option<Duration>) {
     // With a sweep period, `PgBackend::open` swept the outbox just before
     // starting this thread.
     let mut last_sweep = Instant::now();
@@ -56,16 +57,22 @@ fn run(inner: &Inner, queue: &Receiver<Pending>, poll: Option<Duration>) {
             Some(period) => period.saturating_sub(last_sweep.elapsed()),
             None => Duration::from_secs(3600),
         };
-        match queue.recv_timeout(wait) {
-            Ok(first) => {
-                let mut batches = vec![first];
-                batches.extend(queue.try_iter());
-                // On failure the rows stay in the outbox: a later sweep or
-                // refresh delivers them.
-                let _ = deliver_pending(&inner.store, &inner.index, batches, inner.limit());
+        let waited = queue.wait_timeout(wait);
+        // What queued up meanwhile goes in one round, within one request's
+        // bytes. On failure the rows stay in the outbox: a later sweep or
+        // refresh delivers them.
+        loop {
+            let batches = queue.take(inner.limit().bytes);
+            if batches.is_empty() {
+                break;
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            let _ = deliver_pending(&inner.store, &inner.index, batches, inner.limit());
+            if waited != Waited::Closed {
+                break;
+            }
+        }
+        if waited == Waited::Closed {
+            return;
         }
         // Sweep on schedule even while batches keep arriving.
         if let Some(period) = poll {

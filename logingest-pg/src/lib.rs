@@ -35,6 +35,7 @@ mod index;
 mod indexer;
 mod lucene_regex;
 mod outbox;
+mod pending;
 mod pool;
 mod store;
 mod translate;

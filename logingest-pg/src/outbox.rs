@@ -20,19 +20,15 @@
 
 use std::time::Duration;
 
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+
 use logingest_core::{parse_records, Error, Limits, ParseOptions, Record, Result, Timestamp};
 
 use crate::error;
 use crate::index::SearchIndex;
+use crate::pending::Pending;
 use crate::store::Store;
-
-/// A batch this node committed, ready to send.
-pub(crate) struct Pending {
-    /// Its outbox key.
-    pub first_seq: u64,
-    /// Its `_bulk` lines.
-    pub body: Vec<u8>,
-}
 
 /// How [`deliver_stored`] claims rows.
 #[derive(Debug, Clone, Copy)]
@@ -91,15 +87,26 @@ pub(crate) fn deliver_pending(
     if claimed.is_empty() {
         return Ok(());
     }
-    let mut body = Vec::new();
-    for batch in batches
+    // Small batches share a request; a large one's pieces go one by one.
+    let (mut body, mut in_body) = (Vec::new(), 0usize);
+    let pieces = batches
         .into_iter()
         .filter(|b| claimed.contains(&(b.first_seq as i64)))
-    {
-        body.extend_from_slice(&batch.body);
-        if body.len() >= limit.bytes {
+        .flat_map(|b| b.pieces);
+    for piece in pieces {
+        if in_body > 0
+            && (in_body + piece.records > limit.records
+                || body.len() + piece.body.len() > limit.bytes)
+        {
             index.bulk(std::mem::take(&mut body))?;
+            in_body = 0;
         }
+        if in_body == 0 {
+            body = piece.body;
+        } else {
+            body.extend_from_slice(&piece.body);
+        }
+        in_body += piece.records;
     }
     index.bulk(body)?;
     tx.execute(
@@ -148,16 +155,18 @@ pub(crate) fn deliver_stored(
         let (first, len, min_ts, max_ts): (i64, i32, i64, i64) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         claimed.push(first);
-        let records = tx
-            .query(
+        // Streamed: a batch of 64 MiB is never in memory at once here.
+        let last = first + i64::from(len) - 1;
+        let mut records = tx
+            .query_raw(
                 &format!(
                     "SELECT seq, ts, source FROM {s}.records
                       WHERE seq BETWEEN $1 AND $2 AND ts BETWEEN $3 AND $4"
                 ),
-                &[&first, &(first + i64::from(len) - 1), &min_ts, &max_ts],
+                [&first as &dyn ToSql, &last, &min_ts, &max_ts],
             )
             .map_err(error::pg)?;
-        for r in records {
+        while let Some(r) = records.next().map_err(error::pg)? {
             let (seq, ts, source): (i64, i64, String) = (r.get(0), r.get(1), r.get(2));
             let record = reparse(seq as u64, Timestamp(ts), &source)?;
             index.add_bulk_item(&mut body, seq as u64, &record);

@@ -19,25 +19,7 @@ fn two_nodes_write_concurrently_and_both_see_everything() {
     let tenant = common::Tenant::new(&pg, &es);
     let nodes = [tenant.open(), tenant.open()];
     let records = corpus::random_records(77, 1_200);
-    let acks = std::thread::scope(|s| {
-        let writers: Vec<_> = records
-            .chunks(150)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let node = &nodes[i % 2];
-                s.spawn(move || {
-                    chunk
-                        .chunks(25)
-                        .map(|batch| node.write_batch(batch).expect("write"))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        writers
-            .into_iter()
-            .flat_map(|w| w.join().expect("writer"))
-            .collect::<Vec<_>>()
-    });
+    let acks = common::write_concurrently(&[&nodes[0], &nodes[1]], &records, 150, 25);
     let mut acked = HashSet::new();
     for ack in &acks {
         for seq in ack.first_seq..ack.first_seq + ack.len {

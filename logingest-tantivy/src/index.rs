@@ -391,11 +391,7 @@ impl SearchIndex {
                 document(&self.fields, first_seq + i as u64, record)
             })
             .collect();
-        self.pending.push(Batch {
-            first_seq,
-            docs,
-            bytes,
-        });
+        self.pending.push(Batch { first_seq, docs }, bytes);
     }
 
     /// Waits for queued documents; false once [`SearchIndex::close_queue`]

@@ -29,14 +29,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.listen
         ));
     }
-    let mut backend_memory = Vec::new();
-    let backend: Arc<dyn Backend> = match args.backend {
+    // What each backend holds in memory at most, for `/metrics`.
+    let (backend, backend_memory): (Arc<dyn Backend>, Vec<(&'static str, usize)>) = match args
+        .backend
+    {
         BackendKind::Tantivy => {
             let config = TantivyConfig::default()
                 .refresh_interval(None)
                 .writer_memory_bytes(args.index_writer_bytes)
                 .block_cache_bytes(args.block_cache_bytes);
-            backend_memory = vec![
+            let memory = vec![
                 ("index_writer", config.writer_memory_bytes),
                 ("index_queue", config.index_queue_bytes),
                 ("block_cache", config.block_cache_bytes),
@@ -46,7 +48,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
-            Arc::new(backend)
+            (Arc::new(backend), memory)
         }
         BackendKind::Pg => {
             let missing = |flag: &str, env: &str| {
@@ -64,11 +66,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 .schema(args.pg_schema.clone())
                 .index_prefix(args.es_index_prefix.clone())
                 .number_of_replicas(args.es_replicas);
+            // Bodies queued for the indexer, and the one it is sending.
+            let memory = vec![
+                ("index_queue", config.index_queue_bytes),
+                ("search_index_bulk", config.bulk_max_bytes),
+            ];
             let backend = tokio::task::spawn_blocking(move || PgBackend::open(config))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("cannot open the pg backend: {e}"))?;
-            Arc::new(backend)
+            (Arc::new(backend), memory)
         }
     };
     let metrics = Arc::new(Metrics::new());

@@ -45,6 +45,7 @@
 
 mod clock;
 mod flusher;
+mod handoff;
 mod ingester;
 mod policy;
 mod refresher;
@@ -56,6 +57,7 @@ mod ticket;
 mod tests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use handoff::{Handoff, Waited};
 pub use ingester::Ingester;
 pub use policy::{BatchPolicy, IngestConfig, WhenFull};
 pub use stats::{FlushObserver, IngestStats};

@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use logingest_core::{Backend, Record, WriteAck};
 use logingest_pg::{PgBackend, PgConfig};
 
 /// The message of a skipped test.
@@ -81,4 +82,33 @@ impl Drop for Tenant {
             let _ = PgBackend::destroy(&self.config);
         }
     }
+}
+
+/// Writes `records` from one thread per `per_thread` of them, thread `i`
+/// on `nodes[i % nodes.len()]`, in batches of `per_batch`; every ack.
+pub fn write_concurrently(
+    nodes: &[&PgBackend],
+    records: &[Record],
+    per_thread: usize,
+    per_batch: usize,
+) -> Vec<WriteAck> {
+    std::thread::scope(|s| {
+        let writers: Vec<_> = records
+            .chunks(per_thread)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let node = nodes[i % nodes.len()];
+                s.spawn(move || {
+                    chunk
+                        .chunks(per_batch)
+                        .map(|batch| node.write_batch(batch).expect("write"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().expect("writer"))
+            .collect()
+    })
 }

@@ -32,6 +32,9 @@
 //! ```
 #![deny(missing_docs)]
 
+mod engine;
+
+pub use engine::{Engine, EngineBuilder};
 pub use logingest_core::*;
 
 #[cfg(feature = "pg")]

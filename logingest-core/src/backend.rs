@@ -7,7 +7,7 @@
 //! constructors, so fields can be added without breaking backends.
 
 use crate::cursor::Cursor;
-use crate::error::{Error, Result};
+use crate::error::{Error, QueryError, Result};
 use crate::query::Query;
 use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
@@ -69,6 +69,13 @@ impl SearchRequest {
             limit: Self::DEFAULT_LIMIT,
             cursor: None,
         }
+    }
+
+    /// [`SearchRequest::new`] of a query in the query language
+    /// (`level:error AND "failed to connect"`); relative times such as
+    /// `now-1h` are taken from now.
+    pub fn parse(query: &str) -> Result<Self, QueryError> {
+        Ok(Self::new(crate::query::parse_query(query)?))
     }
 
     /// Sets the time window.

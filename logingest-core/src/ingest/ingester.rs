@@ -21,7 +21,7 @@ use super::clock::{Clock, SystemClock};
 use super::flusher::Flusher;
 use super::policy::IngestConfig;
 use super::refresher::Refresher;
-use super::state::{Limits, Shared};
+use super::state::{Limits, Shared, VisibleWait};
 use super::stats::IngestStats;
 use super::ticket::Ticket;
 
@@ -139,6 +139,17 @@ impl Ingester {
         // Its outcome belongs to its ticket; we only need it processed.
         let _ = last.wait(None);
         self.shared.wait_visible(last.id(), None, true)
+    }
+
+    /// [`Ingester::flush`] without blocking a thread.
+    pub async fn flush_async(&self) -> Result<()> {
+        let last = self.shared.queue.lock().last.clone();
+        let Some(last) = last else {
+            return Ok(());
+        };
+        let _ = std::future::poll_fn(|cx| last.poll(cx)).await;
+        let mut wait = VisibleWait::new(last.id(), true);
+        std::future::poll_fn(|cx| self.shared.poll_visible(&mut wait, cx)).await
     }
 
     /// Stops accepting, writes everything still queued, refreshes, and joins

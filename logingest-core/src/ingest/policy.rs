@@ -226,7 +226,7 @@ impl IngestConfig {
     }
 
     /// Checks the values `Default` and the setters cannot guarantee.
-    pub(crate) fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<()> {
         if self.queue_capacity == 0 {
             return Err(Error::InvalidRequest(
                 "ingest config: queue_capacity must be at least 1".into(),

@@ -110,14 +110,15 @@ impl Refresher {
                 progress.last_refresh_error = Some(error);
             }
         }
-        self.shared.progressed.notify_all();
+        self.shared.notify_progress(&mut progress);
     }
 }
 
 impl Drop for Refresher {
     /// Runs on normal exit and if the thread panics: wake every waiter.
     fn drop(&mut self) {
-        self.shared.progress.lock().exited = true;
-        self.shared.progressed.notify_all();
+        let mut progress = self.shared.progress.lock();
+        progress.exited = true;
+        self.shared.notify_progress(&mut progress);
     }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -108,6 +109,8 @@ pub(super) struct Progress {
     pub(super) exited: bool,
     /// Totals reported by `Ingester::stats`.
     pub(super) stats: IngestStats,
+    /// Tasks awaiting visibility, woken with the condvar's waiters.
+    pub(super) wakers: Vec<Waker>,
 }
 
 impl Progress {
@@ -115,6 +118,26 @@ impl Progress {
     pub(super) fn note_error(&mut self, error: &Error) {
         if self.closing && self.close_error.is_none() {
             self.close_error = Some(error.clone());
+        }
+    }
+}
+
+/// A visibility wait in progress (blocking or a future's state).
+pub(super) struct VisibleWait {
+    id: u64,
+    prompt: bool,
+    /// `refreshes_started` when this wait asked for a refresh.
+    asked_at: Option<u64>,
+}
+
+impl VisibleWait {
+    /// A wait for submission `id`; with `prompt`, one that asks for an
+    /// early refresh.
+    pub(super) fn new(id: u64, prompt: bool) -> Self {
+        VisibleWait {
+            id,
+            prompt,
+            asked_at: None,
         }
     }
 }
@@ -268,31 +291,11 @@ impl Shared {
         deadline: Option<Instant>,
         prompt: bool,
     ) -> Result<()> {
+        let mut wait = VisibleWait::new(id, prompt);
         let mut progress = self.progress.lock();
-        let mut asked_at = None;
         loop {
-            if progress.visible_through >= id {
-                return Ok(());
-            }
-            if let Some(asked) = asked_at {
-                if progress.last_completed_refresh > asked {
-                    // A refresh that started after we asked (so after our
-                    // batch was processed) has completed. Success covers
-                    // `id`, so it failed.
-                    if let Some(error) = &progress.last_refresh_error {
-                        return Err(error.clone());
-                    }
-                    asked_at = None;
-                }
-            }
-            if progress.exited {
-                return Err(Error::Closed);
-            }
-            if prompt && asked_at.is_none() {
-                asked_at = Some(progress.refreshes_started);
-                progress.refresh_wanted = true;
-                // Full means a wake-up is already pending.
-                let _ = self.wake.try_send(());
+            if let Some(outcome) = self.check_visible(&mut progress, &mut wait) {
+                return outcome;
             }
             match deadline {
                 Some(deadline) if Instant::now() >= deadline => {
@@ -303,6 +306,64 @@ impl Shared {
                 }
                 None => self.progressed.wait(&mut progress),
             }
+        }
+    }
+
+    /// [`Shared::wait_visible`] for a future: ready with the outcome, or
+    /// pending with the task's waker registered for the next progress.
+    pub(super) fn poll_visible(
+        &self,
+        wait: &mut VisibleWait,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<()>> {
+        let mut progress = self.progress.lock();
+        match self.check_visible(&mut progress, wait) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                if !progress.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    progress.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// One look at whether `wait` is over: `Some` with its outcome, or
+    /// `None` to wait for more progress (having asked for a refresh if it
+    /// prompts).
+    fn check_visible(&self, progress: &mut Progress, wait: &mut VisibleWait) -> Option<Result<()>> {
+        if progress.visible_through >= wait.id {
+            return Some(Ok(()));
+        }
+        if let Some(asked) = wait.asked_at {
+            if progress.last_completed_refresh > asked {
+                // A refresh that started after we asked (so after our
+                // batch was processed) has completed. Success covers
+                // `id`, so it failed.
+                if let Some(error) = &progress.last_refresh_error {
+                    return Some(Err(error.clone()));
+                }
+                wait.asked_at = None;
+            }
+        }
+        if progress.exited {
+            return Some(Err(Error::Closed));
+        }
+        if wait.prompt && wait.asked_at.is_none() {
+            wait.asked_at = Some(progress.refreshes_started);
+            progress.refresh_wanted = true;
+            // Full means a wake-up is already pending.
+            let _ = self.wake.try_send(());
+        }
+        None
+    }
+
+    /// Wakes every visibility waiter, blocked or awaiting; `progress` is
+    /// the locked progress that changed.
+    pub(super) fn notify_progress(&self, progress: &mut Progress) {
+        self.progressed.notify_all();
+        for waker in progress.wakers.drain(..) {
+            waker.wake();
         }
     }
 

@@ -9,4 +9,5 @@ mod acks;
 mod backpressure;
 mod batching;
 mod concurrency;
+mod futures;
 mod support;

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -22,7 +23,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::backend::WriteAck;
 use crate::error::{Error, Result};
 
-use super::state::Shared;
+use super::state::{Shared, VisibleWait};
 
 /// The outcome slot of one submission.
 pub(super) struct TicketInner {
@@ -30,18 +31,36 @@ pub(super) struct TicketInner {
     id: u64,
     /// Records in the submission.
     records: usize,
-    /// `None` until the flusher resolves the submission.
-    slot: Mutex<Option<Result<WriteAck>>>,
-    /// Signalled when `slot` is filled.
+    slot: Mutex<Slot>,
+    /// Signalled when the slot is filled.
     filled: Condvar,
 }
 
+/// The outcome, and the tasks awaiting it.
+struct Slot {
+    /// `None` until the flusher resolves the submission.
+    outcome: Option<Result<WriteAck>>,
+    wakers: Vec<Waker>,
+}
+
 impl TicketInner {
+    fn new(id: u64, records: usize, outcome: Option<Result<WriteAck>>) -> Self {
+        TicketInner {
+            id,
+            records,
+            slot: Mutex::new(Slot {
+                outcome,
+                wakers: Vec::new(),
+            }),
+            filled: Condvar::new(),
+        }
+    }
+
     /// Blocks until resolved or `deadline`; `None` on timeout.
     pub(super) fn wait(&self, deadline: Option<Instant>) -> Option<Result<WriteAck>> {
         let mut slot = self.slot.lock();
         loop {
-            if let Some(outcome) = slot.as_ref() {
+            if let Some(outcome) = slot.outcome.as_ref() {
                 return Some(outcome.clone());
             }
             match deadline {
@@ -56,6 +75,20 @@ impl TicketInner {
         }
     }
 
+    /// The outcome, or pending with the task's waker registered.
+    pub(super) fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<WriteAck>> {
+        let mut slot = self.slot.lock();
+        match slot.outcome.as_ref() {
+            Some(outcome) => Poll::Ready(outcome.clone()),
+            None => {
+                if !slot.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    slot.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
     /// The submission id.
     pub(super) fn id(&self) -> u64 {
         self.id
@@ -63,9 +96,12 @@ impl TicketInner {
 
     fn fill(&self, outcome: Result<WriteAck>) {
         let mut slot = self.slot.lock();
-        if slot.is_none() {
-            *slot = Some(outcome);
+        if slot.outcome.is_none() {
+            slot.outcome = Some(outcome);
             self.filled.notify_all();
+            for waker in slot.wakers.drain(..) {
+                waker.wake();
+            }
         }
     }
 }
@@ -94,12 +130,7 @@ impl Drop for Completer {
 
 /// A pending ticket for submission `id` of `records` records, and its completer.
 pub(super) fn pending(id: u64, records: usize, shared: Arc<Shared>) -> (Ticket, Completer) {
-    let inner = Arc::new(TicketInner {
-        id,
-        records,
-        slot: Mutex::new(None),
-        filled: Condvar::new(),
-    });
+    let inner = Arc::new(TicketInner::new(id, records, None));
     let completer = Completer {
         inner: Some(Arc::clone(&inner)),
     };
@@ -129,12 +160,7 @@ impl Ticket {
     /// with `WriteAck { first_seq: 0, len: 0 }`.
     pub(super) fn empty() -> Self {
         Ticket {
-            inner: Arc::new(TicketInner {
-                id: 0,
-                records: 0,
-                slot: Mutex::new(Some(Ok(WriteAck::new(0, 0)))),
-                filled: Condvar::new(),
-            }),
+            inner: Arc::new(TicketInner::new(0, 0, Some(Ok(WriteAck::new(0, 0))))),
             shared: None,
         }
     }
@@ -151,7 +177,7 @@ impl Ticket {
 
     /// Whether the backend has committed this submission (without waiting).
     pub fn is_durable(&self) -> bool {
-        matches!(*self.inner.slot.lock(), Some(Ok(_)))
+        matches!(self.inner.slot.lock().outcome, Some(Ok(_)))
     }
 
     /// Blocks until the batch holding this submission is committed or failed.
@@ -203,6 +229,50 @@ impl Ticket {
         }
     }
 
+    /// [`Ticket::wait_durable`] without blocking a thread: resolves when
+    /// the batch holding this submission is committed or failed. Bound the
+    /// wait with the runtime's timeout (`tokio::time::timeout`); dropping
+    /// the future only stops waiting.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use logingest_core::ingest::{IngestConfig, Ingester};
+    /// # use logingest_core::{parse_records, MemoryBackend, ParseOptions};
+    /// # let ingester = Ingester::start(Arc::new(MemoryBackend::new()), IngestConfig::default())?;
+    /// let records = parse_records(br#"{"message":"hello"}"#, &ParseOptions::default())?;
+    /// let ticket = ingester.submit(records)?;
+    /// let ack = pollster::block_on(ticket.durable())?; // `.await` in async code
+    /// assert_eq!(ack.len, 1);
+    /// # Ok::<(), logingest_core::Error>(())
+    /// ```
+    pub async fn durable(&self) -> Result<WriteAck> {
+        std::future::poll_fn(|cx| self.inner.poll(cx)).await
+    }
+
+    /// [`Ticket::wait_visible`] without blocking a thread: resolves when
+    /// this submission is durable and a refresh that started after its
+    /// commit has completed (asking for one now).
+    pub async fn visible(&self) -> Result<()> {
+        self.visible_with(true).await
+    }
+
+    /// [`Ticket::wait_visible_passive`] without blocking a thread: waits
+    /// for the periodic refresh, without asking for an early one.
+    pub async fn visible_passive(&self) -> Result<()> {
+        self.visible_with(false).await
+    }
+
+    async fn visible_with(&self, prompt: bool) -> Result<()> {
+        self.durable().await?;
+        match &self.shared {
+            Some(shared) => {
+                let mut wait = VisibleWait::new(self.inner.id, prompt);
+                std::future::poll_fn(|cx| shared.poll_visible(&mut wait, cx)).await
+            }
+            None => Ok(()),
+        }
+    }
+
     fn wait_durable_until(&self, deadline: Option<Instant>) -> Result<WriteAck> {
         self.inner
             .wait(deadline)
@@ -223,7 +293,7 @@ impl fmt::Debug for Ticket {
         f.debug_struct("Ticket")
             .field("id", &self.inner.id)
             .field("records", &self.inner.records)
-            .field("outcome", &*self.inner.slot.lock())
+            .field("outcome", &self.inner.slot.lock().outcome)
             .finish()
     }
 }

@@ -349,24 +349,27 @@ fn wide_record(n: usize) -> String {
     )
 }
 
-/// Fastest of five runs of `f`.
-fn fastest(f: impl Fn()) -> std::time::Duration {
-    (0..5)
-        .map(|_| {
-            let started = std::time::Instant::now();
-            f();
-            started.elapsed()
-        })
-        .min()
-        .unwrap()
+/// The fastest of nine runs of `a` and of `b`, run in turns so that both
+/// see the same machine (a busy neighbour slows both, not one).
+fn fastest_of_each(a: impl Fn(), b: impl Fn()) -> (std::time::Duration, std::time::Duration) {
+    let time = |f: &dyn Fn()| {
+        let started = std::time::Instant::now();
+        f();
+        started.elapsed()
+    };
+    (0..9).map(|_| (time(&a), time(&b))).fold(
+        (std::time::Duration::MAX, std::time::Duration::MAX),
+        |(x, y), (a, b)| (x.min(a), y.min(b)),
+    )
 }
 
 #[test]
 fn parsing_is_linear_in_the_number_of_keys() {
     // A ratio within one run, not a time limit: 8× the keys must cost about
-    // 8× (quadratic duplicate detection costs ~64×; the bound leaves room
-    // for a busy machine and cache effects). The record limits are raised
-    // so these records are accepted.
+    // 8×, where quadratic duplicate detection costs ~64×. The bound is half
+    // of that: a busy 2-core machine and the larger key set falling out of
+    // cache have taken a linear parse to 33× once. The record limits are
+    // raised so these records are accepted.
     let limits = Limits::default()
         .max_record_bytes(usize::MAX)
         .max_body_bytes(usize::MAX);
@@ -376,8 +379,9 @@ fn parsing_is_linear_in_the_number_of_keys() {
         let records = parse_records(text.as_bytes(), &options).unwrap();
         assert_eq!(records[0].keywords().len() % 5_000, 0);
     };
-    let ratio = fastest(|| parse(&large)).as_secs_f64() / fastest(|| parse(&small)).as_secs_f64();
-    assert!(ratio < 24.0, "8× the keys took {ratio:.1}× the time");
+    let (small_time, large_time) = fastest_of_each(|| parse(&small), || parse(&large));
+    let ratio = large_time.as_secs_f64() / small_time.as_secs_f64();
+    assert!(ratio < 32.0, "8× the keys took {ratio:.1}× the time");
     // Duplicates are still found among many keys.
     let duplicate = wide_record(100).replace(r#""k99":"#, r#""k3":"#);
     assert!(matches!(

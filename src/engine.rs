@@ -1,0 +1,183 @@
+//! [`Engine`]: what a service embeds. A storage backend and the ingest
+//! pipeline in front of it, behind one cheap-to-clone handle.
+//!
+//! Why a type over [`Backend`]: the trait is the plug-in interface for
+//! backend authors (one writer, batches, an explicit refresh), as tantivy's
+//! `Index` sits over its `Directory`. A service wants something else:
+//! submit records from any thread, have them grouped into few commits, and
+//! learn when they are durable or searchable, blocking or awaiting. The
+//! [`Ingester`] does that; `Engine` owns it together with its backend so
+//! the two cannot be wired wrongly (writing to the backend around the
+//! ingester, closing one and not the other).
+//!
+//! ```
+//! # #[cfg(feature = "tantivy")] {
+//! use logingest::{Engine, SearchRequest};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let engine = Engine::open(dir.path())?;
+//! let ticket = engine.ingest_json(br#"{"level":"error","message":"Failed to connect to DB"}"#)?;
+//! ticket.wait_visible()?; // or `ticket.visible().await`
+//! let page = engine.search(&SearchRequest::parse(r#"level:error AND "failed to connect""#)?)?;
+//! assert_eq!(page.total, 1);
+//! engine.close()?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use logingest_core::ingest::{IngestConfig, IngestStats, Ingester, Ticket};
+use logingest_core::{
+    parse_records, Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest,
+    Limits, ParseOptions, Record, Result, SearchPage, SearchRequest, Stats, Timestamp,
+};
+
+mod builder;
+
+pub use builder::EngineBuilder;
+
+/// A log engine: a backend and the ingest pipeline writing to it.
+///
+/// `Send + Sync` and cheap to clone (clones share one engine). Writes go
+/// through the pipeline: [`Engine::ingest`] returns at once with a
+/// [`Ticket`] that resolves when the records are durable, and on demand
+/// when they are searchable. Reads go to the backend. Closing ([`Engine::close`],
+/// or dropping the last clone) writes what is queued and stops.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    ingester: Ingester,
+    limits: Limits,
+}
+
+impl Engine {
+    /// Opens (or creates) the embedded backend in `dir` with default
+    /// options: the one-line start. [`Engine::builder`] sets the rest.
+    #[cfg(feature = "tantivy")]
+    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Engine> {
+        Engine::builder().dir(dir).open()
+    }
+
+    /// A builder: the backend, batching, queue bounds, refresh interval
+    /// and parse limits.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    fn start(backend: Arc<dyn Backend>, ingest: IngestConfig, limits: Limits) -> Result<Engine> {
+        let ingester = Ingester::start(Arc::clone(&backend), ingest)?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                backend,
+                ingester,
+                limits,
+            }),
+        })
+    }
+
+    /// Queues `records` as one submission: stored whole or not at all.
+    ///
+    /// Returns as soon as they are queued. Errors: [`Error::QueueFull`](crate::Error::QueueFull) or
+    /// `Error::Timeout("queue space")` when the queue is full (as the
+    /// builder's `when_full` says), [`Error::Closed`](crate::Error::Closed) after close.
+    pub fn ingest(&self, records: Vec<Record>) -> Result<Ticket> {
+        self.inner.ingester.submit(records)
+    }
+
+    /// Parses `body` (a JSON object, an array of them, or NDJSON) within
+    /// the engine's limits and queues its records as one submission. A bad
+    /// record is an [`Error::InvalidRecord`](crate::Error::InvalidRecord) naming its line, column and
+    /// field, and nothing of the body is queued.
+    pub fn ingest_json(&self, body: &[u8]) -> Result<Ticket> {
+        let options = ParseOptions::default()
+            .limits(self.inner.limits)
+            .receive_time(Timestamp::now());
+        self.ingest(parse_records(body, &options)?)
+    }
+
+    /// One page of the records a query selects.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
+        self.inner.backend.search(request)
+    }
+
+    /// Counts of matching records per time bucket.
+    pub fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
+        self.inner.backend.histogram(request)
+    }
+
+    /// The most frequent values of fields among matching records.
+    pub fn facets(&self, request: &FacetRequest) -> Result<Facets> {
+        self.inner.backend.facets(request)
+    }
+
+    /// Record count, time span and bytes on disk of the store.
+    pub fn stats(&self) -> Result<Stats> {
+        self.inner.backend.stats()
+    }
+
+    /// Queue gauges and totals of the ingest pipeline.
+    pub fn ingest_stats(&self) -> IngestStats {
+        self.inner.ingester.stats()
+    }
+
+    /// Deletes records older than `cutoff`; returns how many.
+    pub fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
+        self.inner.backend.delete_older_than(cutoff)
+    }
+
+    /// Whether the backend can take writes and answer (a full disk or an
+    /// unreachable service is an error).
+    pub fn health(&self) -> Result<()> {
+        self.inner.backend.health()
+    }
+
+    /// What the backend supports.
+    pub fn capabilities(&self) -> Capabilities {
+        self.inner.backend.capabilities()
+    }
+
+    /// Blocks until everything ingested before the call is written and
+    /// searchable (asking for a refresh now).
+    pub fn flush(&self) -> Result<()> {
+        self.inner.ingester.flush()
+    }
+
+    /// [`Engine::flush`] without blocking a thread.
+    pub async fn flush_async(&self) -> Result<()> {
+        self.inner.ingester.flush_async().await
+    }
+
+    /// Stops accepting, writes what is queued, refreshes and stops the
+    /// pipeline's threads. Other clones get [`Error::Closed`](crate::Error::Closed) from then on;
+    /// the backend closes with the last clone. Returns the first error of a
+    /// write or refresh that completed during the close.
+    pub fn close(&self) -> Result<()> {
+        self.inner.ingester.shutdown()
+    }
+
+    /// The backend, for what the engine does not wrap. Writing to it
+    /// directly bypasses batching and the tickets.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
+    }
+
+    /// The limits [`Engine::ingest_json`] parses within.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("backend", &self.inner.backend.capabilities().name)
+            .field("ingester", &self.inner.ingester)
+            .finish_non_exhaustive()
+    }
+}

@@ -48,6 +48,16 @@ LOGINGEST_TEST_BACKEND=pg cargo test -p logingest-server --tests 2>&1 | tee -a "
 step "benches in test mode (each bench body runs once)"
 cargo test --workspace --all-features --bench '*' 2>&1 | tee -a "$log"
 
+step "examples: each runs, and prints what it should"
+# `cargo test` builds the examples; running them is this step. Each check
+# reads a figure the example can only print if it did its work.
+out=$(cargo run -q --example ingest_file -- testdata/loghub/hdfs_2k.ndjson 'level:warn AND "got exception"')
+printf '%s\n' "$out" | head -3
+if ! grep -q '^80 of 2000 records match' <<<"$out"; then
+  echo "examples: ingest_file did not find the 80 warnings of testdata/loghub/hdfs_2k.ndjson" >&2
+  exit 1
+fi
+
 step "browser tests of the web UI (Debian's chromium, driven by playwright-core)"
 # The tests drive the server binary that cargo test built, in a real
 # headless Chromium. CI machines have no browser: install Debian's.

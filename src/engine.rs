@@ -10,19 +10,21 @@
 //! the two cannot be wired wrongly (writing to the backend around the
 //! ingester, closing one and not the other).
 //!
-//! ```
-//! # #[cfg(feature = "tantivy")] {
-//! use logingest::{Engine, SearchRequest};
+//! In async code nothing blocks a thread while records are committed:
 //!
-//! let dir = tempfile::tempdir()?;
-//! let engine = Engine::open(dir.path())?;
-//! let ticket = engine.ingest_json(br#"{"level":"error","message":"Failed to connect to DB"}"#)?;
-//! ticket.wait_visible()?; // or `ticket.visible().await`
-//! let page = engine.search(&SearchRequest::parse(r#"level:error AND "failed to connect""#)?)?;
-//! assert_eq!(page.total, 1);
-//! engine.close()?;
-//! # }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//! use logingest::{Engine, MemoryBackend, SearchRequest};
+//!
+//! async fn handle(engine: &Engine, body: &[u8]) -> logingest::Result<u64> {
+//!     let ticket = engine.ingest_json(body)?; // queued: returns at once
+//!     let ack = ticket.durable().await?; // committed by the backend
+//!     Ok(ack.first_seq)
+//! }
+//!
+//! let engine = Engine::builder().backend(MemoryBackend::new()).open()?;
+//! let seq = pollster::block_on(handle(&engine, br#"{"message":"hello"}"#))?;
+//! assert_eq!(seq, 1);
+//! # Ok::<(), logingest::Error>(())
 //! ```
 
 use std::fmt;

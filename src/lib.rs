@@ -10,26 +10,27 @@
 //! | `pg` | no | `PgBackend`: PostgreSQL + Elasticsearch/OpenSearch, shared by many nodes (docs/deploy.md) |
 //! | `testkit` | no | the conformance and differential test kit of core |
 //!
-//! ```
-//! use logingest::{parse_records, query::parse_query, Backend, ParseOptions, SearchRequest};
-//! # #[cfg(feature = "tantivy")] {
-//! use logingest::{TantivyBackend, TantivyConfig};
+//! [`Engine`] is the entry point: a backend and the ingest pipeline in
+//! front of it (batching, back-pressure, tickets that resolve when records
+//! are durable or searchable, blocking or awaited).
 //!
-//! let dir = std::env::temp_dir().join(format!("logingest-doc-{}", std::process::id()));
-//! let backend = TantivyBackend::open(&dir, TantivyConfig::default())?;
-//! let records = parse_records(
-//!     br#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234"}"#,
-//!     &ParseOptions::default(),
-//! )?;
-//! backend.write_batch(&records)?; // durable when it returns
-//! backend.refresh()?; // searchable now (or within a second anyway)
-//! let page = backend.search(&SearchRequest::new(parse_query(r#"level:error AND "failed to connect""#)?))?;
-//! assert_eq!(page.total, 1);
-//! # drop(backend);
-//! # std::fs::remove_dir_all(&dir).ok();
-//! # }
-//! # Ok::<(), logingest::Error>(())
 //! ```
+//! # #[cfg(feature = "tantivy")] {
+//! use logingest::{Engine, SearchRequest};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! let engine = Engine::open(dir.path())?; // SQLite + tantivy in one directory
+//! let ticket = engine.ingest_json(br#"{"level":"error","message":"Failed to connect to DB"}"#)?;
+//! ticket.wait_visible()?; // durable, then searchable (`ticket.visible().await` in async code)
+//! let page = engine.search(&SearchRequest::parse(r#"level:error AND "failed to connect""#)?)?;
+//! assert_eq!(page.total, 1);
+//! engine.close()?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The [`Backend`] trait under it is the plug-in interface for backend
+//! authors; [`MemoryBackend`] is the smallest honest implementation.
 #![deny(missing_docs)]
 
 mod engine;

@@ -193,6 +193,8 @@ struct Run {
     killed_in_upkeep: u64,
     /// Acknowledged old requests that retention deleted.
     deleted_old: u64,
+    /// Children run and killed.
+    cycles: u64,
 }
 
 #[test]
@@ -209,9 +211,14 @@ fn kill_9_during_merges_and_retention() {
     let run = campaign(cycles, seed, true);
     println!(
         "upkeep run: {} upkeep passes that replaced blocks or trained ({} dictionary sets), \
-         {} retention passes that deleted records; {} of {cycles} kills right after one of \
+         {} retention passes that deleted records; {} of {} kills right after one of \
          them; {} acknowledged old requests deleted by retention",
-        run.upkeep_lines, run.trained, run.retention_lines, run.killed_in_upkeep, run.deleted_old
+        run.upkeep_lines,
+        run.trained,
+        run.retention_lines,
+        run.killed_in_upkeep,
+        run.cycles,
+        run.deleted_old
     );
     assert!(run.trained > 0, "no dictionary set was trained");
     assert!(
@@ -238,7 +245,15 @@ fn campaign(cycles: u64, seed: u64, upkeep: bool) -> Run {
         ..Run::default()
     };
     let mut recovery_pending = false;
-    for cycle in 0..cycles {
+    // The upkeep run goes on (up to three times as long) until it has seen
+    // a merge, a training and a retention: kills come by the clock, and on
+    // a busy machine a child may do too little before its kill for the
+    // store to grow that far in `cycles` cycles.
+    let last_cycle = if upkeep { 3 * cycles } else { cycles };
+    let mut cycle = 0;
+    while cycle < cycles || (cycle < last_cycle && !run.saw_all_upkeep()) {
+        let this = cycle;
+        cycle += 1;
         // Now and then kill while the child is starting, more often when it
         // has a recovery to run (the previous cycle was not reopened here).
         let after = if rng.random_bool(if recovery_pending { 0.5 } else { 0.15 }) {
@@ -248,38 +263,46 @@ fn campaign(cycles: u64, seed: u64, upkeep: bool) -> Run {
         };
         let mut env = vec![
             (CHILD_DIR, dir.path().display().to_string()),
-            (CHILD_CYCLE, cycle.to_string()),
+            (CHILD_CYCLE, this.to_string()),
             (CHILD_SEED, rng.random::<u64>().to_string()),
         ];
         if upkeep {
             env.push((CHILD_UPKEEP, "1".to_owned()));
         }
-        run.kill_child(&env, Duration::from_millis(after), cycle);
-        // One cycle in five leaves the recovery to the next child.
-        recovery_pending = cycle + 1 < cycles && rng.random_bool(0.2);
+        run.kill_child(&env, Duration::from_millis(after), this);
+        // One cycle in five leaves the recovery to the next child (the
+        // open after the last cycle recovers too).
+        recovery_pending = rng.random_bool(0.2);
         if recovery_pending {
             continue;
         }
         let committed_before = committed_seq(dir.path());
         let opening = Instant::now();
         let backend = TantivyBackend::open(dir.path(), TantivyConfig::default())
-            .unwrap_or_else(|e| panic!("cycle {cycle}: reopen after kill: {e}"));
+            .unwrap_or_else(|e| panic!("cycle {this}: reopen after kill: {e}"));
         run.slowest_reopen = run.slowest_reopen.max(opening.elapsed());
         run.reopening += opening.elapsed();
         run.reindexed += committed_seq(dir.path()) - committed_before;
         backend.refresh().expect("refresh");
         let checking = Instant::now();
-        run.check(&backend, cycle, since, &mut rng);
+        run.check(&backend, this, since, &mut rng);
         run.checking += checking.elapsed();
     }
+    run.cycles = cycle;
     let backend = TantivyBackend::open(dir.path(), TantivyConfig::default()).expect("open");
+    if recovery_pending {
+        // The last child's recovery was left to a next one: this open.
+        backend.refresh().expect("refresh");
+        run.check(&backend, cycle - 1, since, &mut rng);
+    }
     scan_everything(&backend, run.last[3]);
     let [acked, unacked_present, unacked_absent, records] = run.last;
     println!(
-        "crash test: {cycles} kills, {} checks in {:.1?}: {acked} requests acknowledged, \
+        "crash test: {} kills, {} checks in {:.1?}: {acked} requests acknowledged, \
          {unacked_present} unacknowledged present, {unacked_absent} absent; {records} records; \
          {} re-indexed on reopen (took {:.1?}, slowest {:.1?}); {} kills before the child \
          opened (slowest child open {:.1?}); checking took {:.1?}",
+        run.cycles,
         run.checks,
         started.elapsed(),
         run.reindexed,
@@ -293,6 +316,11 @@ fn campaign(cycles: u64, seed: u64, upkeep: bool) -> Run {
 }
 
 impl Run {
+    /// Whether children reported a merge, a training and a retention.
+    fn saw_all_upkeep(&self) -> bool {
+        self.upkeep_lines > 0 && self.trained > 0 && self.retention_lines > 0
+    }
+
     /// Runs an ingesting child for `after`, kills it and records its lines.
     fn kill_child(&mut self, env: &[(&str, String)], after: Duration, cycle: u64) {
         let mut child = spawn_child("child_ingest", env);

@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use logingest_core::query::{Query, Wildcard, WildcardPart};
+use logingest::query::{Query, Wildcard, WildcardPart};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -180,7 +180,7 @@ fn scope_query(patterns: &[String]) -> Query {
                 parts.push(WildcardPart::Literal(literal));
             }
             Query::Wildcard {
-                field: logingest_core::query::Field::Keyword("resourceId".into()),
+                field: logingest::query::Field::Keyword("resourceId".into()),
                 pattern: Wildcard { parts },
             }
         })

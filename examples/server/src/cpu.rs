@@ -24,7 +24,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use logingest_core::Error;
+use logingest::Error;
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::ApiError;

@@ -12,7 +12,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use logingest_core::Error;
+use logingest::Error;
 use serde_json::{json, Value};
 
 /// An error answer.

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use logingest_core::ingest::{FlushObserver, IngestStats};
+use logingest::ingest::{FlushObserver, IngestStats};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,

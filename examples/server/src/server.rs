@@ -1,13 +1,13 @@
-//! `logingest serve`: open the backend, start the ingester, serve HTTP until
+//! `logingest serve`: open the backend and its engine, serve HTTP until
 //! SIGINT/SIGTERM, then stop accepting, flush and close.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use logingest_core::ingest::{BatchPolicy, IngestConfig, Ingester, WhenFull};
-use logingest_core::{Backend, Limits};
-use logingest_pg::{PgBackend, PgConfig};
-use logingest_tantivy::{TantivyBackend, TantivyConfig};
+use logingest::ingest::{BatchPolicy, IngestConfig, WhenFull};
+use logingest::{Backend, Engine, Limits};
+use logingest::{PgBackend, PgConfig};
+use logingest::{TantivyBackend, TantivyConfig};
 
 use crate::auth::Keys;
 use crate::budget::{Budget, RecordRatio, Wait};
@@ -98,11 +98,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     ingest.when_full = when_full;
     ingest.refresh_interval = Duration::from_millis(args.refresh_ms);
     ingest.observer = Some(Arc::clone(&metrics) as _);
-    let ingester = Ingester::start(Arc::clone(&backend), ingest).map_err(|e| e.to_string())?;
     let limits = Limits::default()
         .max_body_bytes(args.max_body_bytes)
         .max_record_bytes(args.max_record_bytes)
         .max_records(args.max_records);
+    let engine = Engine::builder()
+        .shared_backend(backend)
+        .ingest_config(ingest)
+        .limits(limits)
+        .open()
+        .map_err(|e| e.to_string())?;
     let wait = match args.when_full {
         WhenFullKind::Block => Wait::UpTo(Duration::from_millis(args.block_timeout_ms)),
         WhenFullKind::Reject => Wait::No,
@@ -121,10 +126,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let tail = TailHub::start(args.tail_memory_bytes);
     let state = Arc::new(AppState {
-        backend,
-        ingester,
+        engine,
         keys,
-        limits,
         tail,
         metrics,
         cpu: Cpu::per_core()?,
@@ -149,7 +152,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("shutting down: flushing the ingest queue");
-    tokio::task::spawn_blocking(move || state.ingester.shutdown())
+    tokio::task::spawn_blocking(move || state.engine.close())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("final flush failed: {e}"))?;

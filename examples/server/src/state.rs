@@ -1,11 +1,9 @@
-//! What every handler shares: the backend, the ingester, keys, live tail
-//! and metrics.
+//! What every handler shares: the engine, keys, live tail and metrics.
 
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
-use logingest_core::ingest::Ingester;
-use logingest_core::{Backend, Limits};
+use logingest::Engine;
 
 use crate::auth::{Keys, Principal, Role};
 use crate::budget::{Budget, RecordRatio, Wait};
@@ -16,14 +14,11 @@ use crate::tail::TailHub;
 
 /// Shared state of the server.
 pub struct AppState {
-    /// The storage backend.
-    pub backend: Arc<dyn Backend>,
-    /// The ingest queue in front of it.
-    pub ingester: Ingester,
+    /// The backend and the ingest pipeline in front of it; its limits are
+    /// the record parsing limits.
+    pub engine: Engine,
     /// API keys; `None` = no auth (every caller is admin).
     pub keys: Option<Keys>,
-    /// Record parsing limits.
-    pub limits: Limits,
     /// Live tail: records published once visible.
     pub tail: TailHub,
     /// Prometheus metrics.

@@ -27,8 +27,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use logingest_core::ingest::Ticket;
-use logingest_core::Record;
+use logingest::ingest::Ticket;
+use logingest::Record;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -323,7 +323,7 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
-    use logingest_core::{parse_records, ParseOptions};
+    use logingest::{parse_records, ParseOptions};
 
     use super::*;
 

@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 
 use common::{encode, Server, SAMPLE};
-use logingest_core::Timestamp;
+use logingest::Timestamp;
 use serde_json::Value;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

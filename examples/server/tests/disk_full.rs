@@ -8,7 +8,7 @@
 mod common;
 
 use common::Server;
-use logingest_core::testkit::small_disk::SmallDisk;
+use logingest::testkit::small_disk::SmallDisk;
 
 /// Records per batch; each batch has its own `traceId`.
 const BATCH: u64 = 500;

@@ -10,7 +10,7 @@
 //! `--json` for everything).
 
 use console::{measure_text_width, pad_str, truncate_str, Alignment, Style};
-use logingest_core::Timestamp;
+use logingest::Timestamp;
 use serde_json::Value;
 
 /// Width of the time column: `2023-09-15T08:00:00.000Z`.

@@ -36,7 +36,7 @@ pub async fn parse_reserved<T: Send + 'static>(
     parse: impl FnOnce(&[u8], &mut Meter) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<(T, Reservation), ApiError> {
     let budget = &state.requests;
-    let limit = state.limits.max_body_bytes;
+    let limit = state.engine.limits().max_body_bytes;
     let gzip = encoding(headers)?;
     let declared = declared_length(headers, limit)?;
     // The first reservation, the only one that waits.

@@ -10,7 +10,7 @@
 //! the whole request with 400, as Elasticsearch does.
 //!
 //! Sources are read as Elastic Common Schema documents
-//! ([`logingest_core::parse_ecs_document`]): `@timestamp`, `log.level`,
+//! ([`logingest::parse_ecs_document`]): `@timestamp`, `log.level`,
 //! `service.name` / `host.name`, `trace.id` and `span.id` fill the record's
 //! own fields when it has none of its own, so Filebeat-style documents are
 //! filed under their own time. An index the client names (in the action
@@ -31,7 +31,7 @@ use axum::extract::{Path, Query as QueryString, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use logingest_core::{Error, Record, RecordError};
+use logingest::{Error, Record, RecordError};
 use serde_json::{json, Map, Value};
 
 use self::items::{parse_bulk, Item};
@@ -92,7 +92,7 @@ async fn handle(
         params.get("refresh").map(String::as_str),
         Some("true" | "wait_for" | "")
     );
-    let limits = state.limits;
+    let limits = state.engine.limits();
     let ((items, records), reservation) =
         body::parse_reserved(&state, &headers, payload, move |bytes, meter| {
             let text = std::str::from_utf8(bytes).map_err(|e| {

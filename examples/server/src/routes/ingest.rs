@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest_core::{parse_records_metered, Error, Format, ParseOptions, Record};
+use logingest::{parse_records_metered, Error, Format, ParseOptions, Record};
 use serde_json::{json, Value};
 
 use super::body;
@@ -66,7 +66,9 @@ async fn accept(
     } else {
         Format::Auto
     };
-    let options = ParseOptions::default().limits(state.limits).format(format);
+    let options = ParseOptions::default()
+        .limits(state.engine.limits())
+        .format(format);
     let (records, reservation) =
         body::parse_reserved(state, headers, payload, move |bytes, meter| {
             parse_records_metered(bytes, &options, |memory| meter.add(memory))
@@ -104,13 +106,15 @@ pub async fn submit(
     // Submitting may wait for room in the queue (`--when-full block`).
     let ticket = {
         let state = Arc::clone(state);
-        tokio::task::spawn_blocking(move || state.ingester.submit(records))
+        tokio::task::spawn_blocking(move || state.engine.ingest(records))
             .await
             .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
     };
-    let waiter = ticket.clone();
-    let ack = tokio::task::spawn_blocking(move || {
-        let ack = waiter.wait_durable_timeout(WAIT).map_err(|e| match e {
+    // Waiting for the commit (and the refresh) parks no thread.
+    let ack = tokio::time::timeout(WAIT, ticket.durable())
+        .await
+        .unwrap_or(Err(Error::Timeout("durability")))
+        .map_err(|e| match e {
             e @ Error::DiskFull { .. } => {
                 tracing::warn!(error = %e, "disk full: batch refused");
                 ApiError::disk_full(
@@ -119,8 +123,11 @@ pub async fn submit(
             }
             e => ApiError::from(e),
         })?;
-        if wait_visible {
-            waiter.wait_visible_timeout(WAIT).map_err(|e| match e {
+    if wait_visible {
+        tokio::time::timeout(WAIT, ticket.visible())
+            .await
+            .unwrap_or(Err(Error::Timeout("visibility")))
+            .map_err(|e| match e {
                 e @ Error::DiskFull { .. } => {
                     tracing::warn!(error = %e, "disk full: stored records cannot be indexed");
                     ApiError::disk_full(
@@ -129,11 +136,7 @@ pub async fn submit(
                 }
                 e => ApiError::from(e),
             })?;
-        }
-        Ok::<_, ApiError>(ack)
-    })
-    .await
-    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    }
     state.metrics.ingested_records.inc_by(count as u64);
     state.metrics.ingested_bytes.inc_by(bytes as u64);
     if let Some(copy) = for_tail {

@@ -23,7 +23,7 @@ use crate::state::Shared;
 pub fn router(state: Shared) -> Router {
     // Ingest bodies are read by `body::parse_reserved` (byte budget, limit
     // after gzip decompression); this limit covers any other extractor.
-    let raw_limit = state.limits.max_body_bytes.saturating_add(1024);
+    let raw_limit = state.engine.limits().max_body_bytes.saturating_add(1024);
     Router::new()
         .route("/", get(ops::root).post(ingest::ingest))
         .route("/logs", post(ingest::ingest))

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use logingest_core::Error;
+use logingest::Error;
 use serde_json::{json, Value};
 
 use crate::auth::Role;
@@ -27,8 +27,8 @@ pub const ES_COMPAT_VERSION: &str = "8.11.0";
 pub async fn healthz(State(state): State<Shared>) -> Result<Response, ApiError> {
     let open = state.keys.is_none();
     let (stats, health) = tokio::task::spawn_blocking(move || {
-        let health = state.backend.health();
-        state.backend.stats().map(|stats| (stats, health))
+        let health = state.engine.health();
+        state.engine.stats().map(|stats| (stats, health))
     })
     .await
     .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
@@ -56,7 +56,7 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     state.authorize(&headers, Role::Admin, "read metrics")?;
-    let stats = state.ingester.stats();
+    let stats = state.engine.ingest_stats();
     let mut memory = vec![
         MemoryBudget {
             name: "ingest_requests",
@@ -90,9 +90,7 @@ pub async fn flush(
 ) -> Result<Json<Value>, ApiError> {
     state.authorize(&headers, Role::Ingest, "flush")?;
     let started = std::time::Instant::now();
-    tokio::task::spawn_blocking(move || state.ingester.flush())
-        .await
-        .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    state.engine.flush_async().await?;
     Ok(Json(
         json!({ "flushed": true, "took_ms": started.elapsed().as_millis() as u64 }),
     ))

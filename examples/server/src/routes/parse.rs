@@ -12,8 +12,8 @@ use std::ops::Bound;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest_core::query::{parse_conjuncts, parse_query_at, Query, WildcardPart};
-use logingest_core::{Error, Timestamp};
+use logingest::query::{parse_conjuncts, parse_query_at, Query, WildcardPart};
+use logingest::{Error, Timestamp};
 use serde_json::{json, Value};
 
 use super::body;

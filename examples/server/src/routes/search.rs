@@ -14,8 +14,8 @@ use std::time::Instant;
 use axum::extract::{Query as QueryString, Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest_core::query::{parse_query_at, parse_time, Query};
-use logingest_core::{
+use logingest::query::{parse_query_at, parse_time, Query};
+use logingest::{
     Cursor, Error, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange, Timestamp,
 };
 use serde::Serialize;
@@ -150,10 +150,7 @@ async fn search_with(
         .order(order)
         .limit(limit)
         .cursor(cursor);
-    let (page, took_ms) = run(&state, "search", move |state| {
-        state.backend.search(&request)
-    })
-    .await?;
+    let (page, took_ms) = run(&state, "search", move |state| state.engine.search(&request)).await?;
     let hits = page
         .hits
         .into_iter()
@@ -215,7 +212,7 @@ async fn histogram_with(
                         .order(order)
                         .limit(1);
                     Ok(state
-                        .backend
+                        .engine
                         .search(&request)?
                         .hits
                         .first()
@@ -236,7 +233,7 @@ async fn histogram_with(
             return Err(Error::InvalidRequest("`to` must be after `from`".into()));
         }
         state
-            .backend
+            .engine
             .histogram(&HistogramRequest::new(query, start, end, buckets))
     })
     .await?;
@@ -296,10 +293,8 @@ async fn facets_with(
         .unwrap_or_else(|| "level".to_owned());
     let size = body::number(&params, "size", 10, 1, 1000)?;
     let request = FacetRequest::new(query, field.clone(), size).time(time);
-    let (facets, took_ms) = run(&state, "facets", move |state| {
-        state.backend.facets(&request)
-    })
-    .await?;
+    let (facets, took_ms) =
+        run(&state, "facets", move |state| state.engine.facets(&request)).await?;
     let values: Vec<Value> = facets
         .into_iter()
         .map(|f| json!({ "value": f.value, "count": f.count }))

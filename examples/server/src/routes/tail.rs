@@ -18,8 +18,8 @@ use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
-use logingest_core::query::Query;
-use logingest_core::{matches, Record, Timestamp};
+use logingest::query::Query;
+use logingest::{matches, Record, Timestamp};
 use serde_json::json;
 
 use super::body;

@@ -31,14 +31,14 @@ pub struct Server {
     args: Vec<String>,
     agent: ureq::Agent,
     /// The pg backend's storage, deleted on drop.
-    pg: Option<logingest_pg::PgConfig>,
+    pg: Option<logingest::PgConfig>,
 }
 
 /// Storage of the pg backend (a PG schema and an index prefix) that several
 /// nodes share; deleted on drop.
 pub struct PgStorage {
     /// Its configuration (URLs, schema, prefix).
-    pub config: logingest_pg::PgConfig,
+    pub config: logingest::PgConfig,
 }
 
 impl PgStorage {
@@ -59,7 +59,7 @@ impl PgStorage {
             return None;
         };
         let name = unique_name("nodes");
-        let config = logingest_pg::PgConfig::new(pg, es)
+        let config = logingest::PgConfig::new(pg, es)
             .schema(name.clone())
             .index_prefix(name);
         Some(PgStorage { config })
@@ -68,7 +68,7 @@ impl PgStorage {
 
 impl Drop for PgStorage {
     fn drop(&mut self) {
-        if let Err(e) = logingest_pg::PgBackend::destroy(&self.config) {
+        if let Err(e) = logingest::PgBackend::destroy(&self.config) {
             eprintln!("could not delete the test's pg storage: {e}");
         }
     }
@@ -105,7 +105,7 @@ fn pg_args(name: &str) -> Vec<String> {
 
 /// The backend of this test run's servers: `serve` arguments, and for `pg`
 /// the storage to delete afterwards.
-fn backend() -> (Vec<String>, Option<logingest_pg::PgConfig>) {
+fn backend() -> (Vec<String>, Option<logingest::PgConfig>) {
     match std::env::var("LOGINGEST_TEST_BACKEND").as_deref() {
         Err(_) | Ok("tantivy") => (Vec::new(), None),
         Ok("pg") => {
@@ -115,10 +115,9 @@ fn backend() -> (Vec<String>, Option<logingest_pg::PgConfig>) {
                 })
             };
             let name = unique_name("srv");
-            let config =
-                logingest_pg::PgConfig::new(url("LOGINGEST_PG_URL"), url("LOGINGEST_ES_URL"))
-                    .schema(name.clone())
-                    .index_prefix(name.clone());
+            let config = logingest::PgConfig::new(url("LOGINGEST_PG_URL"), url("LOGINGEST_ES_URL"))
+                .schema(name.clone())
+                .index_prefix(name.clone());
             (pg_args(&name), Some(config))
         }
         Ok(other) => panic!("LOGINGEST_TEST_BACKEND must be `tantivy` or `pg`, not `{other}`"),
@@ -182,7 +181,7 @@ impl Server {
     }
 
     /// Starts a server on the embedded backend with its data in `dir` (e.g.
-    /// on a [`logingest_core::testkit::small_disk::SmallDisk`]), with extra
+    /// on a [`logingest::testkit::small_disk::SmallDisk`]), with extra
     /// `serve` arguments. Always the embedded backend, whatever
     /// `LOGINGEST_TEST_BACKEND` says: only it keeps its data in `dir`.
     pub fn start_in(dir: &Path, args: &[&str]) -> Self {
@@ -191,11 +190,7 @@ impl Server {
     }
 
     /// Spawns `serve` with `backend_args` then `args`; `pg` is deleted on drop.
-    fn launch(
-        backend_args: Vec<String>,
-        args: &[&str],
-        pg: Option<logingest_pg::PgConfig>,
-    ) -> Self {
+    fn launch(backend_args: Vec<String>, args: &[&str], pg: Option<logingest::PgConfig>) -> Self {
         let temp = tempfile::tempdir().expect("temp dir");
         Self::launch_in(temp.path().to_owned(), Some(temp), backend_args, args, pg)
     }
@@ -205,7 +200,7 @@ impl Server {
         temp: Option<tempfile::TempDir>,
         backend_args: Vec<String>,
         args: &[&str],
-        pg: Option<logingest_pg::PgConfig>,
+        pg: Option<logingest::PgConfig>,
     ) -> Self {
         let mut all = backend_args;
         all.extend(args.iter().map(|s| s.to_string()));
@@ -457,7 +452,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(config) = self.pg.take() {
-            if let Err(e) = logingest_pg::PgBackend::destroy(&config) {
+            if let Err(e) = logingest::PgBackend::destroy(&config) {
                 eprintln!("could not delete the test server's pg storage: {e}");
             }
         }

@@ -18,7 +18,7 @@
 //! - `Err`: a whole-request error names a line and 1-based column that
 //!   exist in the body; only `InvalidRecord` and `TooLarge` are possible.
 
-use logingest_core::{parse_records, Error, Format, Limits, ParseOptions};
+use logingest::{parse_records, Error, Format, Limits, ParseOptions};
 
 use super::items::{parse_bulk, Item};
 
@@ -134,7 +134,7 @@ fn located(text: &str, shown: &str) {
 
 #[cfg(test)]
 mod tests {
-    use logingest_core::testkit::fuzz::replay;
+    use logingest::testkit::fuzz::replay;
 
     /// The seeds of the `bulk` fuzz target, replayed on stable.
     #[test]

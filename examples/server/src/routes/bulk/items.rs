@@ -1,12 +1,12 @@
 //! The body of a `_bulk` request → items and records, without HTTP.
 //!
-//! Pure: text in, items and records out, errors as [`logingest_core::Error`]
+//! Pure: text in, items and records out, errors as [`logingest::Error`]
 //! (the handler turns them into answers). It depends on nothing of the
 //! server, so the `bulk` fuzz target (`fuzz/`) includes this very file and
 //! fuzzes the parser the server runs, and `check.rs` (its check, also
 //! replayed by the stable tests) reads the items.
 
-use logingest_core::{parse_ecs_document, Error, ParseOptions, Record, RecordError};
+use logingest::{parse_ecs_document, Error, ParseOptions, Record, RecordError};
 use serde_json::{Map, Value};
 
 /// One action of the request, in order.
@@ -40,7 +40,7 @@ pub(crate) enum Item {
 pub(crate) fn parse_bulk<E: From<Error>>(
     text: &str,
     default_index: Option<&str>,
-    limits: &logingest_core::Limits,
+    limits: &logingest::Limits,
     mut meter: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<(Vec<Item>, Vec<Record>), E> {
     let mut items = Vec::new();
@@ -49,7 +49,7 @@ pub(crate) fn parse_bulk<E: From<Error>>(
     // One receive time for the whole request, as `POST /logs` has.
     let options = ParseOptions::default()
         .limits(*limits)
-        .receive_time(logingest_core::Timestamp::now());
+        .receive_time(logingest::Timestamp::now());
     let mut actions = 0usize;
     // A whole-request error at byte `offset` of the body.
     let at = |offset: usize, reason: String| {

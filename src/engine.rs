@@ -31,14 +31,21 @@ use std::fmt;
 use std::sync::Arc;
 
 use logingest_core::ingest::{IngestConfig, IngestStats, Ingester, Ticket};
+use logingest_core::query::Query;
 use logingest_core::{
     parse_records, Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest,
     Limits, ParseOptions, Record, Result, SearchPage, SearchRequest, Stats, Timestamp,
 };
 
 mod builder;
+mod feed;
+mod tail;
 
-pub use builder::EngineBuilder;
+pub use builder::{EngineBuilder, TAIL_MEMORY_BYTES};
+pub use feed::Subscriber;
+pub use tail::{Tail, TailEvent};
+
+use feed::Feed;
 
 /// A log engine: a backend and the ingest pipeline writing to it.
 ///
@@ -56,7 +63,11 @@ struct Inner {
     backend: Arc<dyn Backend>,
     ingester: Ingester,
     limits: Limits,
+    feed: Feed,
 }
+
+/// Undelivered records a [`Tail`] holds at most, by default.
+pub const TAIL_CAPACITY: usize = 10_000;
 
 impl Engine {
     /// Opens (or creates) the embedded backend in `dir` with default
@@ -72,13 +83,20 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    fn start(backend: Arc<dyn Backend>, ingest: IngestConfig, limits: Limits) -> Result<Engine> {
+    fn start(
+        backend: Arc<dyn Backend>,
+        ingest: IngestConfig,
+        limits: Limits,
+        tail_memory_bytes: usize,
+    ) -> Result<Engine> {
+        let feed = Feed::start(tail_memory_bytes).map_err(|e| crate::Error::backend(false, e))?;
         let ingester = Ingester::start(Arc::clone(&backend), ingest)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 backend,
                 ingester,
                 limits,
+                feed,
             }),
         })
     }
@@ -89,7 +107,10 @@ impl Engine {
     /// `Error::Timeout("queue space")` when the queue is full (as the
     /// builder's `when_full` says), [`Error::Closed`](crate::Error::Closed) after close.
     pub fn ingest(&self, records: Vec<Record>) -> Result<Ticket> {
-        self.inner.ingester.submit(records)
+        let ingester = &self.inner.ingester;
+        self.inner
+            .feed
+            .submit(records, |records| ingester.submit(records))
     }
 
     /// Parses `body` (a JSON object, an array of them, or NDJSON) within
@@ -101,6 +122,57 @@ impl Engine {
             .limits(self.inner.limits)
             .receive_time(Timestamp::now());
         self.ingest(parse_records(body, &options)?)
+    }
+
+    /// The records `query` selects among those ingested from now on, as
+    /// they become searchable (after the refresh that makes a search find
+    /// them), in ingest order; at most [`TAIL_CAPACITY`] undelivered.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use logingest::{query::parse_query, Engine, MemoryBackend, TailEvent};
+    ///
+    /// let engine = Engine::builder().backend(MemoryBackend::new()).open()?;
+    /// let tail = engine.tail(parse_query("level:error")?);
+    /// engine.ingest_json(br#"{"level":"info","message":"started"}"#)?;
+    /// engine.ingest_json(br#"{"level":"error","message":"disk on fire"}"#)?;
+    /// engine.flush()?;
+    /// let Some(TailEvent::Record(hit)) = tail.next_timeout(Duration::from_secs(10)) else {
+    ///     panic!("no record");
+    /// };
+    /// assert!(hit.source.contains("disk on fire"));
+    /// # Ok::<(), logingest::Error>(())
+    /// ```
+    pub fn tail(&self, query: Query) -> Tail {
+        self.tail_with_capacity(query, TAIL_CAPACITY)
+    }
+
+    /// [`Engine::tail`] holding at most `capacity` undelivered events;
+    /// a reader further behind is told how many it missed.
+    pub fn tail_with_capacity(&self, query: Query, capacity: usize) -> Tail {
+        let (tail, feed) = Tail::new(query, capacity);
+        self.inner.feed.subscribe(feed);
+        tail
+    }
+
+    /// Adds a [`Subscriber`] of the records of every submission from now
+    /// on, once searchable: the hook a fan-out to many clients (a
+    /// server's live tail) is built on. Records are copied for it only
+    /// while [`Subscriber::is_active`] says so.
+    pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
+        self.inner.feed.subscribe(subscriber);
+    }
+
+    /// Bytes of records copied for tails and waiting to become
+    /// searchable, and the most there may be (`tail_memory_bytes`).
+    pub fn tail_memory(&self) -> (usize, usize) {
+        self.inner.feed.memory()
+    }
+
+    /// Records not copied for tails because the tail memory was full,
+    /// since the engine opened (subscribers were told as missed).
+    pub fn tail_skipped(&self) -> u64 {
+        self.inner.feed.skipped()
     }
 
     /// One page of the records a query selects.

@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | `tantivy` | yes | [`TantivyBackend`]: SQLite + tantivy in one directory |
 //! | `pg` | no | `PgBackend`: PostgreSQL + Elasticsearch/OpenSearch, shared by many nodes (docs/deploy.md) |
+//! | `tracing` | no | [`layer::EngineLayer`]: a program's own `tracing` events as records |
+//! | `log` | no | `layer::LogBridge`: the same for the `log` crate |
 //! | `testkit` | no | the conformance and differential test kit of core |
 //!
 //! [`Engine`] is the entry point: a backend and the ingest pipeline in
@@ -34,9 +36,35 @@
 #![deny(missing_docs)]
 
 mod engine;
+#[cfg(feature = "tracing")]
+pub mod layer;
 
-pub use engine::{Engine, EngineBuilder};
-pub use logingest_core::*;
+pub use engine::{
+    Engine, EngineBuilder, Subscriber, Tail, TailEvent, TAIL_CAPACITY, TAIL_MEMORY_BYTES,
+};
+
+// What a user of the engine meets: records, requests and their answers,
+// errors, parse options.
+pub use logingest_core::{
+    Cursor, Error, FacetCount, FacetRequest, Facets, Format, Histogram, HistogramRequest, Hit,
+    Limits, Order, ParseOptions, QueryError, Record, RecordError, Result, SearchPage,
+    SearchRequest, Stats, TimeRange, Timestamp,
+};
+// Reading records without an engine, and the reference evaluator.
+pub use logingest_core::{matches, parse_ecs_document, parse_records, parse_records_metered};
+// For backend authors: the plug-in trait and what it speaks.
+pub use logingest_core::{
+    is_disk_full, Backend, BoxedSource, Capabilities, MemoryBackend, WriteAck,
+};
+
+/// The ingest pipeline under [`Engine`]: batching policy, queue options,
+/// tickets.
+pub use logingest_core::ingest;
+/// The query language: parser, AST, printing.
+pub use logingest_core::query;
+/// The conformance and differential test kit (feature `testkit`).
+#[cfg(feature = "testkit")]
+pub use logingest_core::testkit;
 
 #[cfg(feature = "pg")]
 pub use logingest_pg::{PgBackend, PgConfig};

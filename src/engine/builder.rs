@@ -29,11 +29,25 @@ use super::Engine;
 /// # Ok::<(), logingest::Error>(())
 /// ```
 #[must_use]
-#[derive(Default)]
 pub struct EngineBuilder {
     backend: Option<Source>,
     ingest: IngestConfig,
     limits: Limits,
+    tail_memory_bytes: usize,
+}
+
+/// Default of [`EngineBuilder::tail_memory_bytes`]: 64 MiB.
+pub const TAIL_MEMORY_BYTES: usize = 64 << 20;
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            backend: None,
+            ingest: IngestConfig::default(),
+            limits: Limits::default(),
+            tail_memory_bytes: TAIL_MEMORY_BYTES,
+        }
+    }
 }
 
 enum Source {
@@ -113,6 +127,16 @@ impl EngineBuilder {
         self
     }
 
+    /// Most memory of records copied for tails ([`Engine::tail`],
+    /// [`Engine::subscribe`]) while they wait to become searchable;
+    /// past it a submission is not copied and tails are told they missed
+    /// it. Default [`TAIL_MEMORY_BYTES`]. Nothing is copied while nobody
+    /// tails.
+    pub fn tail_memory_bytes(mut self, bytes: usize) -> Self {
+        self.tail_memory_bytes = bytes;
+        self
+    }
+
     /// Opens the backend (for the embedded one: creating or recovering its
     /// directory) and starts the pipeline.
     ///
@@ -132,6 +156,6 @@ impl EngineBuilder {
                         .into(),
                 )),
             };
-        Engine::start(backend, self.ingest, self.limits)
+        Engine::start(backend, self.ingest, self.limits, self.tail_memory_bytes)
     }
 }

@@ -106,6 +106,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .shared_backend(backend)
         .ingest_config(ingest)
         .limits(limits)
+        .tail_memory_bytes(args.tail_memory_bytes)
         .open()
         .map_err(|e| e.to_string())?;
     let wait = match args.when_full {
@@ -124,7 +125,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.ingest_memory_bytes, args.max_body_bytes
         ));
     }
-    let tail = TailHub::start(args.tail_memory_bytes);
+    let tail = TailHub::new(args.tail_memory_bytes);
+    engine.subscribe(Arc::new(tail.clone()));
     let state = Arc::new(AppState {
         engine,
         keys,

@@ -1,12 +1,10 @@
 //! Publishing records to live-tail subscribers once they are visible,
 //! within a byte budget.
 //!
-//! A request's records may be published only after the periodic refresh
-//! made them searchable. Waiting for that in a blocking task per request
-//! would tie up one thread per in-flight request under load, so one thread
-//! waits for the submissions in turn: visibility advances in submission
-//! order, so by the time it waits for a submission, those before it are
-//! usually visible already.
+//! Records may be published only after the periodic refresh made them
+//! searchable. The engine's feed waits for that ([`logingest::Subscriber`]),
+//! for every submission however it came in (HTTP, or a program's own
+//! `Engine::ingest`), and calls the hub, which makes the copies.
 //!
 //! Memory: every copy of records made for live tail is a [`Batch`] whose
 //! memory is reserved from the tail budget (`--tail-memory-bytes`) when it
@@ -24,11 +22,9 @@
 //! [`BATCH_BYTES`], so a subscriber holds little outside the backlog.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::mpsc;
 use std::sync::Arc;
 
-use logingest::ingest::Ticket;
-use logingest::Record;
+use logingest::{Record, Subscriber};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -96,23 +92,24 @@ struct Hub {
     published: watch::Sender<u64>,
 }
 
-/// What waits for visibility: records to publish, or records skipped for
-/// lack of room (still counted, so subscribers learn they missed them).
+/// What is published: records, or records skipped for lack of room (still
+/// counted, so subscribers learn they missed them).
 enum Pending {
     Batch(Arc<Batch>),
     Skipped(u64),
 }
 
-/// The live-tail fan-out.
+/// The live-tail fan-out: a [`Subscriber`] of the engine's feed, which
+/// calls it once a submission is visible.
+#[derive(Clone)]
 pub struct TailHub {
     hub: Arc<Hub>,
-    pending: mpsc::Sender<(Ticket, Vec<Pending>)>,
 }
 
 impl TailHub {
-    /// Starts the publishing thread with a budget of `budget_bytes`; it ends
-    /// when the hub is dropped.
-    pub fn start(budget_bytes: usize) -> Self {
+    /// A hub with a budget of `budget_bytes`; give it to
+    /// [`logingest::Engine::subscribe`] to feed it.
+    pub fn new(budget_bytes: usize) -> Self {
         let hub = Arc::new(Hub {
             budget: Budget::new("live-tail memory", "--tail-memory-bytes", budget_bytes),
             backlog: Mutex::new(Backlog {
@@ -123,20 +120,7 @@ impl TailHub {
             }),
             published: watch::channel(0).0,
         });
-        let (pending, waiting) = mpsc::channel::<(Ticket, Vec<Pending>)>();
-        let publisher = Arc::clone(&hub);
-        std::thread::Builder::new()
-            .name("logingest-tail".into())
-            .spawn(move || {
-                for (ticket, batches) in waiting {
-                    // A failed submission is never published.
-                    if ticket.wait_visible_passive().is_ok() {
-                        publisher.publish(batches);
-                    }
-                }
-            })
-            .expect("spawn the live-tail thread");
-        TailHub { hub, pending }
+        TailHub { hub }
     }
 
     /// The budget of live-tail memory.
@@ -166,8 +150,8 @@ impl TailHub {
 
     /// A copy of `records` for live tail, in batches that fit the budget
     /// (records that do not fit are only counted, as missed).
-    pub fn copy(&self, records: &[Record]) -> TailCopy {
-        let batches = chunks(records)
+    fn copy(&self, records: &[Record]) -> Vec<Pending> {
+        chunks(records)
             .map(|chunk| match self.hub.reserve(chunk) {
                 Some(memory) => Pending::Batch(Arc::new(Batch {
                     records: chunk.to_vec(),
@@ -175,18 +159,27 @@ impl TailHub {
                 })),
                 None => Pending::Skipped(chunk.len() as u64),
             })
-            .collect();
-        TailCopy(batches)
-    }
-
-    /// Publishes `copy` once `ticket`'s submission is visible.
-    pub fn publish_when_visible(&self, ticket: Ticket, copy: TailCopy) {
-        let _ = self.pending.send((ticket, copy.0));
+            .collect()
     }
 }
 
-/// Records copied for live tail by [`TailHub::copy`], to publish.
-pub struct TailCopy(Vec<Pending>);
+impl Subscriber for TailHub {
+    fn is_active(&self) -> bool {
+        self.has_subscribers()
+    }
+
+    fn publish(&self, _first_seq: u64, records: &[Record]) {
+        // New subscribers start at the next batch: with none now, there
+        // is nobody to publish to.
+        if self.has_subscribers() {
+            self.hub.publish(self.copy(records));
+        }
+    }
+
+    fn missed(&self, count: u64) {
+        self.hub.publish(vec![Pending::Skipped(count)]);
+    }
+}
 
 /// `records` cut into runs of at most [`BATCH_BYTES`] of memory (at least
 /// one record each).
@@ -338,10 +331,9 @@ mod tests {
         size_of::<Batch>() + records.iter().map(Record::memory).sum::<usize>()
     }
 
-    /// Copies and publishes at once, as if the submission were visible.
+    /// Publishes as the engine's feed does once a submission is visible.
     fn publish(tail: &TailHub, records: &[Record]) {
-        let TailCopy(batches) = tail.copy(records);
-        tail.hub.publish(batches);
+        Subscriber::publish(tail, 1, records);
     }
 
     fn next(subscription: &mut Subscription) -> Option<String> {
@@ -353,7 +345,7 @@ mod tests {
 
     #[test]
     fn subscribers_read_in_order_and_read_batches_leave_the_backlog() {
-        let tail = TailHub::start(1 << 20);
+        let tail = TailHub::new(1 << 20);
         let mut first = tail.subscribe();
         let mut second = tail.subscribe();
         publish(&tail, &records("a", 3));
@@ -376,7 +368,7 @@ mod tests {
     #[test]
     fn the_oldest_batches_make_room_and_their_readers_are_told() {
         let batch = records("a", 10);
-        let tail = TailHub::start(memory(&batch) * 2 + 100);
+        let tail = TailHub::new(memory(&batch) * 2 + 100);
         let mut slow = tail.subscribe();
         publish(&tail, &batch);
         publish(&tail, &records("b", 10));
@@ -392,7 +384,7 @@ mod tests {
     #[test]
     fn records_that_cannot_fit_are_counted_as_missed() {
         let small = records("a", 2);
-        let tail = TailHub::start(memory(&small) + 100);
+        let tail = TailHub::new(memory(&small) + 100);
         let mut reader = tail.subscribe();
         publish(&tail, &records("big", 50));
         publish(&tail, &small);

@@ -80,8 +80,8 @@ async fn accept(
 }
 
 /// Queues `records` as one submission and waits until durable (and visible
-/// if asked); publishes them to live tail once visible. Returns the count
-/// and the sequence number of the first record.
+/// if asked); the engine publishes them to live tail once visible. Returns
+/// the count and the sequence number of the first record.
 pub async fn submit(
     state: &Shared,
     records: Vec<Record>,
@@ -89,21 +89,9 @@ pub async fn submit(
 ) -> Result<(usize, u64), ApiError> {
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
-    // Copying for live tail is work in proportion to the request: on the
-    // threads of request work, like parsing (`crate::cpu`).
-    let (records, for_tail) = if state.tail.has_subscribers() {
-        let shared = Arc::clone(state);
-        state
-            .cpu
-            .run(move || {
-                let copy = shared.tail.copy(&records);
-                (records, Some(copy))
-            })
-            .await?
-    } else {
-        (records, None)
-    };
-    // Submitting may wait for room in the queue (`--when-full block`).
+    // Submitting may wait for room in the queue (`--when-full block`), and
+    // copies the records for live tail when someone tails: both off the
+    // runtime's threads.
     let ticket = {
         let state = Arc::clone(state);
         tokio::task::spawn_blocking(move || state.engine.ingest(records))
@@ -139,8 +127,5 @@ pub async fn submit(
     }
     state.metrics.ingested_records.inc_by(count as u64);
     state.metrics.ingested_bytes.inc_by(bytes as u64);
-    if let Some(copy) = for_tail {
-        state.tail.publish_when_visible(ticket, copy);
-    }
     Ok((count, ack.first_seq))
 }

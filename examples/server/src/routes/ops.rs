@@ -68,6 +68,15 @@ pub async fn metrics(
             limit: state.tail.budget().limit(),
             used: Some(state.tail.budget().used()),
         },
+        {
+            // Copies the engine holds until they are searchable.
+            let (used, limit) = state.engine.tail_memory();
+            MemoryBudget {
+                name: "tail_pending",
+                limit,
+                used: Some(used),
+            }
+        },
     ];
     memory.extend(
         state

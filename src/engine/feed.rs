@@ -1,0 +1,210 @@
+//! The feed of searchable records: what live tail is built on.
+//!
+//! A record may be shown to a tailing client only once a search could find
+//! it too, so the feed publishes a submission when its ticket is visible,
+//! not when it is queued. One thread waits for the submissions in turn
+//! (visibility advances in submission order, so by the time it waits for
+//! one, those before it are usually visible already) and hands each to
+//! every [`Subscriber`].
+//!
+//! Copies are made only while some subscriber is active, and what waits
+//! for visibility is bounded in bytes (`EngineBuilder::tail_memory_bytes`):
+//! a submission that does not fit is not copied, and subscribers are told
+//! how many records they missed instead. So an engine nobody tails pays
+//! nothing, and one whose subscribers are slow never holds more than the
+//! budget on their behalf.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+
+use logingest_core::ingest::Ticket;
+use logingest_core::Record;
+
+/// Receives the records of each submission once they are searchable.
+///
+/// [`Engine::tail`](crate::Engine::tail) is one; a server's fan-out to
+/// many clients (with budgets of its own) is another. Calls come from the
+/// engine's feed thread, in submission order: keep them short (hand the
+/// records on, do not block on a client).
+pub trait Subscriber: Send + Sync {
+    /// Whether it wants records now; the engine copies a submission's
+    /// records only if some subscriber does.
+    fn is_active(&self) -> bool;
+
+    /// The records of one submission, now searchable; the first has
+    /// sequence number `first_seq`, the others follow it.
+    fn publish(&self, first_seq: u64, records: &[Record]);
+
+    /// `count` records became searchable that this subscriber will not be
+    /// given (they did not fit in the engine's tail memory).
+    fn missed(&self, count: u64);
+
+    /// Whether it is gone for good; the feed then forgets it.
+    fn is_closed(&self) -> bool {
+        false
+    }
+}
+
+/// What waits for a ticket to become visible.
+enum Pending {
+    /// A copy of the submission's records and the bytes reserved for it.
+    Copy(Vec<Record>, usize),
+    /// A submission not copied for lack of room: this many records.
+    Skipped(u64),
+}
+
+/// The subscribers and the thread publishing to them.
+pub(crate) struct Feed {
+    shared: Arc<Shared>,
+    /// Submissions in the order they were queued; taken while submitting
+    /// so that the feed sees them in the ingester's order.
+    order: Mutex<mpsc::Sender<(Ticket, Pending)>>,
+}
+
+struct Shared {
+    subscribers: Mutex<Vec<Arc<dyn Subscriber>>>,
+    budget: usize,
+    used: AtomicUsize,
+    skipped: AtomicU64,
+}
+
+impl Shared {
+    fn subscribers(&self) -> Vec<Arc<dyn Subscriber>> {
+        let mut list = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        list.retain(|s| !s.is_closed());
+        list.clone()
+    }
+}
+
+impl Feed {
+    /// A feed holding at most `budget` bytes of copies, with its thread.
+    pub(crate) fn start(budget: usize) -> std::io::Result<Feed> {
+        let shared = Arc::new(Shared {
+            subscribers: Mutex::new(Vec::new()),
+            budget,
+            used: AtomicUsize::new(0),
+            skipped: AtomicU64::new(0),
+        });
+        let (sender, waiting) = mpsc::channel::<(Ticket, Pending)>();
+        let publisher = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("logingest-feed".into())
+            .spawn(move || {
+                for (ticket, pending) in waiting {
+                    publisher.deliver(&ticket, pending);
+                }
+            })?;
+        Ok(Feed {
+            shared,
+            order: Mutex::new(sender),
+        })
+    }
+
+    /// Adds a subscriber; it gets submissions queued from now on.
+    pub(crate) fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
+        self.shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(subscriber);
+    }
+
+    /// Whether some subscriber wants records.
+    pub(crate) fn is_active(&self) -> bool {
+        self.shared.subscribers().iter().any(|s| s.is_active())
+    }
+
+    /// Bytes of copies waiting for visibility, and the most there may be.
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        (self.shared.used.load(Ordering::Relaxed), self.shared.budget)
+    }
+
+    /// Records not copied for lack of room, since the start.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Submits `records` with `submit` and, if anyone listens, queues a
+    /// copy to publish once the submission is visible.
+    pub(crate) fn submit<E>(
+        &self,
+        records: Vec<Record>,
+        submit: impl FnOnce(Vec<Record>) -> Result<Ticket, E>,
+    ) -> Result<Ticket, E> {
+        if !self.is_active() {
+            return submit(records);
+        }
+        let bytes: usize = records.iter().map(Record::memory).sum();
+        let pending = if self.reserve(bytes) {
+            Pending::Copy(records.clone(), bytes)
+        } else {
+            self.shared
+                .skipped
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            Pending::Skipped(records.len() as u64)
+        };
+        let order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = submit(records);
+        match &result {
+            Ok(ticket) => {
+                // The thread ends only when the feed is dropped.
+                let _ = order.send((ticket.clone(), pending));
+            }
+            Err(_) => {
+                if let Pending::Copy(_, bytes) = pending {
+                    self.shared.used.fetch_sub(bytes, Ordering::Relaxed);
+                }
+            }
+        }
+        result
+    }
+
+    /// Reserves `bytes` of the budget if they fit.
+    fn reserve(&self, bytes: usize) -> bool {
+        let used = &self.shared.used;
+        let mut current = used.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = current
+                .checked_add(bytes)
+                .filter(|n| *n <= self.shared.budget)
+            else {
+                return false;
+            };
+            match used.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Waits until `ticket` is visible and hands `pending` to every
+    /// subscriber. A submission that failed is never published.
+    fn deliver(&self, ticket: &Ticket, pending: Pending) {
+        let published = ticket
+            .wait_visible_passive()
+            .and_then(|()| ticket.wait_durable());
+        match pending {
+            Pending::Copy(records, bytes) => {
+                if let Ok(ack) = published {
+                    for subscriber in self.subscribers() {
+                        subscriber.publish(ack.first_seq, &records);
+                    }
+                }
+                drop(records);
+                self.used.fetch_sub(bytes, Ordering::Relaxed);
+            }
+            Pending::Skipped(count) => {
+                if published.is_ok() {
+                    for subscriber in self.subscribers() {
+                        subscriber.missed(count);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -8,7 +8,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Every cargo command below uses the same features (`--workspace
+# --all-features`), so that nothing is compiled twice: a `-p` or a different
+# feature set would rebuild the facade and everything above it.
+cargo_all=(--workspace --all-features)
+
+# Each step prints its name; the time each took is listed at the end.
+timings=()
+step_name=""
+step_start=$SECONDS
+end_step() {
+  [[ -n $step_name ]] && timings+=("$(printf '%5ds  %s' $((SECONDS - step_start)) "$step_name")")
+  step_name=""
+}
+step() {
+  end_step
+  step_name=$*
+  step_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
 
 # Every test runner's output also goes to this log, summed up at the end.
 log=$(mktemp -t logingest-test.XXXXXX)
@@ -20,10 +38,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo clippy "${cargo_all[@]}" --all-targets -- -D warnings
 
 step "cargo doc (warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc "${cargo_all[@]}" --no-deps
 
 step "Python virtualenv with the official Elasticsearch client (target/pyenv)"
 # tests/es_client.rs ships logs with the real elasticsearch-py bulk helper; it
@@ -40,21 +58,58 @@ step "services: PostgreSQL 15 and OpenSearch 2.19, unless LOGINGEST_PG_URL / LOG
 services_start
 
 step "cargo test"
-cargo test --workspace --all-features 2>&1 | tee -a "$log"
+cargo test "${cargo_all[@]}" 2>&1 | tee -a "$log"
 
 step "the server's HTTP tests again, on the pg backend (PostgreSQL + OpenSearch)"
-LOGINGEST_TEST_BACKEND=pg cargo test -p logingest-server --tests 2>&1 | tee -a "$log"
+# The test binaries `cargo test` built, run again: `cargo test -p` would
+# resolve other features and rebuild. Each runs from its package's
+# directory, as cargo runs it.
+server_tests=$(cargo test "${cargo_all[@]}" --tests --no-run --message-format=json 2>/dev/null |
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and m["target"]["kind"] == ["test"] and "/examples/server#" in m["package_id"]):
+        print(m["executable"])')
+[[ -n $server_tests ]] || { echo "found no test binaries of the server" >&2; exit 1; }
+for test_bin in $server_tests; do
+  (cd examples/server && LOGINGEST_TEST_BACKEND=pg "$test_bin") 2>&1 | tee -a "$log"
+done
 
 step "benches in test mode (each bench body runs once)"
-cargo test --workspace --all-features --bench '*' 2>&1 | tee -a "$log"
+cargo test "${cargo_all[@]}" --bench '*' 2>&1 | tee -a "$log"
 
 step "examples: each runs, and prints what it should"
 # `cargo test` builds the examples; running them is this step. Each check
 # reads a figure the example can only print if it did its work.
-out=$(cargo run -q --example ingest_file -- testdata/loghub/hdfs_2k.ndjson 'level:warn AND "got exception"')
+out=$(target/debug/examples/ingest_file testdata/loghub/hdfs_2k.ndjson 'level:warn AND "got exception"')
 printf '%s\n' "$out" | head -3
 if ! grep -q '^80 of 2000 records match' <<<"$out"; then
   echo "examples: ingest_file did not find the 80 warnings of testdata/loghub/hdfs_2k.ndjson" >&2
+  exit 1
+fi
+
+out=$(target/debug/examples/axum_service --self-test 2>/dev/null)
+printf '%s\n' "$out"
+if ! grep -q '^found 10 of 10 order requests' <<<"$out"; then
+  echo "examples: axum_service did not find its own 10 requests through its /logs/api/search" >&2
+  exit 1
+fi
+# The pg example reads a configuration file: one for the services started
+# above, with a schema and index prefix of its own.
+pg_config=$(mktemp -t logingest-pg-example.XXXXXX)
+cat >"$pg_config" <<EOF
+pg_url = "$LOGINGEST_PG_URL"
+es_url = "$LOGINGEST_ES_URL"
+schema = "example_$$"
+index_prefix = "example_$$"
+EOF
+out=$(target/debug/examples/pg_from_config "$pg_config")
+rm -f "$pg_config"
+printf '%s\n' "$out"
+if ! grep -q '^pg backend: found 3 of 3 records' <<<"$out"; then
+  echo "examples: pg_from_config did not find its 3 records" >&2
   exit 1
 fi
 
@@ -65,7 +120,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-cargo build -p logingest-server
+cargo build "${cargo_all[@]}" --bins
 ui_tap=$(mktemp -t logingest-ui-tap.XXXXXX)
 (
   cd examples/server/ui-tests
@@ -77,6 +132,10 @@ ui_tap=$(mktemp -t logingest-ui-tap.XXXXXX)
 # In cargo's words, so the closing line counts these tests too.
 awk '/^# pass/ { p = $3 } /^# fail/ { f = $3 } END { printf "test result: browser. %d passed; %d failed;\n", p, f }' "$ui_tap" | tee -a "$log"
 rm -f "$ui_tap"
+
+end_step
+printf '\nTime per step:\n'
+printf '%s\n' "${timings[@]}"
 
 # One closing line for the whole run, in the plain "N passed, N failed" form.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

@@ -10,22 +10,12 @@
 //! ingester the queue, and both are shared by every handler.
 
 mod allocator;
-mod auth;
-mod budget;
 mod cli;
-mod config;
-mod cpu;
-mod error;
-mod head;
-mod metrics;
-mod routes;
-mod server;
-mod state;
-mod tail;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use logingest_server::{config, hash_key, serve};
 
 /// The logingest server and client.
 #[derive(Debug, Parser)]
@@ -69,7 +59,7 @@ fn main() -> ExitCode {
             args.merge_file(sub).and_then(run_server)
         }
         Command::HashKey { key } => {
-            println!("{}", auth::hash_key(&key));
+            println!("{}", hash_key(&key));
             Ok(())
         }
         Command::Query(args) => cli::query::run(args),
@@ -99,5 +89,5 @@ fn run_server(args: config::ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?
-        .block_on(server::serve(args))
+        .block_on(serve(args))
 }

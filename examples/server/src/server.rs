@@ -9,20 +9,14 @@ use logingest::{Backend, Engine, Limits};
 use logingest::{PgBackend, PgConfig};
 use logingest::{TantivyBackend, TantivyConfig};
 
-use crate::auth::Keys;
-use crate::budget::{Budget, RecordRatio, Wait};
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
-use crate::cpu::Cpu;
 use crate::head::{CheckedListener, HeadLimits};
 use crate::metrics::Metrics;
-use crate::routes;
-use crate::state::AppState;
-use crate::tail::TailHub;
+use crate::service::Service;
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
-    let keys = args.auth_file.as_deref().map(Keys::load).transpose()?;
-    if keys.is_none() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
+    if args.auth_file.is_none() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(format!(
             "refusing to listen on {} without an auth file: anyone who can reach it could read and write logs. \
              Pass --auth-file FILE, or --allow-unauthenticated if the network is trusted.",
@@ -109,52 +103,37 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .tail_memory_bytes(args.tail_memory_bytes)
         .open()
         .map_err(|e| e.to_string())?;
-    let wait = match args.when_full {
-        WhenFullKind::Block => Wait::UpTo(Duration::from_millis(args.block_timeout_ms)),
-        WhenFullKind::Reject => Wait::No,
-    };
-    let requests = Budget::new(
-        "memory for ingest requests",
-        "--ingest-memory-bytes",
-        args.ingest_memory_bytes,
-    );
-    if requests.limit() < args.max_body_bytes {
-        return Err(format!(
-            "--ingest-memory-bytes ({}) must be at least --max-body-bytes ({}): \
-             a body of the largest size could never be read",
-            args.ingest_memory_bytes, args.max_body_bytes
-        ));
+    let mut service = Service::new(engine.clone())
+        .tail_memory_bytes(args.tail_memory_bytes)
+        .ingest_memory_bytes(args.ingest_memory_bytes)
+        .wait_when_full(match args.when_full {
+            WhenFullKind::Block => Some(Duration::from_millis(args.block_timeout_ms)),
+            WhenFullKind::Reject => None,
+        })
+        .metrics(metrics)
+        .backend_memory(backend_memory);
+    if let Some(path) = &args.auth_file {
+        service = service.auth_file(path).map_err(|e| e.to_string())?;
     }
-    let tail = TailHub::new(args.tail_memory_bytes);
-    engine.subscribe(Arc::new(tail.clone()));
-    let state = Arc::new(AppState {
-        engine,
-        keys,
-        tail,
-        metrics,
-        cpu: Cpu::per_core()?,
-        requests,
-        record_ratio: RecordRatio::new(),
-        wait,
-        backend_memory,
-    });
+    let authenticated = args.auth_file.is_some();
+    let router = service.router().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %local, data = %args.data.display(), auth = state.keys.is_some(), "logingest listening");
+    tracing::info!(address = %local, data = %args.data.display(), auth = authenticated, "logingest listening");
     // Tests and scripts read this line to find the port when --listen used port 0.
     println!("listening on http://{local}");
     // Heads are checked before hyper sees them, so that HTTP-layer errors
     // are answered in JSON too (see `head`).
     let listener =
         CheckedListener::new(listener, HeadLimits::default()).map_err(|e| e.to_string())?;
-    axum::serve(listener, routes::router(Arc::clone(&state)))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("shutting down: flushing the ingest queue");
-    tokio::task::spawn_blocking(move || state.engine.close())
+    tokio::task::spawn_blocking(move || engine.close())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("final flush failed: {e}"))?;

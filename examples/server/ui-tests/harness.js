@@ -43,18 +43,26 @@ export class Server {
       ].join('\n')).join('\n'));
       serverArgs.push('--auth-file', file);
     }
-    const child = spawn(BIN, serverArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOGINGEST_LOG: 'warn' } });
+    return Server.spawn(BIN, serverArgs, dir);
+  }
+
+  /**
+   * Any program that prints "listening on http://..." once it serves:
+   * the server, or an example that embeds its router. Owns `dir`.
+   */
+  static async spawn(bin, args, dir = mkdtempSync(join(tmpdir(), 'logingest-ui-'))) {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOGINGEST_LOG: 'warn' } });
     const server = new Server(child, dir);
     child.stderr.on('data', (d) => { server.stderr += d; });
     server.url = await new Promise((ok, fail) => {
       let out = '';
-      const timer = setTimeout(() => fail(new Error(`server did not start: ${server.stderr}`)), 30000);
+      const timer = setTimeout(() => fail(new Error(`${bin} did not start: ${server.stderr}`)), 30000);
       child.stdout.on('data', (d) => {
         out += d;
-        const m = out.match(/listening on (http:\/\/\S+)/);
+        const m = out.match(/listening on (http:\/\/[^\s;]+)/);
         if (m) { clearTimeout(timer); ok(m[1]); }
       });
-      child.on('exit', (code) => fail(new Error(`server exited with ${code}: ${server.stderr}`)));
+      child.on('exit', (code) => fail(new Error(`${bin} exited with ${code}: ${server.stderr}`)));
       child.on('error', fail);
     });
     return server;

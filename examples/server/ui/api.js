@@ -61,7 +61,7 @@ export async function getJson(path, params, signal) {
  * object. JSON.parse alone would lose the original spelling.
  */
 export async function search(params, signal) {
-  const text = await request('/api/search', params, signal);
+  const text = await request('api/search', params, signal);
   const answer = JSON.parse(text);
   const raws = splitHits(text);
   answer.hits = answer.hits.map((record, i) => ({ raw: raws[i] ?? JSON.stringify(record), record }));
@@ -97,7 +97,7 @@ export function splitHits(text) {
  * ApiError (bad query, no key) or a network error.
  */
 export async function tail(q, { onReady, onRecord, onLagged }, signal) {
-  const response = await fetch(url('/api/tail', { q }), { headers: headers(), signal });
+  const response = await fetch(url('api/tail', { q }), { headers: headers(), signal });
   if (!response.ok) {
     let body;
     try { body = await response.json(); } catch { body = {}; }

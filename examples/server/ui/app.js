@@ -81,7 +81,7 @@ async function run(next) {
   el.end.hidden = true;
   try {
     const [parsed, first] = await Promise.all([
-      getJson('/api/parse', { q: view.q }, signal),
+      getJson('api/parse', { q: view.q }, signal),
       view.context ? contextPage(signal) : search(params({ limit: PAGE }), signal),
     ]);
     filters = filtersOf(parsed);
@@ -155,7 +155,7 @@ async function loadHistogram(signal) {
   const buckets = Math.max(10, Math.min(120, Math.floor(el.histogram.clientWidth / 10)));
   const to = view.to || (view.from.startsWith('now') ? 'now' : '');
   try {
-    histogramData = await getJson('/api/histogram', { q: view.q, from: view.from, to, buckets }, signal);
+    histogramData = await getJson('api/histogram', { q: view.q, from: view.from, to, buckets }, signal);
     showHistogram();
     el.histogram.dataset.run = document.body.dataset.run;
   } catch (error) {
@@ -173,7 +173,7 @@ async function loadLevels(signal) {
   const q = queryOf({ ...filters, levels: [] });
   let values = [];
   try {
-    values = (await getJson('/api/facets', { q, from: view.from, to: view.to, field: 'level', size: 50 }, signal)).values;
+    values = (await getJson('api/facets', { q, from: view.from, to: view.to, field: 'level', size: 50 }, signal)).values;
   } catch (error) {
     if (error.name === 'AbortError') return;
   }

@@ -43,7 +43,8 @@ export function viewSearch(view) {
   }
   if (view.tail) p.set('tail', '1');
   const text = p.toString();
-  return text ? `?${text}` : location.pathname;
+  // Absolute: under a mount path the page's <base> is not its own URL.
+  return location.pathname + (text ? `?${text}` : '');
 }
 
 /** Whether two views show the same thing. */

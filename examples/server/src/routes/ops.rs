@@ -2,8 +2,8 @@
 //! (the web UI for browsers, an Elasticsearch-style info document for
 //! clients that ask for JSON, as shippers probe it before `_bulk`).
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use logingest::Error;
@@ -106,13 +106,18 @@ pub async fn flush(
 }
 
 /// `GET /`: the UI, or server info for clients that want JSON.
-pub async fn root(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn root(
+    State(state): State<Shared>,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("json") && !accept.contains("text/html"));
     if !wants_json {
-        return Ok(Html(super::ui::INDEX_HTML).into_response());
+        return Ok(Html(super::ui::index_page(original.path(), uri.path())).into_response());
     }
     state
         .authorize(&headers, Role::Ingest, "read server info")

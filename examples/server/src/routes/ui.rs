@@ -14,6 +14,38 @@ use crate::error::ApiError;
 /// The page served at `/`.
 pub const INDEX_HTML: &str = include_str!("../../ui/index.html");
 
+/// The page for a request to `original` that the router saw as `nested`
+/// (they differ when the router is mounted under a path, see
+/// `Service`): with a `<base href>` of the mount path, so that the page's
+/// relative URLs (scripts, `api/...`) stay under it, and its home link
+/// pointing at the mount path itself (`/logs`: a router nested at `/logs`
+/// does not see `/logs/`).
+pub fn index_page(original: &str, nested: &str) -> String {
+    let prefix = original
+        .strip_suffix(nested)
+        .or_else(|| (nested == "/").then_some(original))
+        .unwrap_or("")
+        .trim_end_matches('/');
+    let mut base = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        match c {
+            '&' => base.push_str("&amp;"),
+            '"' => base.push_str("&quot;"),
+            '<' => base.push_str("&lt;"),
+            '>' => base.push_str("&gt;"),
+            c => base.push(c),
+        }
+    }
+    let home = if base.is_empty() { "/" } else { base.as_str() };
+    let page = INDEX_HTML.replacen(
+        r#"class="brand" href="./""#,
+        &format!(r#"class="brand" href="{home}""#),
+        1,
+    );
+    base.push('/');
+    page.replacen("<head>", &format!("<head>\n<base href=\"{base}\">"), 1)
+}
+
 /// Every file under `/ui/`: name, content type, contents.
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("style.css", CSS, include_str!("../../ui/style.css")),
@@ -47,4 +79,26 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         *body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_page;
+
+    fn base(original: &str, nested: &str) -> String {
+        let page = index_page(original, nested);
+        let start = page.find("<base href=\"").expect("a base") + 12;
+        page[start..start + page[start..].find('"').expect("closed")].to_owned()
+    }
+
+    #[test]
+    fn the_base_is_the_mount_path() {
+        assert_eq!(base("/", "/"), "/");
+        assert_eq!(base("/logs", "/"), "/logs/");
+        assert_eq!(base("/logs/", "/"), "/logs/");
+        assert_eq!(base("/a/b/", "/"), "/a/b/");
+        assert_eq!(base("/x\"<", "/"), "/x&quot;&lt;/");
+        assert!(index_page("/logs", "/").contains(r#"class="brand" href="/logs""#));
+        assert!(index_page("/", "/").contains(r#"class="brand" href="/""#));
+    }
 }

@@ -33,8 +33,9 @@ use std::sync::Arc;
 use logingest_core::ingest::{IngestConfig, IngestStats, Ingester, Ticket};
 use logingest_core::query::Query;
 use logingest_core::{
-    parse_records, Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest,
-    Limits, ParseOptions, Record, Result, SearchPage, SearchRequest, Stats, Timestamp,
+    parse_records, Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest,
+    IngestError, Limits, OpenError, ParseOptions, Record, SearchError, SearchPage, SearchRequest,
+    Stats, Timestamp, WriteError,
 };
 
 mod builder;
@@ -73,7 +74,7 @@ impl Engine {
     /// Opens (or creates) the embedded backend in `dir` with default
     /// options: the one-line start. [`Engine::builder`] sets the rest.
     #[cfg(feature = "tantivy")]
-    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Engine> {
+    pub fn open(dir: impl AsRef<std::path::Path>) -> Result<Engine, OpenError> {
         Engine::builder().dir(dir).open()
     }
 
@@ -88,8 +89,11 @@ impl Engine {
         ingest: IngestConfig,
         limits: Limits,
         tail_memory_bytes: usize,
-    ) -> Result<Engine> {
-        let feed = Feed::start(tail_memory_bytes).map_err(|e| crate::Error::backend(false, e))?;
+    ) -> Result<Engine, OpenError> {
+        let feed = Feed::start(tail_memory_bytes).map_err(|e| OpenError::Backend {
+            retryable: false,
+            source: Arc::new(e),
+        })?;
         let ingester = Ingester::start(Arc::clone(&backend), ingest)?;
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -103,10 +107,10 @@ impl Engine {
 
     /// Queues `records` as one submission: stored whole or not at all.
     ///
-    /// Returns as soon as they are queued. Errors: [`Error::QueueFull`](crate::Error::QueueFull) or
-    /// `Error::Timeout("queue space")` when the queue is full (as the
-    /// builder's `when_full` says), [`Error::Closed`](crate::Error::Closed) after close.
-    pub fn ingest(&self, records: Vec<Record>) -> Result<Ticket> {
+    /// Returns as soon as they are queued. Errors: [`IngestError::QueueFull`]
+    /// or [`IngestError::Timeout`] when the queue is full (as the builder's
+    /// `when_full` says), [`IngestError::Closed`] after close.
+    pub fn ingest(&self, records: Vec<Record>) -> Result<Ticket, IngestError> {
         let ingester = &self.inner.ingester;
         self.inner
             .feed
@@ -115,13 +119,19 @@ impl Engine {
 
     /// Parses `body` (a JSON object, an array of them, or NDJSON) within
     /// the engine's limits and queues its records as one submission. A bad
-    /// record is an [`Error::InvalidRecord`](crate::Error::InvalidRecord) naming its line, column and
-    /// field, and nothing of the body is queued.
-    pub fn ingest_json(&self, body: &[u8]) -> Result<Ticket> {
+    /// record is an [`IngestError::InvalidRecord`] naming its line, column
+    /// and field, a body over a limit [`IngestError::TooLarge`]; nothing of
+    /// the body is queued then.
+    pub fn ingest_json(&self, body: &[u8]) -> Result<Ticket, IngestError> {
         let options = ParseOptions::default()
             .limits(self.inner.limits)
             .receive_time(Timestamp::now());
-        self.ingest(parse_records(body, &options)?)
+        let records = parse_records(body, &options).map_err(|e| match e {
+            Error::InvalidRecord(record) => IngestError::InvalidRecord(record),
+            // Parsing fails only on a bad record or a limit.
+            other => IngestError::TooLarge(other.to_string()),
+        })?;
+        self.ingest(records)
     }
 
     /// The records `query` selects among those ingested from now on, as
@@ -176,23 +186,23 @@ impl Engine {
     }
 
     /// One page of the records a query selects.
-    pub fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
-        self.inner.backend.search(request)
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
+        Ok(self.inner.backend.search(request)?)
     }
 
     /// Counts of matching records per time bucket.
-    pub fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
-        self.inner.backend.histogram(request)
+    pub fn histogram(&self, request: &HistogramRequest) -> Result<Histogram, SearchError> {
+        Ok(self.inner.backend.histogram(request)?)
     }
 
     /// The most frequent values of fields among matching records.
-    pub fn facets(&self, request: &FacetRequest) -> Result<Facets> {
-        self.inner.backend.facets(request)
+    pub fn facets(&self, request: &FacetRequest) -> Result<Facets, SearchError> {
+        Ok(self.inner.backend.facets(request)?)
     }
 
     /// Record count, time span and bytes on disk of the store.
-    pub fn stats(&self) -> Result<Stats> {
-        self.inner.backend.stats()
+    pub fn stats(&self) -> Result<Stats, SearchError> {
+        Ok(self.inner.backend.stats()?)
     }
 
     /// Queue gauges and totals of the ingest pipeline.
@@ -201,14 +211,14 @@ impl Engine {
     }
 
     /// Deletes records older than `cutoff`; returns how many.
-    pub fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
-        self.inner.backend.delete_older_than(cutoff)
+    pub fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64, WriteError> {
+        Ok(self.inner.backend.delete_older_than(cutoff)?)
     }
 
     /// Whether the backend can take writes and answer (a full disk or an
     /// unreachable service is an error).
-    pub fn health(&self) -> Result<()> {
-        self.inner.backend.health()
+    pub fn health(&self) -> Result<(), WriteError> {
+        Ok(self.inner.backend.health()?)
     }
 
     /// What the backend supports.
@@ -218,12 +228,12 @@ impl Engine {
 
     /// Blocks until everything ingested before the call is written and
     /// searchable (asking for a refresh now).
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&self) -> Result<(), WriteError> {
         self.inner.ingester.flush()
     }
 
     /// [`Engine::flush`] without blocking a thread.
-    pub async fn flush_async(&self) -> Result<()> {
+    pub async fn flush_async(&self) -> Result<(), WriteError> {
         self.inner.ingester.flush_async().await
     }
 
@@ -231,7 +241,7 @@ impl Engine {
     /// pipeline's threads. Other clones get [`Error::Closed`](crate::Error::Closed) from then on;
     /// the backend closes with the last clone. Returns the first error of a
     /// write or refresh that completed during the close.
-    pub fn close(&self) -> Result<()> {
+    pub fn close(&self) -> Result<(), WriteError> {
         self.inner.ingester.shutdown()
     }
 

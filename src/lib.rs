@@ -47,8 +47,8 @@ pub use engine::{
 // errors, parse options.
 pub use logingest_core::{
     Cursor, Error, FacetCount, FacetRequest, Facets, Format, Histogram, HistogramRequest, Hit,
-    Limits, Order, ParseOptions, QueryError, Record, RecordError, Result, SearchPage,
-    SearchRequest, Stats, TimeRange, Timestamp,
+    IngestError, Limits, OpenError, Order, ParseOptions, QueryError, Record, RecordError, Result,
+    SearchError, SearchPage, SearchRequest, Stats, TimeError, TimeRange, Timestamp, WriteError,
 };
 // Reading records without an engine, and the reference evaluator.
 pub use logingest_core::{matches, parse_ecs_document, parse_records, parse_records_metered};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use logingest::ingest::{Ticket, WhenFull};
-use logingest::{Engine, Error, FacetRequest, MemoryBackend, SearchRequest};
+use logingest::{Engine, FacetRequest, IngestError, MemoryBackend, OpenError, SearchRequest};
 
 const BODY: &[u8] = br#"{"timestamp":"2026-12-03T10:00:00Z","level":"error","message":"Failed to connect to DB","resourceId":"server-1"}
 {"timestamp":"2026-12-03T10:00:01Z","level":"info","message":"connected","resourceId":"server-2"}
@@ -76,7 +76,7 @@ fn clones_share_one_engine_and_close_closes_all() {
     clone.flush().unwrap();
     assert_eq!(total(&engine, "thread"), 4);
     clone.close().unwrap();
-    assert!(matches!(engine.ingest_json(BODY), Err(Error::Closed)));
+    assert!(matches!(engine.ingest_json(BODY), Err(IngestError::Closed)));
     // Reads still answer: the backend lives as long as a clone does.
     assert_eq!(total(&engine, "thread"), 4);
 }
@@ -112,7 +112,7 @@ fn a_bad_body_is_located_and_stores_nothing() {
     let engine = in_memory();
     let body = b"{\"message\":\"ok\"}\n{\"message\":\"cut";
     match engine.ingest_json(body) {
-        Err(Error::InvalidRecord(e)) => {
+        Err(IngestError::InvalidRecord(e)) => {
             assert_eq!((e.record, e.line), (Some(2), 2), "{e}");
             assert!(e.column.is_some(), "{e}");
         }
@@ -126,7 +126,7 @@ fn a_bad_body_is_located_and_stores_nothing() {
 fn the_builder_refuses_what_cannot_work() {
     let error = Engine::builder().open().unwrap_err();
     assert!(
-        matches!(error, Error::InvalidRequest(ref m) if m.contains("no backend")),
+        matches!(error, OpenError::InvalidConfig(ref m) if m.contains("no backend")),
         "{error}"
     );
     let error = Engine::builder()
@@ -136,7 +136,7 @@ fn the_builder_refuses_what_cannot_work() {
         .open()
         .unwrap_err();
     assert!(
-        matches!(error, Error::InvalidRequest(ref m) if m.contains("queue_capacity")),
+        matches!(error, OpenError::InvalidConfig(ref m) if m.contains("queue_capacity")),
         "{error}"
     );
 }

@@ -36,6 +36,12 @@ impl TimeRange {
     pub fn contains(&self, t: Timestamp) -> bool {
         self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t < e)
     }
+
+    /// `query` restricted to the window: what a request with both selects,
+    /// as one query for a backend to translate.
+    pub fn within(&self, query: &Query) -> Query {
+        query.clone().and(Query::time_range(self.start, self.end))
+    }
 }
 
 /// A search: which records, in which order, which page.
@@ -188,6 +194,16 @@ pub struct HistogramRequest {
 }
 
 impl HistogramRequest {
+    /// The query restricted to `[start, end)`, as one query for a backend
+    /// to translate.
+    pub fn selection(&self) -> Query {
+        TimeRange {
+            start: Some(self.start),
+            end: Some(self.end),
+        }
+        .within(&self.query)
+    }
+
     /// A histogram of `query` over `[start, end)` in `buckets` buckets.
     pub fn new(query: Query, start: Timestamp, end: Timestamp, buckets: usize) -> Self {
         HistogramRequest {

@@ -40,12 +40,15 @@ pub use backend::{
     Order, SearchPage, SearchRequest, Stats, TimeRange, WriteAck,
 };
 pub use cursor::Cursor;
-pub use error::{is_disk_full, BoxedSource, Error, QueryError, RecordError, Result};
+pub use error::{
+    is_disk_full, BoxedSource, Error, IngestError, OpenError, QueryError, RecordError, Result,
+    SearchError, WriteError,
+};
 pub use eval::{matches, wildcard_matches};
 pub use memory::MemoryBackend;
 pub use parse::{
     parse_ecs_document, parse_records, parse_records_metered, Format, Limits, ParseOptions,
 };
 pub use record::{fields, Record};
-pub use timestamp::{Timestamp, NANOS_PER_SECOND};
+pub use timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};
 pub use tokenize::{lowercase, tokenize};

@@ -45,9 +45,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_record_bytes: 1 << 20,
-            max_body_bytes: 64 << 20,
-            max_records: 100_000,
+            max_record_bytes: Limits::DEFAULT_MAX_RECORD_BYTES,
+            max_body_bytes: Limits::DEFAULT_MAX_BODY_BYTES,
+            max_records: Limits::DEFAULT_MAX_RECORDS,
             max_depth: 32,
             max_term_bytes: 32_000,
         }
@@ -55,6 +55,13 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Default of `max_record_bytes`: 1 MiB.
+    pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+    /// Default of `max_body_bytes`: 64 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+    /// Default of `max_records`: 100,000.
+    pub const DEFAULT_MAX_RECORDS: usize = 100_000;
+
     /// Sets the largest record in bytes.
     pub fn max_record_bytes(mut self, bytes: usize) -> Self {
         self.max_record_bytes = bytes;

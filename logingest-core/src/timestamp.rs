@@ -19,6 +19,33 @@ pub struct Timestamp(pub i64);
 /// Nanoseconds in one second.
 pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
+/// Why a text is not a time: one line naming the text and what is wrong,
+/// e.g. ``` `2023-13-01` is not a date YYYY-MM-DD (...)```.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct TimeError {
+    reason: String,
+}
+
+impl TimeError {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        TimeError {
+            reason: reason.into(),
+        }
+    }
+
+    fn out_of_range(text: &str) -> Self {
+        TimeError::new(format!(
+            "`{text}` is outside the supported years 1678..2262"
+        ))
+    }
+
+    /// The reason, as displayed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
 impl Timestamp {
     /// The earliest representable instant.
     pub const MIN: Timestamp = Timestamp(i64::MIN);
@@ -48,20 +75,19 @@ impl Timestamp {
     ///
     /// Lower-case `t`/`z` and a space instead of `T` are accepted, as RFC 3339
     /// section 5.6 allows.
-    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+    pub fn parse_rfc3339(text: &str) -> Result<Self, TimeError> {
         let odt = OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| format!("`{text}` is not an RFC 3339 timestamp ({e})"))?;
-        Self::from_offset_date_time(odt)
-            .ok_or_else(|| format!("`{text}` is outside the supported years 1678..2262"))
+            .map_err(|e| TimeError::new(format!("`{text}` is not an RFC 3339 timestamp ({e})")))?;
+        Self::from_offset_date_time(odt).ok_or_else(|| TimeError::out_of_range(text))
     }
 
     /// Parses a bare date `YYYY-MM-DD` as midnight UTC.
-    pub fn parse_date(text: &str) -> Result<Self, String> {
+    pub fn parse_date(text: &str) -> Result<Self, TimeError> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let date = time::Date::parse(text, &format)
-            .map_err(|e| format!("`{text}` is not a date YYYY-MM-DD ({e})"))?;
+            .map_err(|e| TimeError::new(format!("`{text}` is not a date YYYY-MM-DD ({e})")))?;
         Self::from_offset_date_time(date.midnight().assume_utc())
-            .ok_or_else(|| format!("`{text}` is outside the supported years 1678..2262"))
+            .ok_or_else(|| TimeError::out_of_range(text))
     }
 
     fn from_offset_date_time(odt: OffsetDateTime) -> Option<Self> {

@@ -1,4 +1,4 @@
-//! The message tokenizer of PRODUCT.md, in one place.
+//! The message tokenizer (docs/query-language.md), in one place.
 //!
 //! Tokens are maximal runs of `char::is_alphanumeric` characters, lowercased
 //! character by character with `char::to_lowercase` (not `str::to_lowercase`,

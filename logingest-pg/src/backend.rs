@@ -210,10 +210,7 @@ impl Backend for PgBackend {
 
     fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
         request.validate()?;
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(request.time.start, request.time.end));
+        let query = request.time.within(&request.query);
         let body = collect::page_body(self.dsl(&query)?, request);
         let (total, mut ranked) = collect::page(&self.inner.index.search(&body)?)?;
         let more = ranked.len() > request.limit;
@@ -243,10 +240,7 @@ impl Backend for PgBackend {
 
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
         request.validate()?;
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(Some(request.start), Some(request.end)));
+        let query = request.selection();
         let body = collect::histogram_body(self.dsl(&query)?, request);
         let counts = collect::histogram(&self.inner.index.search(&body)?, request)?;
         Ok(Histogram::new(
@@ -258,10 +252,7 @@ impl Backend for PgBackend {
 
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         request.validate()?;
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(request.time.start, request.time.end));
+        let query = request.time.within(&request.query);
         let dsl = self.dsl(&query)?;
         let terms = collect::facet_terms_body(dsl.clone(), &request.field);
         let exact = collect::facet_terms(&self.inner.index.search(&terms)?, &request.field)?;

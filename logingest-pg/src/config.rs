@@ -55,8 +55,8 @@ pub struct PgConfig {
     pub http_timeout: Duration,
     /// Fault injection for the crash tests: abort the process right after a
     /// batch's PostgreSQL commit, before it is indexed. Never set it
-    /// otherwise. Also enabled by the environment variable
-    /// `LOGINGEST_PG_FAILPOINT=abort_after_commit`.
+    /// otherwise. Only this field turns it on (nothing in the environment
+    /// can), so a deployed server cannot be made to abort.
     #[doc(hidden)]
     pub abort_after_commit: bool,
 }
@@ -148,10 +148,9 @@ impl PgConfig {
         Ok(())
     }
 
-    /// Whether the abort-after-commit failpoint is on (config or environment).
+    /// Whether the abort-after-commit failpoint is on.
     pub(crate) fn aborts_after_commit(&self) -> bool {
         self.abort_after_commit
-            || std::env::var("LOGINGEST_PG_FAILPOINT").is_ok_and(|v| v == "abort_after_commit")
     }
 }
 

@@ -88,6 +88,7 @@ fn wait_for_sessions_to_end(tenant: &str) {
 
 /// The child: ingests from three threads until killed.
 #[test]
+#[ignore = "a child process of the crash tests, run by them"]
 fn child_ingest() {
     let Ok(tenant) = std::env::var(CHILD_TENANT) else {
         return;
@@ -330,6 +331,7 @@ fn scan(backend: &PgBackend, cycle: u64) -> HashMap<String, Vec<u64>> {
 /// The child of the fault-injection test: writes three batches normally,
 /// then a fourth with the abort-after-commit failpoint on.
 #[test]
+#[ignore = "a child process of the crash tests, run by them"]
 fn child_abort_after_commit() {
     let Ok(tenant) = std::env::var(ABORT_TENANT) else {
         return;

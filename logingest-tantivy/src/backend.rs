@@ -310,10 +310,7 @@ impl Backend for TantivyBackend {
         request.validate()?;
         let inner = &self.inner;
         let searcher = inner.index.searcher();
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(request.time.start, request.time.end));
+        let query = request.time.within(&request.query);
         let tantivy_query = inner.query(&searcher, &query)?;
         let collector = Page {
             order: request.order,
@@ -343,10 +340,7 @@ impl Backend for TantivyBackend {
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
         request.validate()?;
         let searcher = self.inner.index.searcher();
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(Some(request.start), Some(request.end)));
+        let query = request.selection();
         let tantivy_query = self.inner.query(&searcher, &query)?;
         let counts = searcher
             .search(tantivy_query.as_ref(), &Buckets::new(request))
@@ -361,10 +355,7 @@ impl Backend for TantivyBackend {
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         request.validate()?;
         let searcher = self.inner.index.searcher();
-        let query = request
-            .query
-            .clone()
-            .and(Query::time_range(request.time.start, request.time.end));
+        let query = request.time.within(&request.query);
         let tantivy_query = self.inner.query(&searcher, &query)?;
         let values = Values {
             path: request.field.clone(),

@@ -76,18 +76,25 @@ pub struct TantivyConfig {
     pub upkeep_interval: Option<Duration>,
 }
 
+impl TantivyConfig {
+    /// Default of `writer_memory_bytes`: 128 MiB.
+    pub const DEFAULT_WRITER_MEMORY_BYTES: usize = 128 << 20;
+    /// Default of `block_cache_bytes`: 64 MiB.
+    pub const DEFAULT_BLOCK_CACHE_BYTES: usize = 64 << 20;
+}
+
 impl Default for TantivyConfig {
     fn default() -> Self {
         TantivyConfig {
             refresh_interval: Some(Duration::from_secs(1)),
             synchronous: Synchronous::Full,
-            writer_memory_bytes: 128 << 20,
+            writer_memory_bytes: TantivyConfig::DEFAULT_WRITER_MEMORY_BYTES,
             index_queue_bytes: 16 << 20,
             merge_threads: 1,
             indexing_threads: 1,
             doc_store_cache_blocks: 16,
             block_records: 512,
-            block_cache_bytes: 64 << 20,
+            block_cache_bytes: TantivyConfig::DEFAULT_BLOCK_CACHE_BYTES,
             block_compression_level: 3,
             dictionary_records: 16_384,
             upkeep_interval: Some(Duration::from_secs(1)),

@@ -1,4 +1,4 @@
-//! The PRODUCT.md tokenizer as a tantivy tokenizer.
+//! The message tokenizer (docs/query-language.md) as a tantivy tokenizer.
 //!
 //! tantivy's default tokenizer drops tokens over 40 bytes and splits on a
 //! different character set, which would make the index disagree with the

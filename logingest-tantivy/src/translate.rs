@@ -236,7 +236,7 @@ impl Translate for QueryBuilder<'_> {
                         })
                 };
                 let candidates = prefilter(pattern, self.fields.message, &partial)?;
-                let regex = pattern.regex().clone();
+                let regex = pattern.clone();
                 let message = self.fields.message;
                 let blocks = self.store_cache_blocks;
                 let verify = FunctionPredicate::from(move |segment: &SegmentReader| {

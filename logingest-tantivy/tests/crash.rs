@@ -77,6 +77,7 @@ fn upkeep_config() -> TantivyConfig {
 
 /// The child: ingests from three threads until killed.
 #[test]
+#[ignore = "a child process of the crash tests, run by them"]
 fn child_ingest() {
     let Some(dir) = std::env::var_os(CHILD_DIR) else {
         return;
@@ -524,6 +525,7 @@ fn scan_everything(backend: &TantivyBackend, expected: u64) {
 
 /// The child of the lock test: holds the directory open until killed.
 #[test]
+#[ignore = "a child process of the crash tests, run by them"]
 fn child_hold() {
     let Some(dir) = std::env::var_os(HOLD_DIR) else {
         return;

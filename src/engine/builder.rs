@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use logingest_core::ingest::{BatchPolicy, IngestConfig, WhenFull};
-use logingest_core::{Backend, Error, Limits, Result};
+use logingest_core::{Backend, Limits, OpenError};
 
 use super::Engine;
 
@@ -140,9 +140,9 @@ impl EngineBuilder {
     /// Opens the backend (for the embedded one: creating or recovering its
     /// directory) and starts the pipeline.
     ///
-    /// Errors: [`Error::InvalidRequest`] without a backend or for invalid
-    /// options; the backend's error if it cannot open.
-    pub fn open(self) -> Result<Engine> {
+    /// Errors: [`OpenError::InvalidConfig`] without a backend or for
+    /// invalid options; the backend's error if it cannot open.
+    pub fn open(self) -> Result<Engine, OpenError> {
         self.ingest.validate()?;
         let backend: Arc<dyn Backend> =
             match self.backend {
@@ -151,7 +151,7 @@ impl EngineBuilder {
                 Some(Source::Tantivy(dir, config)) => Arc::new(
                     logingest_tantivy::TantivyBackend::open(&dir, config.refresh_interval(None))?,
                 ),
-                None => return Err(Error::InvalidRequest(
+                None => return Err(OpenError::InvalidConfig(
                     "no backend: call `backend(...)` (or `dir(...)` with the `tantivy` feature)"
                         .into(),
                 )),

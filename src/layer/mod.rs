@@ -59,7 +59,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::{Engine, Error, Result};
+use crate::{Engine, OpenError, WriteError};
 use json::{Fields, RecordJson};
 #[cfg(feature = "log")]
 pub use log_bridge::LogBridge;
@@ -126,7 +126,7 @@ pub struct EngineLayerBuilder {
 
 impl EngineLayer {
     /// A layer recording into `engine` with default options.
-    pub fn new(engine: Engine) -> Result<EngineLayer> {
+    pub fn new(engine: Engine) -> Result<EngineLayer, OpenError> {
         EngineLayer::builder(engine).build()
     }
 
@@ -207,9 +207,9 @@ impl EngineLayerBuilder {
     }
 
     /// Starts the layer's thread.
-    pub fn build(self) -> Result<EngineLayer> {
+    pub fn build(self) -> Result<EngineLayer, OpenError> {
         if self.buffer_bytes == 0 {
-            return Err(Error::InvalidRequest(
+            return Err(OpenError::InvalidConfig(
                 "the layer's buffer_bytes must be more than 0".into(),
             ));
         }
@@ -219,7 +219,10 @@ impl EngineLayerBuilder {
             self.overflow,
             self.linger,
         )
-        .map_err(|e| Error::backend(false, e))?;
+        .map_err(|e| OpenError::Backend {
+            retryable: false,
+            source: Arc::new(e),
+        })?;
         Ok(EngineLayer {
             shared: Arc::new(Shared {
                 sink,
@@ -245,7 +248,7 @@ impl LayerHandle {
 
     /// [`LayerHandle::drain`], then flushes the engine: every event
     /// recorded before the call is durable and searchable.
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&self) -> Result<(), WriteError> {
         self.drain();
         self.shared.engine.flush()
     }

@@ -80,6 +80,24 @@ impl ApiError {
     }
 }
 
+/// The per-operation errors of the engine answer as the umbrella error does.
+macro_rules! from_operation_error {
+    ($($operation:ty),*) => {$(
+        impl From<$operation> for ApiError {
+            fn from(e: $operation) -> Self {
+                ApiError::from(Error::from(e))
+            }
+        }
+    )*};
+}
+
+from_operation_error!(
+    logingest::IngestError,
+    logingest::WriteError,
+    logingest::SearchError,
+    logingest::OpenError
+);
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
@@ -162,7 +180,7 @@ const BACKEND_FAILED: &str =
 
 /// Why the backend is degraded, in our words, for `/healthz` (the
 /// backend's own message is logged).
-pub fn degraded_reason(e: &Error) -> &'static str {
+pub fn degraded_reason(e: &logingest::WriteError) -> &'static str {
     tracing::warn!(error = %e, "backend degraded");
     if e.is_disk_full() {
         "disk full: writes are refused until space is freed on the server's disk; searches answer from the records indexed so far"

@@ -56,7 +56,9 @@ fn main() -> ExitCode {
             let sub = matches
                 .subcommand_matches("serve")
                 .expect("serve was matched");
-            args.merge_file(sub).and_then(run_server)
+            args.merge_file(sub)
+                .map_err(|e| e.to_string())
+                .and_then(run_server)
         }
         Command::HashKey { key } => {
             println!("{}", hash_key(&key));
@@ -90,4 +92,5 @@ fn run_server(args: config::ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?
         .block_on(serve(args))
+        .map_err(|e| e.to_string())
 }

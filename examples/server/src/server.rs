@@ -12,10 +12,15 @@ use logingest::{TantivyBackend, TantivyConfig};
 use crate::config::{BackendKind, ServeArgs, WhenFullKind};
 use crate::head::{CheckedListener, HeadLimits};
 use crate::metrics::Metrics;
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 
-/// Runs the server until a shutdown signal.
-pub async fn serve(args: ServeArgs) -> Result<(), String> {
+/// Runs the server until a shutdown signal (SIGINT or SIGTERM), then
+/// stops accepting, flushes and closes the engine.
+pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
+    run(args).await.map_err(ServiceError::from)
+}
+
+async fn run(args: ServeArgs) -> Result<(), String> {
     if args.auth_file.is_none() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(format!(
             "refusing to listen on {} without an auth file: anyone who can reach it could read and write logs. \

@@ -52,6 +52,12 @@ pub const WAIT_WHEN_FULL: Duration = Duration::from_secs(2);
 #[error("{0}")]
 pub struct ServiceError(String);
 
+impl From<String> for ServiceError {
+    fn from(message: String) -> Self {
+        ServiceError(message)
+    }
+}
+
 /// The HTTP API and web UI of an [`Engine`], built into a [`Router`].
 #[must_use]
 pub struct Service {

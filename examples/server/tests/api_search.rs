@@ -1,5 +1,5 @@
 //! `GET /api/search`, `/api/histogram` and `/api/facets` against the real
-//! server: the queries of PRODUCT.md with exact totals, time bounds (RFC
+//! server: the sample queries of docs/query-language.md with exact totals, time bounds (RFC
 //! 3339 and relative), limit, order, and cursor paging through 10,000 hits.
 
 mod common;
@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use common::{encode, Server, SAMPLE};
 use serde_json::Value;
 
-/// The sample of PRODUCT.md and seven neighbours around each requirement's
+/// The sample record of docs/query-language.md and seven neighbours around each requirement's
 /// edges (case, token order, range bounds, prefixes of `server-1234`).
 const RECORDS: [&str; 8] = [
     SAMPLE,
@@ -455,7 +455,9 @@ fn ui_files_are_served_and_unknown_ones_are_404() {
     let server = Server::start();
     let page = server.get_with("/", &[("Accept", "text/html")], None);
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("/ui/app.js"), "{}", page.text);
+    // Relative URLs under the <base> of the mount path (here the root).
+    assert!(page.text.contains(r#"<base href="/">"#), "{}", page.text);
+    assert!(page.text.contains(r#"src="ui/app.js""#), "{}", page.text);
     let script = server.get("/ui/app.js", None);
     assert_eq!(script.status, 200);
     assert!(script.text.contains("import "));

@@ -1,4 +1,4 @@
-//! The server starts, takes the PRODUCT.md sample and finds it.
+//! The server starts, takes the sample record of docs/query-language.md and finds it.
 
 mod common;
 

@@ -18,10 +18,10 @@ const BIN = process.env.LOGINGEST_BIN ?? join(repo, 'target/debug/logingest');
 /** Chromium: $CHROMIUM, else Debian's. */
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** The record of PRODUCT.md. */
+/** The sample record of docs/query-language.md. */
 export const PRODUCT_SAMPLE = '{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234","timestamp":"2023-09-15T08:00:00Z","traceId":"abc-xyz-123","spanId":"span-456","commit":"5e5342f","metadata":{"parentResourceId":"server-0987"}}';
 
-/** The Loghub samples of testdata/ plus the PRODUCT.md record, as NDJSON. */
+/** The Loghub samples of testdata/ plus the sample record of docs/query-language.md, as NDJSON. */
 export function sampleNdjson() {
   const files = ['hdfs_2k.ndjson', 'openstack_2k.ndjson'];
   const text = files.map((f) => readFileSync(join(repo, 'testdata/loghub', f), 'utf8').trimEnd()).join('\n');

@@ -1,4 +1,4 @@
-// The queries of PRODUCT.md, each once through the filters and once through
+// The sample queries of docs/query-language.md, each once through the filters and once through
 // the query box: the rows and total on screen must be the API's answer.
 
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +37,7 @@ async function checkLevel(page, level) {
   await settle(page, () => page.locator(`#levels input[value="${level}"]`).check());
 }
 
-describe('PRODUCT.md queries through the query box', () => {
+describe('sample queries through the query box', () => {
   const cases = [
     ['level "error"', 'level:error'],
     ['message contains "Failed to connect"', '"Failed to connect"'],
@@ -60,7 +60,7 @@ describe('PRODUCT.md queries through the query box', () => {
   }
 });
 
-describe('PRODUCT.md queries through the filters', () => {
+describe('sample queries through the filters', () => {
   test('level "error" (level list fed by facets)', async () => {
     const page = await openApp(browser, `${server.url}/`);
     await checkLevel(page, 'error');

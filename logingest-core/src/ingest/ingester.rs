@@ -14,7 +14,7 @@ use crossbeam_channel::bounded;
 use parking_lot::Mutex;
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, IngestError, Result, WriteError};
 use crate::record::Record;
 
 use super::clock::{Clock, SystemClock};
@@ -113,14 +113,19 @@ impl Ingester {
     /// decides: `Reject` → [`Error::QueueFull`]; `Block { timeout }` → wait
     /// in FIFO order, then `Error::Timeout("queue space")`. After close →
     /// [`Error::Closed`]. On any error nothing of `records` was queued.
-    pub fn submit(&self, records: Vec<Record>) -> Result<Ticket> {
+    pub fn submit(&self, records: Vec<Record>) -> Result<Ticket, IngestError> {
         if records.is_empty() {
             if self.shared.queue.lock().closed {
-                return Err(Error::Closed);
+                return Err(IngestError::Closed);
             }
             return Ok(Ticket::empty());
         }
-        self.shared.admit(records)
+        // Admission fails only for want of room, or after close.
+        self.shared.admit(records).map_err(|e| match e {
+            Error::QueueFull => IngestError::QueueFull,
+            Error::Timeout(_) => IngestError::Timeout,
+            _ => IngestError::Closed,
+        })
     }
 
     /// Blocks until every submission accepted before this call has been
@@ -131,25 +136,25 @@ impl Ingester {
     /// reported to their tickets and counted in [`IngestStats::failed_records`],
     /// not here. Errors: the refresh's error, or [`Error::Closed`] if the
     /// flusher stopped first. With nothing submitted yet, returns `Ok` at once.
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&self) -> Result<(), WriteError> {
         let last = self.shared.queue.lock().last.clone();
         let Some(last) = last else {
             return Ok(());
         };
         // Its outcome belongs to its ticket; we only need it processed.
         let _ = last.wait(None);
-        self.shared.wait_visible(last.id(), None, true)
+        Ok(self.shared.wait_visible(last.id(), None, true)?)
     }
 
     /// [`Ingester::flush`] without blocking a thread.
-    pub async fn flush_async(&self) -> Result<()> {
+    pub async fn flush_async(&self) -> Result<(), WriteError> {
         let last = self.shared.queue.lock().last.clone();
         let Some(last) = last else {
             return Ok(());
         };
         let _ = std::future::poll_fn(|cx| last.poll(cx)).await;
         let mut wait = VisibleWait::new(last.id(), true);
-        std::future::poll_fn(|cx| self.shared.poll_visible(&mut wait, cx)).await
+        Ok(std::future::poll_fn(|cx| self.shared.poll_visible(&mut wait, cx)).await?)
     }
 
     /// Stops accepting, writes everything still queued, refreshes, and joins
@@ -158,7 +163,7 @@ impl Ingester {
     /// Returns the first error of a batch write or refresh that completed
     /// after the close began (the affected tickets carry it too). Waiters
     /// blocked in `submit` get [`Error::Closed`].
-    pub fn close(self) -> Result<()> {
+    pub fn close(self) -> Result<(), WriteError> {
         self.shutdown()
     }
 
@@ -166,7 +171,7 @@ impl Ingester {
     /// `Arc`; later `submit` calls get [`Error::Closed`]. Idempotent: every
     /// call waits for the flusher to stop and returns the same result. Must
     /// not be called from a [`super::FlushObserver`] (the flusher or the refresher thread).
-    pub fn shutdown(&self) -> Result<()> {
+    pub fn shutdown(&self) -> Result<(), WriteError> {
         self.shared.progress.lock().closing = true;
         self.shared.close_queue();
         let threads = std::mem::take(&mut *self.threads.lock());
@@ -186,7 +191,7 @@ impl Ingester {
             progress.note_error(&Error::backend_msg(false, "ingest thread panicked"));
         }
         match &progress.close_error {
-            Some(error) => Err(error.clone()),
+            Some(error) => Err(error.clone().into()),
             None => Ok(()),
         }
     }

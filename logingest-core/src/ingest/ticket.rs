@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::backend::WriteAck;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WriteError};
 
 use super::state::{Shared, VisibleWait};
 
@@ -187,14 +187,14 @@ impl Ticket {
     /// submission order. `Err` is the batch's error (every submission of a
     /// failed batch gets the same one; none of its records were stored), or
     /// [`Error::Closed`] if the ingester's flusher died before writing it.
-    pub fn wait_durable(&self) -> Result<WriteAck> {
-        self.wait_durable_until(None)
+    pub fn wait_durable(&self) -> Result<WriteAck, WriteError> {
+        Ok(self.wait_durable_until(None)?)
     }
 
     /// [`Ticket::wait_durable`], giving up after `timeout` (wall time) with
     /// `Error::Timeout("durability")`.
-    pub fn wait_durable_timeout(&self, timeout: Duration) -> Result<WriteAck> {
-        self.wait_durable_until(Instant::now().checked_add(timeout))
+    pub fn wait_durable_timeout(&self, timeout: Duration) -> Result<WriteAck, WriteError> {
+        Ok(self.wait_durable_until(Instant::now().checked_add(timeout))?)
     }
 
     /// Blocks until this submission is durable *and* a backend refresh that
@@ -205,15 +205,15 @@ impl Ticket {
     /// `refresh_interval`. Errors: the batch's error (as
     /// [`Ticket::wait_durable`]), or the refresh's error — the records are
     /// durable then, and a later call asks for a new refresh.
-    pub fn wait_visible(&self) -> Result<()> {
-        self.wait_visible_until(None)
+    pub fn wait_visible(&self) -> Result<(), WriteError> {
+        Ok(self.wait_visible_until(None)?)
     }
 
     /// [`Ticket::wait_visible`], giving up after `timeout` (wall time, both
     /// phases together) with `Error::Timeout("durability")` or
     /// `Error::Timeout("visibility")`.
-    pub fn wait_visible_timeout(&self, timeout: Duration) -> Result<()> {
-        self.wait_visible_until(Instant::now().checked_add(timeout))
+    pub fn wait_visible_timeout(&self, timeout: Duration) -> Result<(), WriteError> {
+        Ok(self.wait_visible_until(Instant::now().checked_add(timeout))?)
     }
 
     /// Blocks until this submission is visible through the ingester's
@@ -221,10 +221,10 @@ impl Ticket {
     /// such as live tail, which must not turn every request into a refresh.
     /// A failed periodic refresh is retried by the refresher; this keeps
     /// waiting. Errors: the batch's error, or `Closed`.
-    pub fn wait_visible_passive(&self) -> Result<()> {
+    pub fn wait_visible_passive(&self) -> Result<(), WriteError> {
         self.wait_durable_until(None)?;
         match &self.shared {
-            Some(shared) => shared.wait_visible(self.inner.id, None, false),
+            Some(shared) => Ok(shared.wait_visible(self.inner.id, None, false)?),
             None => Ok(()),
         }
     }
@@ -245,29 +245,29 @@ impl Ticket {
     /// assert_eq!(ack.len, 1);
     /// # Ok::<(), logingest_core::Error>(())
     /// ```
-    pub async fn durable(&self) -> Result<WriteAck> {
-        std::future::poll_fn(|cx| self.inner.poll(cx)).await
+    pub async fn durable(&self) -> Result<WriteAck, WriteError> {
+        Ok(std::future::poll_fn(|cx| self.inner.poll(cx)).await?)
     }
 
     /// [`Ticket::wait_visible`] without blocking a thread: resolves when
     /// this submission is durable and a refresh that started after its
     /// commit has completed (asking for one now).
-    pub async fn visible(&self) -> Result<()> {
+    pub async fn visible(&self) -> Result<(), WriteError> {
         self.visible_with(true).await
     }
 
     /// [`Ticket::wait_visible_passive`] without blocking a thread: waits
     /// for the periodic refresh, without asking for an early one.
-    pub async fn visible_passive(&self) -> Result<()> {
+    pub async fn visible_passive(&self) -> Result<(), WriteError> {
         self.visible_with(false).await
     }
 
-    async fn visible_with(&self, prompt: bool) -> Result<()> {
+    async fn visible_with(&self, prompt: bool) -> Result<(), WriteError> {
         self.durable().await?;
         match &self.shared {
             Some(shared) => {
                 let mut wait = VisibleWait::new(self.inner.id, prompt);
-                std::future::poll_fn(|cx| shared.poll_visible(&mut wait, cx)).await
+                Ok(std::future::poll_fn(|cx| shared.poll_visible(&mut wait, cx)).await?)
             }
             None => Ok(()),
         }

@@ -255,7 +255,7 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
                     })?;
                     match Timestamp::parse_rfc3339(&text) {
                         Ok(t) => walk.timestamp = Some(t),
-                        Err(reason) => return Err(walk.fail(walk.field(), reason)),
+                        Err(reason) => return Err(walk.fail(walk.field(), reason.to_string())),
                     }
                 }
                 k if fields::STRING_KEYWORDS.contains(&k) => {

@@ -12,6 +12,12 @@ use std::ops::Bound;
 use crate::timestamp::Timestamp;
 
 /// A field a text-like condition applies to.
+///
+/// Deliberately exhaustive, as [`WildcardPart`] is: each backend must say
+/// how it searches each kind, and a new kind would be a change of the
+/// language that every backend's `match` should be forced to answer.
+/// [`Query`], which grows with the language, is `#[non_exhaustive]`; a
+/// backend meets it through [`Translate`](super::Translate).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Field {
     /// The full-text `message` field (token semantics).
@@ -79,6 +85,21 @@ impl Wildcard {
     }
 }
 
+/// Why a regular expression does not compile: a one-line reason, e.g.
+/// `unclosed group`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct RegexError {
+    reason: String,
+}
+
+impl RegexError {
+    /// The reason, as displayed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
 /// A compiled regular expression that remembers its source.
 ///
 /// Equality and hashing use the source text only.
@@ -92,7 +113,7 @@ impl RegexPattern {
     /// Compiles `source` with Rust `regex` syntax (unanchored, case-sensitive
     /// unless the pattern says `(?i)`). The error is a one-line reason, e.g.
     /// `unclosed group`.
-    pub fn new(source: &str) -> Result<Self, String> {
+    pub fn new(source: &str) -> Result<Self, RegexError> {
         let compiled = regex::RegexBuilder::new(source)
             .size_limit(1 << 20)
             .dfa_size_limit(8 << 20)
@@ -106,7 +127,9 @@ impl RegexPattern {
                     .rev()
                     .find(|l| !l.trim().is_empty())
                     .unwrap_or("");
-                last.trim().trim_start_matches("error: ").to_owned()
+                RegexError {
+                    reason: last.trim().trim_start_matches("error: ").to_owned(),
+                }
             })?;
         Ok(RegexPattern {
             source: source.to_owned(),
@@ -122,11 +145,6 @@ impl RegexPattern {
     /// Whether the regex matches anywhere in `text`.
     pub fn is_match(&self, text: &str) -> bool {
         self.compiled.is_match(text)
-    }
-
-    /// The compiled regex.
-    pub fn regex(&self) -> &regex::Regex {
-        &self.compiled
     }
 }
 
@@ -151,8 +169,9 @@ impl fmt::Debug for RegexPattern {
 }
 
 /// A parsed query. See `docs/query-language.md` for the syntax and
-/// PRODUCT.md for the semantics this type encodes.
+/// docs/query-language.md for the semantics this type encodes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Query {
     /// Matches every record (the empty query, `*`, `message:*`, `timestamp:*`).
     All,

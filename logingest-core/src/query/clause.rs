@@ -15,7 +15,7 @@ use std::ops::Bound;
 use super::ast::{Field, Query, RegexPattern, Wildcard, WildcardPart};
 use crate::error::QueryError;
 use crate::record::fields::{MESSAGE, TIMESTAMP};
-use crate::timestamp::{Timestamp, NANOS_PER_SECOND};
+use crate::timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};
 use crate::tokenize::{lowercase, tokenize};
 
 /// One character of an unquoted term.
@@ -363,7 +363,7 @@ fn time_value(value: &Value, now: Timestamp) -> Result<Timestamp, QueryError> {
 /// (midnight UTC), or `now`, `now-15m`, `now+1d` (units s, m, h, d, w)
 /// resolved against `now`. The error says what was wrong, without position.
 /// Also used for the HTTP API's `from`/`to` parameters.
-pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     if let Some(offset) = text.strip_prefix("now") {
         relative(text, offset, now)
     } else if text.contains(['T', 't', ' ']) {
@@ -374,7 +374,7 @@ pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
 }
 
 /// `now`, `now-15m`, `now+1d`: units s, m, h, d, w.
-fn relative(text: &str, offset: &str, now: Timestamp) -> Result<Timestamp, String> {
+fn relative(text: &str, offset: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     if offset.is_empty() {
         return Ok(now);
     }
@@ -382,9 +382,9 @@ fn relative(text: &str, offset: &str, now: Timestamp) -> Result<Timestamp, Strin
         (Some(rest), _) => (true, rest),
         (_, Some(rest)) => (false, rest),
         _ => {
-            return Err(format!(
+            return Err(TimeError::new(format!(
                 "`{text}` should be `now`, `now-N<unit>` or `now+N<unit>`"
-            ))
+            )))
         }
     };
     let digits = rest
@@ -398,17 +398,21 @@ fn relative(text: &str, offset: &str, now: Timestamp) -> Result<Timestamp, Strin
         "d" => 86_400,
         "w" => 604_800,
         _ => {
-            return Err(format!(
+            return Err(TimeError::new(format!(
                 "`{text}` should be a number followed by a unit s, m, h, d or w (`now-15m`)"
-            ))
+            )))
         }
     };
     if number.is_empty() {
-        return Err(format!(
+        return Err(TimeError::new(format!(
             "`{text}` has no number before its unit (`now-15m`)"
-        ));
+        )));
     }
-    let out_of_range = || format!("`{text}` is outside the supported years 1678..2262");
+    let out_of_range = || {
+        TimeError::new(format!(
+            "`{text}` is outside the supported years 1678..2262"
+        ))
+    };
     let delta = number
         .parse::<i64>()
         .ok()

@@ -17,7 +17,7 @@ mod translate;
 #[cfg(test)]
 mod tests;
 
-pub use ast::{Field, Query, RegexPattern, Wildcard, WildcardPart};
+pub use ast::{Field, Query, RegexError, RegexPattern, Wildcard, WildcardPart};
 pub use clause::parse_time;
 pub use parser::{parse_conjuncts, parse_query, parse_query_at, Conjunct};
 pub use translate::{translate, Translate};

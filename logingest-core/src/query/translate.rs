@@ -15,6 +15,11 @@ use crate::timestamp::Timestamp;
 ///
 /// Every method may fail with [`crate::Error::InvalidQuery`] (a construct the
 /// backend cannot express) or another error; the walk stops at the first.
+///
+/// As the language grows ([`Query`] is `#[non_exhaustive]`), new methods
+/// come with a default that refuses the construct with a precise error, so
+/// a backend written against an older version still compiles and says
+/// what it cannot search.
 pub trait Translate {
     /// The backend's native query type.
     type Output;

@@ -21,7 +21,7 @@ pub const LOGHUB_HDFS: &str = include_str!("../../../testdata/loghub/hdfs_2k.ndj
 /// The OpenStack sample of Loghub (2,000 records).
 pub const LOGHUB_OPENSTACK: &str = include_str!("../../../testdata/loghub/openstack_2k.ndjson");
 
-/// The sample record of PRODUCT.md.
+/// The sample record of docs/query-language.md.
 pub const PRODUCT_SAMPLE: &str = r#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234","timestamp":"2023-09-15T08:00:00Z","traceId":"abc-xyz-123","spanId":"span-456","commit":"5e5342f","metadata":{"parentResourceId":"server-0987"}}"#;
 
 /// Receive time used for generated records without a timestamp.

@@ -28,11 +28,13 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// Runs the test `name` of the current test binary as a child process with
-/// `env`, stdin and stdout piped.
+/// `env`, stdin and stdout piped. Children are `#[ignore]`d tests (with a
+/// reason saying whose child they are), so that a test run reports them as
+/// ignored instead of as passing tests; this runs them with `--ignored`.
 pub fn spawn_child(name: &str, env: &[(&str, String)]) -> Child {
     let mut command = Command::new(std::env::current_exe().expect("test binary"));
     // `--quiet`: no `test <name> ... ` prefix before the child's first line.
-    command.args(["--exact", name, "--nocapture", "--quiet"]);
+    command.args(["--exact", name, "--ignored", "--nocapture", "--quiet"]);
     command.envs(env.iter().map(|(k, v)| (k, v)));
     command.stdin(Stdio::piped()).stdout(Stdio::piped());
     command.spawn().expect("spawn child")

@@ -29,7 +29,7 @@ use crate::timestamp::Timestamp;
 pub enum Corpus {
     /// `n` random records from the run's seed.
     Random(usize),
-    /// The two Loghub samples (4,000 records) plus the PRODUCT.md sample.
+    /// The two Loghub samples (4,000 records) plus the sample record of docs/query-language.md.
     Loghub,
 }
 

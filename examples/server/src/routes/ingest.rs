@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest::{parse_records_metered, Error, Format, ParseOptions, Record};
+use logingest::{parse_records_metered, Error, Format, ParseOptions, Record, WriteError};
 use serde_json::{json, Value};
 
 use super::body;
@@ -101,9 +101,9 @@ pub async fn submit(
     // Waiting for the commit (and the refresh) parks no thread.
     let ack = tokio::time::timeout(WAIT, ticket.durable())
         .await
-        .unwrap_or(Err(Error::Timeout("durability")))
+        .unwrap_or(Err(WriteError::Timeout("durability")))
         .map_err(|e| match e {
-            e @ Error::DiskFull { .. } => {
+            e @ WriteError::DiskFull { .. } => {
                 tracing::warn!(error = %e, "disk full: batch refused");
                 ApiError::disk_full(
                     "disk full: nothing of this request was stored; retry once space is freed on the server's disk",
@@ -114,9 +114,9 @@ pub async fn submit(
     if wait_visible {
         tokio::time::timeout(WAIT, ticket.visible())
             .await
-            .unwrap_or(Err(Error::Timeout("visibility")))
+            .unwrap_or(Err(WriteError::Timeout("visibility")))
             .map_err(|e| match e {
-                e @ Error::DiskFull { .. } => {
+                e @ WriteError::DiskFull { .. } => {
                     tracing::warn!(error = %e, "disk full: stored records cannot be indexed");
                     ApiError::disk_full(
                         "disk full: the records were stored but cannot be made searchable until space is freed on the server's disk; they become searchable then, without being sent again",

@@ -88,6 +88,9 @@ fn tree(query: &Query) -> Value {
             json!({ "type": "or", "children": children.iter().map(tree).collect::<Vec<_>>() })
         }
         Query::Not(child) => json!({ "type": "not", "child": tree(child) }),
+        // A node of a newer language version: its text, which the UI
+        // shows as an "other" clause.
+        other => json!({ "type": "other", "text": other.to_string() }),
     }
 }
 

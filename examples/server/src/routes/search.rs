@@ -16,7 +16,8 @@ use axum::http::HeaderMap;
 use axum::Json;
 use logingest::query::{parse_query_at, parse_time, Query};
 use logingest::{
-    Cursor, Error, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange, Timestamp,
+    Cursor, Error, FacetRequest, HistogramRequest, Order, SearchError, SearchRequest, TimeRange,
+    Timestamp,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -68,10 +69,10 @@ pub fn selection(
 }
 
 /// Runs blocking backend work off the async runtime, timing it.
-async fn run<T: Send + 'static>(
+async fn run<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     state: &Shared,
     endpoint: &'static str,
-    work: impl FnOnce(&Shared) -> Result<T, Error> + Send + 'static,
+    work: impl FnOnce(&Shared) -> Result<T, E> + Send + 'static,
 ) -> Result<(T, u64), ApiError> {
     let state = Arc::clone(state);
     let started = Instant::now();
@@ -85,7 +86,8 @@ async fn run<T: Send + 'static>(
         out
     })
     .await
-    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??;
+    .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))?
+    .map_err(Into::into)?;
     Ok((result, started.elapsed().as_millis() as u64))
 }
 
@@ -206,7 +208,7 @@ async fn histogram_with(
                 // An open end is the time of the first or last *matching*
                 // record (so a scoped key learns nothing about other data,
                 // and the buckets span what the query found).
-                let edge = |order: Order| -> Result<Option<Timestamp>, Error> {
+                let edge = |order: Order| -> Result<Option<Timestamp>, SearchError> {
                     let request = SearchRequest::new(query.clone())
                         .time(time)
                         .order(order)
@@ -230,7 +232,9 @@ async fn histogram_with(
             }
         };
         if end <= start {
-            return Err(Error::InvalidRequest("`to` must be after `from`".into()));
+            return Err(SearchError::InvalidRequest(
+                "`to` must be after `from`".into(),
+            ));
         }
         state
             .engine

@@ -546,7 +546,7 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_logingest"))
 }
 
-/// The sample record of PRODUCT.md, as sent.
+/// The sample record of docs/query-language.md, as sent.
 pub const SAMPLE: &str = r#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234","timestamp":"2023-09-15T08:00:00Z","traceId":"abc-xyz-123","spanId":"span-456","commit":"5e5342f","metadata":{"parentResourceId":"server-0987"}}"#;
 
 /// The repository's Loghub samples (NDJSON).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::support::{config, durable, rec, recs, start, wait_until, TestBackend, FIRST_SEQ, WAIT};
-use crate::error::Error;
+use crate::error::{IngestError, WriteError};
 use crate::ingest::{FlushObserver, Ingester, Ticket};
 
 #[test]
@@ -49,7 +49,7 @@ fn backend_error_fails_exactly_the_tickets_of_its_batch() {
         assert!(
             matches!(
                 error,
-                Error::Backend {
+                WriteError::Backend {
                     retryable: true,
                     ..
                 }
@@ -81,7 +81,7 @@ fn backend_panic_fails_its_batch_and_the_ingester_carries_on() {
     assert!(
         matches!(
             error,
-            Error::Backend {
+            WriteError::Backend {
                 retryable: false,
                 ..
             }
@@ -102,11 +102,11 @@ fn wait_durable_times_out_while_the_backend_is_busy() {
     let short = Duration::from_millis(10);
     assert!(matches!(
         ticket.wait_durable_timeout(short),
-        Err(Error::Timeout("durability"))
+        Err(WriteError::Timeout("durability"))
     ));
     assert!(matches!(
         ticket.wait_visible_timeout(short),
-        Err(Error::Timeout("durability"))
+        Err(WriteError::Timeout("durability"))
     ));
     backend.release();
     durable(&ticket);
@@ -200,7 +200,7 @@ fn refresh_error_fails_visibility_not_durability() {
     assert!(
         matches!(
             error,
-            Error::Backend {
+            WriteError::Backend {
                 retryable: true,
                 ..
             }
@@ -249,7 +249,7 @@ fn close_writes_everything_still_queued() {
         thread::spawn(move || ingester.shutdown())
     };
     wait_until("the queue is closed", || {
-        matches!(ingester.submit(Vec::new()), Err(Error::Closed))
+        matches!(ingester.submit(Vec::new()), Err(IngestError::Closed))
     });
     assert_eq!(ingester.stats().queued_submissions, 20);
     backend.release();
@@ -259,7 +259,7 @@ fn close_writes_everything_still_queued() {
     assert_eq!(backend.visible(), 61, "close ends with a refresh");
     assert!(matches!(
         ingester.submit(vec![rec("late")]),
-        Err(Error::Closed)
+        Err(IngestError::Closed)
     ));
     ingester.shutdown().unwrap();
     ingester.flush().unwrap();
@@ -272,7 +272,7 @@ fn close_reports_a_failure_of_the_final_work() {
     backend.fail_next_refreshes(1);
     let ticket = ingester.submit(vec![rec("t")]).unwrap();
     durable(&ticket);
-    assert!(matches!(ingester.close(), Err(Error::Backend { .. })));
+    assert!(matches!(ingester.close(), Err(WriteError::Backend { .. })));
 }
 
 #[test]

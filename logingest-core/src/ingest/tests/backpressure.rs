@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::support::{config, durable, rec, sized, start, wait_until, TestBackend, WAIT};
-use crate::error::Error;
+use crate::error::IngestError;
 use crate::ingest::{Ingester, Ticket, WhenFull};
 
 /// Blocks the backend inside the write of a first submission `first`.
@@ -28,7 +28,7 @@ fn reject_when_queue_is_full_and_drop_nothing_accepted() {
     let s1 = ingester.submit(vec![rec("s1")]).unwrap();
     let s2 = ingester.submit(vec![rec("s2")]).unwrap();
     let full = ingester.submit(vec![rec("s3")]);
-    assert!(matches!(full, Err(Error::QueueFull)));
+    assert!(matches!(full, Err(IngestError::QueueFull)));
     assert!(full.unwrap_err().is_retryable());
     let stats = ingester.stats();
     assert_eq!((stats.queued_submissions, stats.queued_records), (2, 2));
@@ -53,7 +53,7 @@ fn block_times_out_when_the_queue_stays_full() {
     let s1 = ingester.submit(vec![rec("s1")]).unwrap();
     assert!(matches!(
         ingester.submit(vec![rec("s2")]),
-        Err(Error::Timeout("queue space"))
+        Err(IngestError::Timeout)
     ));
     assert_eq!(ingester.stats().waiting_submitters, 0);
     backend.release();
@@ -106,7 +106,7 @@ fn byte_budget_applies_back_pressure() {
     let s1 = ingester.submit(vec![sized("s1", 60)]).unwrap();
     assert!(matches!(
         ingester.submit(vec![sized("s2", 60)]),
-        Err(Error::QueueFull)
+        Err(IngestError::QueueFull)
     ));
     let s3 = ingester.submit(vec![sized("s3", 40)]).unwrap();
     assert_eq!(ingester.stats().queued_bytes, 100);
@@ -180,7 +180,10 @@ fn blocked_submitter_gets_closed_on_shutdown() {
         thread::spawn(move || ingester.shutdown())
     };
     // The backend is still blocked, so no room can free: only closing ends the wait.
-    assert!(matches!(submitter.join().unwrap(), Err(Error::Closed)));
+    assert!(matches!(
+        submitter.join().unwrap(),
+        Err(IngestError::Closed)
+    ));
     backend.release();
     closer.join().unwrap().expect("close drains cleanly");
     assert!(s0.is_durable() && s1.is_durable());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::support::{config, rec, start, wait_until, TestBackend, FIRST_SEQ};
-use crate::error::Error;
+use crate::error::WriteError;
 
 /// A waker that counts its wake-ups.
 #[derive(Default)]
@@ -89,14 +89,14 @@ fn futures_report_failures_as_the_blocking_waits_do() {
     backend.fail_call(1);
     let failed = ingester.submit(vec![rec("a")]).unwrap();
     let error = pollster::block_on(failed.durable()).unwrap_err();
-    assert!(matches!(error, Error::Backend { .. }), "{error}");
+    assert!(matches!(error, WriteError::Backend { .. }), "{error}");
     assert!(pollster::block_on(failed.visible()).is_err());
 
     backend.fail_next_refreshes(1);
     let ticket = ingester.submit(vec![rec("b")]).unwrap();
     let error = pollster::block_on(ticket.visible()).unwrap_err();
     assert!(
-        matches!(error, Error::Backend { .. }),
+        matches!(error, WriteError::Backend { .. }),
         "the refresh's error: {error}"
     );
     // The records are durable; a later wait asks for a new refresh.

@@ -10,7 +10,7 @@ use crate::testkit::corpus::{self, records};
 use crate::testkit::harness::{write_all, Harness};
 use crate::timestamp::Timestamp;
 
-/// Records that several cases search: the PRODUCT.md sample, near misses of
+/// Records that several cases search: the sample record of docs/query-language.md, near misses of
 /// it, and random records.
 fn fixture() -> Vec<Record> {
     let mut texts = vec![corpus::PRODUCT_SAMPLE.to_owned()];
@@ -25,7 +25,7 @@ fn fixture() -> Vec<Record> {
     all
 }
 
-/// The four queries of PRODUCT.md and their combinations return exactly the
+/// The four sample queries of docs/query-language.md and their combinations return exactly the
 /// expected records of a fixed corpus.
 pub fn sample_queries_of_product<H: Harness>(h: &mut H) {
     let records = records(&[

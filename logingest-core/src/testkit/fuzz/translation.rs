@@ -25,7 +25,7 @@ use crate::testkit::corpus::{self, RECEIVE_TIME};
 /// The corpus records as written, each with its sequence number.
 pub type Written = Vec<(u64, Record)>;
 
-/// The fixed corpus: the PRODUCT.md record, the first lines of both Loghub
+/// The fixed corpus: the sample record of docs/query-language.md, the first lines of both Loghub
 /// samples and 30 random records (seed 1: Unicode, long tokens, arrays,
 /// numbers, nulls, few distinct times). 47 records.
 pub fn translation_corpus() -> Vec<Record> {

@@ -19,6 +19,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+mod operation;
+
+pub use operation::{IngestError, OpenError, SearchError, WriteError};
+
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -43,6 +43,11 @@ cargo clippy "${cargo_all[@]}" --all-targets -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc "${cargo_all[@]}" --no-deps
 
+step "cargo package (dry run of every publishable crate: manifests, files, dependencies)"
+# Without building them again (a full build each); `cargo package` with
+# verification was run for docs/library.md.
+cargo package --workspace --exclude logingest-server --exclude logingest-benches --no-verify --allow-dirty --quiet
+
 step "Python virtualenv with the official Elasticsearch client (target/pyenv)"
 # tests/es_client.rs ships logs with the real elasticsearch-py bulk helper; it
 # runs $LOGINGEST_PYTHON. The venv is reused when present and working.

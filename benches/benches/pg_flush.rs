@@ -45,8 +45,7 @@
 //! Run: `cargo bench -p logingest-benches --bench pg_flush` (one filter
 //! argument limits the criterion groups; `only-interleaved` skips them).
 
-use std::cell::Cell;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use logingest_benches::flush::{generator_batches, Batch, Pool};
@@ -63,49 +62,28 @@ struct Services {
     pg_url: String,
     es_url: String,
     http: ureq::Agent,
-    /// `lgbench_<pid>_<unix seconds>`: no other run's names start so.
-    run: String,
-    next: Cell<u32>,
 }
 
 impl Services {
     /// The services named by the environment, or `None` after printing
     /// why the bench is skipped. Panics when they are required but missing.
     fn from_env() -> Option<Self> {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        let (Some(pg_url), Some(es_url)) = (var("LOGINGEST_PG_URL"), var("LOGINGEST_ES_URL"))
-        else {
-            if std::env::var("LOGINGEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                panic!(
-                    "LOGINGEST_REQUIRE_SERVICES=1 but LOGINGEST_PG_URL and LOGINGEST_ES_URL \
-                     are not both set: start them with scripts/services.sh (services_start)"
-                );
-            }
-            println!("skipped: set LOGINGEST_PG_URL and LOGINGEST_ES_URL (scripts/services.sh)");
-            return None;
-        };
+        let urls = logingest_core::testkit::services::services()?;
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         Some(Services {
-            pg_url,
-            es_url: es_url.trim_end_matches('/').to_owned(),
+            pg_url: urls.pg,
+            es_url: urls.es,
             http,
-            run: format!("lgbench_{}_{secs}", std::process::id()),
-            next: Cell::new(0),
         })
     }
 
     /// A schema / index-prefix name used by nothing else.
     fn fresh_name(&self) -> String {
-        let n = self.next.get();
-        self.next.set(n + 1);
-        format!("{}_{n}", self.run)
+        logingest_core::testkit::services::unique_name("lgbench")
     }
 
     /// One request to the cluster; the status and the JSON answer.

@@ -123,17 +123,9 @@ fn request(req: &str, count: usize, rng: &mut ChaCha8Rng) -> Vec<Record> {
     parse_records(ndjson.as_bytes(), &ParseOptions::default()).expect("valid records")
 }
 
-/// What the parent knows about one request.
-struct Entry {
-    count: u64,
-    /// `first_seq` of the acknowledgement, if the child got one.
-    acked: Option<u64>,
-    cycle: u64,
-}
-
 #[derive(Default)]
 struct Run {
-    ledger: HashMap<String, Entry>,
+    ledger: crash::Ledger,
     killed_before_open: u64,
     slowest_open: Duration,
     checking: Duration,
@@ -211,25 +203,7 @@ impl Run {
             None => self.killed_before_open += 1,
         }
         for line in &lines {
-            match line.split(' ').collect::<Vec<_>>()[..] {
-                ["SUBMIT", req, count] => {
-                    let entry = Entry {
-                        count: count.parse().expect("count"),
-                        acked: None,
-                        cycle,
-                    };
-                    assert!(
-                        self.ledger.insert(req.to_owned(), entry).is_none(),
-                        "{req} twice"
-                    );
-                }
-                ["ACK", req, _, first_seq] => {
-                    let entry = self.ledger.get_mut(req).expect("submitted");
-                    entry.acked = Some(first_seq.parse().expect("seq"));
-                }
-                ["ERR", ..] => panic!("cycle {cycle}: the child got an error: {line}"),
-                _ => {}
-            }
+            self.ledger.note(cycle, line);
         }
     }
 
@@ -246,6 +220,7 @@ impl Run {
         for (req, seqs) in &present {
             let entry = self
                 .ledger
+                .entries
                 .get(req)
                 .unwrap_or_else(|| panic!("cycle {cycle}: {req} present but never submitted"));
             assert_eq!(
@@ -258,7 +233,7 @@ impl Run {
                 assert_eq!(seqs, &want, "cycle {cycle}: {req} sequence numbers");
             }
         }
-        for (req, entry) in &self.ledger {
+        for (req, entry) in &self.ledger.entries {
             match (entry.acked, present.contains_key(req)) {
                 (Some(_), true) => last[0] += 1,
                 (Some(_), false) => panic!("cycle {cycle}: acknowledged {req} lost"),
@@ -269,6 +244,7 @@ impl Run {
         // Searchable by keyword and by message token: this cycle's requests.
         for (req, entry) in self
             .ledger
+            .entries
             .iter()
             .filter(|(r, e)| e.cycle == cycle && present.contains_key(*r))
         {

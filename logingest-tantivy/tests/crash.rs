@@ -156,19 +156,11 @@ fn request(req: &str, count: usize, rng: &mut ChaCha8Rng) -> Vec<logingest_core:
     parse_records(ndjson.as_bytes(), &ParseOptions::default()).expect("valid records")
 }
 
-/// What the parent knows about one request.
-struct Entry {
-    count: u64,
-    /// `first_seq` of the acknowledgement, if the child got one.
-    acked: Option<u64>,
-    cycle: u64,
-}
-
 /// The parent's side of a run: the ledger of what the children were told,
 /// and numbers for the summary.
 #[derive(Default)]
 struct Run {
-    ledger: HashMap<String, Entry>,
+    ledger: crash::Ledger,
     /// The first cycle no check has seen yet.
     unchecked_from: u64,
     checks: u64,
@@ -359,22 +351,9 @@ impl Run {
                     self.trained += u64::from(trained == "true");
                 }
                 ["RETENTION", ..] => self.retention_lines += 1,
-                ["SUBMIT", req, count] => {
-                    let count = count.parse().expect("count");
-                    let entry = Entry {
-                        count,
-                        acked: None,
-                        cycle,
-                    };
-                    let old = self.ledger.insert(req.to_owned(), entry);
-                    assert!(old.is_none(), "{req} twice");
+                _ => {
+                    self.ledger.note(cycle, line);
                 }
-                ["ACK", req, _, first_seq] => {
-                    let entry = self.ledger.get_mut(req).expect("submitted");
-                    entry.acked = Some(first_seq.parse().expect("seq"));
-                }
-                ["ERR", ..] => panic!("cycle {cycle}: the child got an error: {line}"),
-                _ => {}
             }
         }
     }
@@ -387,7 +366,7 @@ impl Run {
         since: Timestamp,
         rng: &mut ChaCha8Rng,
     ) {
-        let ledger = &self.ledger;
+        let ledger = &self.ledger.entries;
         let stored = backend.stats().expect("stats").records;
         let indexed = search(backend, SearchRequest::new(all()).limit(1)).total;
         assert_eq!(stored, indexed, "cycle {cycle}: SQLite and index disagree");

@@ -10,6 +10,7 @@
 //! returned `Ok`, `ERR <req> <error>` otherwise. What to check after a kill
 //! depends on the backend and stays in its test.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -118,5 +119,58 @@ fn submit_until_killed(
         }
         // Keep the volume modest: every check scans everything.
         std::thread::sleep(Duration::from_millis(rng.random_range(0..10)));
+    }
+}
+
+/// What the parent knows about one request of a child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Records in the request.
+    pub count: u64,
+    /// `first_seq` of its acknowledgement, if the child got one.
+    pub acked: Option<u64>,
+    /// The kill cycle it was submitted in.
+    pub cycle: u64,
+}
+
+/// The parent's ledger: every request the children said they submitted,
+/// and which of them were acknowledged, by request name.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// The requests by name.
+    pub entries: HashMap<String, Entry>,
+}
+
+impl Ledger {
+    /// Takes one line a child of cycle `cycle` said. Returns `false` for a
+    /// line that is not `SUBMIT` or `ACK` (the test's own lines).
+    ///
+    /// # Panics
+    ///
+    /// On `ERR` (the child got an error for a request), a request submitted
+    /// twice, or an `ACK` of a request never submitted.
+    pub fn note(&mut self, cycle: u64, line: &str) -> bool {
+        match line.split(' ').collect::<Vec<_>>()[..] {
+            ["SUBMIT", req, count] => {
+                let entry = Entry {
+                    count: count.parse().expect("count"),
+                    acked: None,
+                    cycle,
+                };
+                let old = self.entries.insert(req.to_owned(), entry);
+                assert!(old.is_none(), "{req} submitted twice");
+                true
+            }
+            ["ACK", req, _, first_seq] => {
+                let entry = self
+                    .entries
+                    .get_mut(req)
+                    .expect("ACK of a submitted request");
+                entry.acked = Some(first_seq.parse().expect("seq"));
+                true
+            }
+            ["ERR", ..] => panic!("cycle {cycle}: the child got an error: {line}"),
+            _ => false,
+        }
     }
 }

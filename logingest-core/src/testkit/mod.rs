@@ -28,6 +28,7 @@ pub mod differential;
 pub mod fuzz;
 mod harness;
 pub mod querygen;
+pub mod services;
 pub mod small_disk;
 
 pub use harness::{reference_facets, write_all, Harness};

@@ -7,37 +7,13 @@
 //! services are a failure.
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use logingest_core::{Backend, Record, WriteAck};
 use logingest_pg::{PgBackend, PgConfig};
 
-/// The message of a skipped test.
-pub const SKIPPED: &str =
-    "skipped: set LOGINGEST_PG_URL and LOGINGEST_ES_URL (scripts/services.sh)";
-
 /// The two service URLs, or `None` (after printing why) when the test
-/// should be skipped. Panics when services are required but missing.
+/// should be skipped; see `logingest_core::testkit::services`.
 pub fn services() -> Option<(String, String)> {
-    let pg = std::env::var("LOGINGEST_PG_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let es = std::env::var("LOGINGEST_ES_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
-    match (pg, es) {
-        (Some(pg), Some(es)) => Some((pg, es)),
-        _ if std::env::var("LOGINGEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => panic!(
-            "LOGINGEST_REQUIRE_SERVICES=1 but LOGINGEST_PG_URL and LOGINGEST_ES_URL are not both set: \
-             start the services with scripts/services.sh (services_start)"
-        ),
-        _ => {
-            // Straight to the file descriptor: libtest captures `println!`.
-            let _ = writeln!(std::io::stderr().lock(), "{SKIPPED}");
-            None
-        }
-    }
+    logingest_core::testkit::services::services().map(|urls| (urls.pg, urls.es))
 }
 
 /// [`services`] for code that cannot return early (the closure of
@@ -50,12 +26,7 @@ pub fn services_or_exit() -> (String, String) {
 /// A configuration for a tenant no other test uses: its own PG schema and
 /// index prefix, named after the process and a counter.
 pub fn fresh_config(pg: &str, es: &str) -> PgConfig {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let name = format!("lgt_{}_{n}_{nanos}", std::process::id());
+    let name = logingest_core::testkit::services::unique_name("lgt");
     PgConfig::new(pg, es).schema(&name).index_prefix(&name)
 }
 

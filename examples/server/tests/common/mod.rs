@@ -46,20 +46,9 @@ impl PgStorage {
     /// `LOGINGEST_ES_URL`. Without them: `None` (the test is skipped), or a
     /// panic when `LOGINGEST_REQUIRE_SERVICES=1` (as under scripts/test.sh).
     pub fn new() -> Option<Self> {
-        let urls = (
-            std::env::var("LOGINGEST_PG_URL"),
-            std::env::var("LOGINGEST_ES_URL"),
-        );
-        let (Ok(pg), Ok(es)) = urls else {
-            assert!(
-                std::env::var("LOGINGEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "LOGINGEST_REQUIRE_SERVICES=1 but LOGINGEST_PG_URL / LOGINGEST_ES_URL are not set"
-            );
-            eprintln!("skipped: set LOGINGEST_PG_URL and LOGINGEST_ES_URL (scripts/services.sh)");
-            return None;
-        };
+        let urls = logingest::testkit::services::services()?;
         let name = unique_name("nodes");
-        let config = logingest::PgConfig::new(pg, es)
+        let config = logingest::PgConfig::new(urls.pg, urls.es)
             .schema(name.clone())
             .index_prefix(name);
         Some(PgStorage { config })
@@ -76,16 +65,7 @@ impl Drop for PgStorage {
 
 /// A schema and index-prefix name no other test uses.
 fn unique_name(kind: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NAMES: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{kind}_{}_{}_{nanos}",
-        std::process::id(),
-        NAMES.fetch_add(1, Ordering::Relaxed)
-    )
+    logingest::testkit::services::unique_name(kind)
 }
 
 /// `serve` arguments for the pg backend on schema and index prefix `name`
@@ -547,7 +527,7 @@ pub fn binary() -> PathBuf {
 }
 
 /// The sample record of docs/query-language.md, as sent.
-pub const SAMPLE: &str = r#"{"level":"error","message":"Failed to connect to DB","resourceId":"server-1234","timestamp":"2023-09-15T08:00:00Z","traceId":"abc-xyz-123","spanId":"span-456","commit":"5e5342f","metadata":{"parentResourceId":"server-0987"}}"#;
+pub const SAMPLE: &str = logingest::testkit::corpus::PRODUCT_SAMPLE;
 
 /// The repository's Loghub samples (NDJSON).
 pub fn loghub(name: &str) -> Vec<u8> {

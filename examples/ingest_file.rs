@@ -7,33 +7,32 @@
 //!
 //! Prints how many records match and the newest few.
 
-use std::io::BufRead;
-
 use logingest::{Engine, SearchRequest};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let (Some(file), Some(query)) = (args.next(), args.next()) else {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [file, query] = &args[..] else {
         return Err("usage: ingest_file FILE.ndjson QUERY".into());
     };
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     // In requests of 5,000 lines, as a shipper would send them.
-    let mut lines = std::io::BufReader::new(std::fs::File::open(&file)?).lines();
-    loop {
-        let chunk = lines.by_ref().take(5_000).collect::<Result<Vec<_>, _>>()?;
-        if chunk.is_empty() {
-            break;
-        }
-        engine.ingest_json(chunk.join("\n").as_bytes())?;
+    for lines in std::fs::read_to_string(file)?
+        .lines()
+        .collect::<Vec<_>>()
+        .chunks(5_000)
+    {
+        engine.ingest_json(lines.join("\n").as_bytes())?;
     }
     engine.flush()?; // everything ingested is durable and searchable
-    let page = engine.search(&SearchRequest::parse(&query)?.limit(3))?;
-    let stored = engine.stats()?.records;
-    println!("{} of {stored} records match {query}", page.total);
+    let page = engine.search(&SearchRequest::parse(query)?.limit(3))?;
+    println!(
+        "{} of {} records match {query}",
+        page.total,
+        engine.stats()?.records
+    );
     for hit in &page.hits {
         println!("{}", hit.source);
     }
-    engine.close()?;
-    Ok(())
+    Ok(engine.close()?)
 }

@@ -43,6 +43,10 @@ impl Harness for Pg {
         drop(self.backend.take());
         self.backend = Some(self.tenant.open());
     }
+
+    fn second(&self) -> Option<PgBackend> {
+        Some(self.tenant.open())
+    }
 }
 
 impl Drop for Pg {

@@ -17,6 +17,13 @@ pub trait Harness {
     /// Closes the backend and opens the same storage again, as a restart of
     /// the process would. Everything acknowledged before must still be there.
     fn reopen(&mut self);
+
+    /// A second backend on the same storage, as another process (node)
+    /// would open it: required of a backend whose capabilities say
+    /// `shared_storage`, which the kit then tests; `None` otherwise.
+    fn second(&self) -> Option<Self::Backend> {
+        None
+    }
 }
 
 /// Writes `records` in batches of `batch` records, refreshes, and returns

@@ -22,7 +22,8 @@ pub use query::{
 };
 pub use storage::{
     durability_survives_reopen, empty_batch_is_a_no_op, retention_deletes_older_records,
-    round_trip_exactly_as_sent, sequence_numbers_are_contiguous, visibility_after_refresh,
+    round_trip_exactly_as_sent, sequence_numbers_are_contiguous, shared_storage_is_shared,
+    visibility_after_refresh,
 };
 
 use super::harness::Harness;
@@ -44,6 +45,7 @@ macro_rules! conformance_tests {
             sequence_numbers_are_contiguous,
             empty_batch_is_a_no_op,
             retention_deletes_older_records,
+            shared_storage_is_shared,
             sample_queries_of_product,
             every_query_form,
             time_range_edges,

@@ -41,9 +41,13 @@ pub fn round_trip_exactly_as_sent<H: Harness>(h: &mut H) {
     }
 }
 
-/// What `write_batch` acknowledged is still there after closing and
-/// reopening the storage; new writes after reopen get larger sequences.
+/// On a persistent backend, what `write_batch` acknowledged is still there
+/// after closing and reopening the storage; new writes after reopen get
+/// larger sequences.
 pub fn durability_survives_reopen<H: Harness>(h: &mut H) {
+    if !applies(h, "persistent", |c| c.persistent) {
+        return;
+    }
     let batch = corpus::random_records(11, 250);
     let acks = write_all(h.backend(), &batch, 50);
     let last = acks.last().map(|a| a.first_seq + a.len - 1).expect("acks");
@@ -145,7 +149,8 @@ pub fn empty_batch_is_a_no_op<H: Harness>(h: &mut H) {
 }
 
 /// `delete_older_than` removes exactly the records before the cutoff, from
-/// search, aggregations and stats, and the deletion survives reopen.
+/// search, aggregations and stats, and (on a persistent backend) the
+/// deletion survives reopen.
 pub fn retention_deletes_older_records<H: Harness>(h: &mut H) {
     let batch = corpus::random_records(13, 300);
     write_all(h.backend(), &batch, 100);
@@ -174,11 +179,61 @@ pub fn retention_deletes_older_records<H: Harness>(h: &mut H) {
         assert!(b.stats().expect("stats").min_timestamp >= Some(cutoff));
     };
     check(h.backend());
-    h.reopen();
-    h.backend().refresh().expect("refresh");
-    check(h.backend());
+    if h.backend().capabilities().persistent {
+        h.reopen();
+        h.backend().refresh().expect("refresh");
+        check(h.backend());
+    }
     assert_eq!(
         h.backend().delete_older_than(cutoff).expect("delete again"),
         0
     );
+}
+
+/// With `shared_storage`, a second handle on the same storage (another
+/// node) writes records the first finds after a refresh, with sequence
+/// numbers of its own, and the other way round.
+pub fn shared_storage_is_shared<H: Harness>(h: &mut H) {
+    if !applies(h, "shared_storage", |c| c.shared_storage) {
+        return;
+    }
+    let other = h
+        .second()
+        .expect("a backend with shared_storage gives a second handle (Harness::second)");
+    let mine = write_all(h.backend(), &corpus::random_records(17, 40), 20);
+    let theirs = write_all(&other, &corpus::random_records(19, 30), 10);
+    h.backend().refresh().expect("refresh");
+    other.refresh().expect("refresh");
+    for b in [h.backend(), &other] {
+        let page = b
+            .search(&SearchRequest::new(Query::All).limit(100))
+            .expect("search");
+        assert_eq!(page.total, 70, "each handle finds the other's records");
+    }
+    let mut seqs: Vec<u64> = mine
+        .iter()
+        .chain(&theirs)
+        .flat_map(|a| a.first_seq..a.first_seq + a.len)
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 70, "two handles gave a sequence number twice");
+}
+
+/// Whether a case that needs `what` applies to the harness's backend; says
+/// so on stderr when it does not (the case then has nothing to check).
+fn applies<H: Harness>(
+    h: &H,
+    what: &str,
+    has: impl FnOnce(&crate::backend::Capabilities) -> bool,
+) -> bool {
+    let capabilities = h.backend().capabilities();
+    let applies = has(&capabilities);
+    if !applies {
+        eprintln!(
+            "not applicable: the {} backend is not {what}",
+            capabilities.name
+        );
+    }
+    applies
 }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::backend::{Hit, SearchPage};
 use crate::error::Error;
 use crate::timestamp::Timestamp;
 
@@ -48,6 +49,58 @@ impl FromStr for Cursor {
     }
 }
 
+/// The positions of one page as a backend's index ranked them, before
+/// the records' texts are fetched: every backend assembles its pages and
+/// next cursors this one way.
+///
+/// A backend asks its index for `limit + 1` positions `(timestamp, seq)` in
+/// result order: the one past the page says that a next page exists, and
+/// the page's last position becomes the next cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranked {
+    positions: Vec<(Timestamp, u64)>,
+    next: Option<Cursor>,
+}
+
+impl Ranked {
+    /// The page of `limit` positions out of `positions` (up to `limit + 1`).
+    pub fn new(mut positions: Vec<(Timestamp, u64)>, limit: usize) -> Self {
+        let more = positions.len() > limit;
+        positions.truncate(limit);
+        let next = more
+            .then(|| positions.last().map(|&(t, seq)| Cursor::new(t, seq)))
+            .flatten();
+        Ranked { positions, next }
+    }
+
+    /// The page's positions, in result order.
+    pub fn positions(&self) -> &[(Timestamp, u64)] {
+        &self.positions
+    }
+
+    /// The page's sequence numbers, in result order: what to fetch.
+    pub fn seqs(&self) -> Vec<u64> {
+        self.positions.iter().map(|&(_, seq)| seq).collect()
+    }
+
+    /// The page: each position with its record's text, in order. A `None`
+    /// text (the record was deleted, by retention, after the index
+    /// answered) leaves its position out.
+    pub fn into_page(
+        self,
+        total: u64,
+        sources: impl IntoIterator<Item = Option<String>>,
+    ) -> SearchPage {
+        let hits = self
+            .positions
+            .iter()
+            .zip(sources)
+            .filter_map(|(&(t, seq), source)| source.map(|s| Hit::new(seq, t, s)))
+            .collect();
+        SearchPage::new(hits, total, self.next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +126,18 @@ mod tests {
         ] {
             assert!(matches!(s.parse::<Cursor>(), Err(Error::InvalidRequest(_))));
         }
+    }
+
+    #[test]
+    fn a_ranked_page_knows_its_next_cursor_and_skips_deleted_records() {
+        use super::Ranked;
+        let at = |n: i64| (Timestamp(n), n as u64);
+        let page = Ranked::new(vec![at(1), at(2), at(3)], 2);
+        assert_eq!(page.seqs(), [1, 2]);
+        let page = page.into_page(3, [Some("a".to_owned()), None]);
+        assert_eq!(page.hits.len(), 1);
+        assert_eq!(page.next_cursor, Some(Cursor::new(Timestamp(2), 2)));
+        let last = Ranked::new(vec![at(1)], 2).into_page(1, [Some("a".to_owned())]);
+        assert_eq!(last.next_cursor, None);
     }
 }

@@ -39,7 +39,7 @@ pub use backend::{
     Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Hit,
     Order, SearchPage, SearchRequest, Stats, TimeRange, WriteAck,
 };
-pub use cursor::Cursor;
+pub use cursor::{Cursor, Ranked};
 pub use error::{
     is_disk_full, BoxedSource, Error, IngestError, OpenError, QueryError, RecordError, Result,
     SearchError, WriteError,

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::backend::{
-    Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Hit,
-    Order, SearchPage, SearchRequest, Stats, WriteAck,
+    Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Order,
+    SearchPage, SearchRequest, Stats, WriteAck,
 };
+use crate::cursor::Ranked;
 use crate::error::Result;
 use crate::eval::matches;
 use crate::query::Query;
@@ -89,18 +90,16 @@ impl Backend for MemoryBackend {
         if request.order == Order::Desc {
             found.reverse();
         }
-        let more = found.len() > request.limit;
-        let hits: Vec<Hit> = found
-            .into_iter()
-            .take(request.limit)
-            .map(|(seq, r)| Hit::new(*seq, r.timestamp(), r.source().to_owned()))
+        found.truncate(request.limit.saturating_add(1));
+        let ranked = Ranked::new(
+            found.iter().map(|(seq, r)| (r.timestamp(), *seq)).collect(),
+            request.limit,
+        );
+        let sources: Vec<Option<String>> = found
+            .iter()
+            .map(|(_, r)| Some(r.source().to_owned()))
             .collect();
-        let next_cursor = if more {
-            hits.last().map(Hit::cursor)
-        } else {
-            None
-        };
-        Ok(SearchPage::new(hits, total, next_cursor))
+        Ok(ranked.into_page(total, sources))
     }
 
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {

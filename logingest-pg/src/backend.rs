@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use logingest_core::query::Query;
 use logingest_core::{
-    Backend, Capabilities, Cursor, FacetRequest, Facets, Histogram, HistogramRequest, Hit, Record,
+    Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest, Ranked, Record,
     Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
 };
 
@@ -212,30 +212,20 @@ impl Backend for PgBackend {
         request.validate()?;
         let query = request.time.within(&request.query);
         let body = collect::page_body(self.dsl(&query)?, request);
-        let (total, mut ranked) = collect::page(&self.inner.index.search(&body)?)?;
-        let more = ranked.len() > request.limit;
-        ranked.truncate(request.limit);
-        let seqs: Vec<u64> = ranked.iter().map(|&(_, seq)| seq).collect();
-        let min_ts = ranked.iter().map(|&(ts, _)| ts).min().unwrap_or(0);
-        let max_ts = ranked.iter().map(|&(ts, _)| ts).max().unwrap_or(0);
+        let (total, ranked) = collect::page(&self.inner.index.search(&body)?)?;
+        let ranked = Ranked::new(
+            ranked
+                .into_iter()
+                .map(|(ts, seq)| (Timestamp(ts), seq))
+                .collect(),
+            request.limit,
+        );
+        let times = ranked.positions().iter().map(|&(t, _)| t.0);
+        let (min_ts, max_ts) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+        let seqs = ranked.seqs();
         let mut sources = self.inner.store.sources(&seqs, min_ts, max_ts)?;
         // A hit without a PG row was deleted by retention meanwhile.
-        let hits: Vec<Hit> = ranked
-            .iter()
-            .filter_map(|&(ts, seq)| {
-                sources
-                    .remove(&seq)
-                    .map(|s| Hit::new(seq, Timestamp(ts), s))
-            })
-            .collect();
-        let next_cursor = if more {
-            ranked
-                .last()
-                .map(|&(ts, seq)| Cursor::new(Timestamp(ts), seq))
-        } else {
-            None
-        };
-        Ok(SearchPage::new(hits, total, next_cursor))
+        Ok(ranked.into_page(total, seqs.iter().map(|seq| sources.remove(seq))))
     }
 
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {

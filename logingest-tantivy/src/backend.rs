@@ -34,12 +34,12 @@ use std::time::Duration;
 
 use logingest_core::query::{translate, Query};
 use logingest_core::{
-    Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest, Hit, Record,
-    Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+    Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest, Ranked,
+    Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
 };
 use parking_lot::{Condvar, Mutex};
 
-use crate::collect::{cursor_of, Buckets, Page, Values};
+use crate::collect::{Buckets, Page, Values};
 use crate::config::TantivyConfig;
 use crate::dictionary::TermTexts;
 use crate::error;
@@ -317,24 +317,18 @@ impl Backend for TantivyBackend {
             limit: request.limit.saturating_add(1),
             cursor: request.cursor,
         };
-        let (total, mut ranked) = searcher
+        let (total, ranked) = searcher
             .search(tantivy_query.as_ref(), &collector)
             .map_err(error::index)?;
-        let more = ranked.len() > request.limit;
-        ranked.truncate(request.limit);
-        let seqs: Vec<u64> = ranked.iter().map(|&(_, seq)| seq).collect();
-        let sources = inner.store.sources(&seqs)?;
-        let hits: Vec<Hit> = ranked
-            .iter()
-            .zip(sources)
-            .filter_map(|(&(ts, seq), source)| source.map(|s| Hit::new(seq, Timestamp(ts), s)))
-            .collect();
-        let next_cursor = if more {
-            ranked.last().map(|&(ts, seq)| cursor_of(ts, seq))
-        } else {
-            None
-        };
-        Ok(SearchPage::new(hits, total, next_cursor))
+        let ranked = Ranked::new(
+            ranked
+                .into_iter()
+                .map(|(ts, seq)| (Timestamp(ts), seq))
+                .collect(),
+            request.limit,
+        );
+        let sources = inner.store.sources(&ranked.seqs())?;
+        Ok(ranked.into_page(total, sources))
     }
 
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use logingest_core::{Cursor, HistogramRequest, Order, Timestamp};
+use logingest_core::{Cursor, HistogramRequest, Order};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
@@ -476,11 +476,6 @@ impl SegmentCollector for ValuesSegment {
         });
         out
     }
-}
-
-/// `Timestamp` of a ranked hit (used by the backend to build cursors).
-pub(crate) fn cursor_of(ts: i64, seq: u64) -> Cursor {
-    Cursor::new(Timestamp(ts), seq)
 }
 
 #[cfg(test)]

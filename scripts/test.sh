@@ -69,7 +69,7 @@ step "the server's HTTP tests again, on the pg backend (PostgreSQL + OpenSearch)
 # The test binaries `cargo test` built, run again: `cargo test -p` would
 # resolve other features and rebuild. Each runs from its package's
 # directory, as cargo runs it.
-server_tests=$(cargo test "${cargo_all[@]}" --tests --no-run --message-format=json 2>/dev/null |
+server_tests=$(cargo test "${cargo_all[@]}" --tests --no-run --message-format=json |
   python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -95,7 +95,7 @@ if ! grep -q '^80 of 2000 records match' <<<"$out"; then
   exit 1
 fi
 
-out=$(target/debug/examples/axum_service --self-test 2>/dev/null)
+out=$(RUST_LOG=warn target/debug/examples/axum_service --self-test)
 printf '%s\n' "$out"
 if ! grep -q '^found 10 of 10 order requests' <<<"$out"; then
   echo "examples: axum_service did not find its own 10 requests through its /logs/api/search" >&2
@@ -104,6 +104,7 @@ fi
 # The pg example reads a configuration file: one for the services started
 # above, with a schema and index prefix of its own.
 pg_config=$(mktemp -t logingest-pg-example.XXXXXX)
+trap 'rm -f "$log" "$pg_config"; services_stop' EXIT
 cat >"$pg_config" <<EOF
 pg_url = "$LOGINGEST_PG_URL"
 es_url = "$LOGINGEST_ES_URL"

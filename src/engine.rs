@@ -128,6 +128,7 @@ impl Engine {
             .receive_time(Timestamp::now());
         let records = parse_records(body, &options).map_err(|e| match e {
             Error::InvalidRecord(record) => IngestError::InvalidRecord(record),
+            Error::TooLarge(message) => IngestError::TooLarge(message),
             // Parsing fails only on a bad record or a limit.
             other => IngestError::TooLarge(other.to_string()),
         })?;

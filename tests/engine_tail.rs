@@ -153,3 +153,19 @@ fn nothing_is_copied_once_every_tail_is_dropped() {
     small.flush().unwrap();
     assert_eq!(small.tail_skipped(), 0);
 }
+
+#[test]
+fn iterating_a_tail_ends_once_the_engine_is_gone() {
+    let engine = engine();
+    let mut tail = engine.tail(parse_query("*").unwrap());
+    engine.ingest_json(&body("info", 0, 2)).unwrap();
+    engine.flush().unwrap();
+    engine.close().unwrap();
+    drop(engine);
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(tail.by_ref().count()));
+    let seen = ended
+        .recv_timeout(WAIT)
+        .expect("the iteration ends when the engine is gone");
+    assert_eq!(seen, 2);
+}

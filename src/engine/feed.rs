@@ -148,16 +148,21 @@ impl Feed {
         };
         let order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
         let result = submit(records);
-        match &result {
-            Ok(ticket) => {
-                // The thread ends only when the feed is dropped.
-                let _ = order.send((ticket.clone(), pending));
+        let unsent = match &result {
+            Ok(ticket) => order.send((ticket.clone(), pending)).err().map(|e| e.0 .1),
+            Err(_) => Some(pending),
+        };
+        drop(order);
+        // Not submitted, or the feed's thread is gone: give back what was
+        // reserved or counted for it.
+        match unsent {
+            Some(Pending::Copy(_, bytes)) => {
+                self.shared.used.fetch_sub(bytes, Ordering::Relaxed);
             }
-            Err(_) => {
-                if let Pending::Copy(_, bytes) = pending {
-                    self.shared.used.fetch_sub(bytes, Ordering::Relaxed);
-                }
+            Some(Pending::Skipped(count)) => {
+                self.shared.skipped.fetch_sub(count, Ordering::Relaxed);
             }
+            None => {}
         }
         result
     }
@@ -191,20 +196,34 @@ impl Shared {
         match pending {
             Pending::Copy(records, bytes) => {
                 if let Ok(ack) = published {
-                    for subscriber in self.subscribers() {
-                        subscriber.publish(ack.first_seq, &records);
-                    }
+                    self.each(|s| s.publish(ack.first_seq, &records));
                 }
                 drop(records);
                 self.used.fetch_sub(bytes, Ordering::Relaxed);
             }
             Pending::Skipped(count) => {
                 if published.is_ok() {
-                    for subscriber in self.subscribers() {
-                        subscriber.missed(count);
-                    }
+                    self.each(|s| s.missed(count));
                 }
             }
+        }
+    }
+
+    /// Calls `f` on every subscriber. A subscriber that panics is dropped
+    /// from the list (the others, and the feed, go on).
+    fn each(&self, f: impl Fn(&dyn Subscriber)) {
+        let mut failed = Vec::new();
+        for subscriber in self.subscribers() {
+            let call = std::panic::AssertUnwindSafe(|| f(subscriber.as_ref()));
+            if std::panic::catch_unwind(call).is_err() {
+                failed.push(subscriber);
+            }
+        }
+        if !failed.is_empty() {
+            self.subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|s| !failed.iter().any(|f| Arc::ptr_eq(f, s)));
         }
     }
 }

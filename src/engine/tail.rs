@@ -32,17 +32,26 @@ pub enum TailEvent {
 /// Dropping it ends the subscription. Reading blocks the calling thread;
 /// in async code read it from a blocking task.
 pub struct Tail {
-    feed: Arc<TailFeed>,
+    state: Arc<TailState>,
+    query: String,
     events: mpsc::Receiver<TailEvent>,
+}
+
+/// What a [`Tail`] and its subscriber share. Not the sender: only the
+/// subscriber holds it, so that the reader sees the end once the engine
+/// (and with it the subscriber) is gone.
+#[derive(Default)]
+struct TailState {
+    /// Losses not queued yet (the queue was full when they happened).
+    missed: AtomicU64,
+    closed: AtomicBool,
 }
 
 /// The subscriber side of a [`Tail`].
 pub(crate) struct TailFeed {
     query: Query,
     events: mpsc::SyncSender<TailEvent>,
-    /// Losses not queued yet (the queue was full when they happened).
-    missed: AtomicU64,
-    closed: AtomicBool,
+    state: Arc<TailState>,
 }
 
 impl Tail {
@@ -50,19 +59,18 @@ impl Tail {
     /// and its subscriber for the feed.
     pub(crate) fn new(query: Query, capacity: usize) -> (Tail, Arc<TailFeed>) {
         let (sender, events) = mpsc::sync_channel(capacity.max(1));
+        let state = Arc::new(TailState::default());
+        let tail = Tail {
+            state: Arc::clone(&state),
+            query: query.to_string(),
+            events,
+        };
         let feed = Arc::new(TailFeed {
             query,
             events: sender,
-            missed: AtomicU64::new(0),
-            closed: AtomicBool::new(false),
+            state,
         });
-        (
-            Tail {
-                feed: Arc::clone(&feed),
-                events,
-            },
-            feed,
-        )
+        (tail, feed)
     }
 
     /// The next event, waiting at most `timeout`; `None` if none came.
@@ -85,7 +93,7 @@ impl Tail {
     }
 
     fn take_missed(&self) -> Option<TailEvent> {
-        match self.feed.missed.swap(0, Ordering::Relaxed) {
+        match self.state.missed.swap(0, Ordering::Relaxed) {
             0 => None,
             n => Some(TailEvent::Missed(n)),
         }
@@ -103,14 +111,14 @@ impl Iterator for Tail {
 
 impl Drop for Tail {
     fn drop(&mut self) {
-        self.feed.closed.store(true, Ordering::Relaxed);
+        self.state.closed.store(true, Ordering::Relaxed);
     }
 }
 
 impl std::fmt::Debug for Tail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tail")
-            .field("query", &self.feed.query.to_string())
+            .field("query", &self.query)
             .finish_non_exhaustive()
     }
 }
@@ -124,18 +132,20 @@ impl TailFeed {
             TailEvent::Missed(n) => *n,
             _ => 1,
         };
-        let pending = self.missed.swap(0, Ordering::Relaxed);
+        let pending = self.state.missed.swap(0, Ordering::Relaxed);
         let event = match (pending, event) {
             (0, event) => event,
             (n, TailEvent::Missed(more)) => TailEvent::Missed(n + more),
             (n, event) => match self.events.try_send(TailEvent::Missed(n)) {
                 Ok(()) => event,
                 Err(mpsc::TrySendError::Full(_)) => {
-                    self.missed.fetch_add(n + lost(&event), Ordering::Relaxed);
+                    self.state
+                        .missed
+                        .fetch_add(n + lost(&event), Ordering::Relaxed);
                     return;
                 }
                 Err(mpsc::TrySendError::Disconnected(_)) => {
-                    self.closed.store(true, Ordering::Relaxed);
+                    self.state.closed.store(true, Ordering::Relaxed);
                     return;
                 }
             },
@@ -143,10 +153,10 @@ impl TailFeed {
         match self.events.try_send(event) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(event)) => {
-                self.missed.fetch_add(lost(&event), Ordering::Relaxed);
+                self.state.missed.fetch_add(lost(&event), Ordering::Relaxed);
             }
             Err(mpsc::TrySendError::Disconnected(_)) => {
-                self.closed.store(true, Ordering::Relaxed);
+                self.state.closed.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -174,6 +184,6 @@ impl Subscriber for TailFeed {
     }
 
     fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Relaxed)
+        self.state.closed.load(Ordering::Relaxed)
     }
 }

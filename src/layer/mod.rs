@@ -41,9 +41,12 @@
 //! (the innermost wins), `metadata.span` (the innermost span's name), and
 //! `traceId`/`spanId` from fields of those names.
 //!
-//! **No feedback loop.** Events of the engine's own crates (targets
-//! `logingest*`, `tantivy*`) are not recorded by default: an engine whose
-//! commits were logged into itself would never be idle.
+//! **No feedback loop.** Events whose target starts with `logingest`,
+//! `tantivy`, `tokio_postgres` or `postgres` (the engine's crates, its
+//! index, its PostgreSQL client) are not recorded by default: an engine
+//! whose commits were logged into itself would never be idle. Filter the
+//! layer (`.with_filter(LevelFilter::INFO)`) so that other libraries' debug
+//! events stay out too.
 
 mod json;
 #[cfg(feature = "log")]
@@ -72,14 +75,10 @@ pub const BUFFER_BYTES: usize = 8 << 20;
 /// Default of [`EngineLayerBuilder::linger`].
 pub const LINGER: Duration = Duration::from_millis(100);
 
-/// Targets not recorded by default (their crates and modules).
-const OWN_TARGETS: &[&str] = &[
-    "logingest",
-    "logingest_core",
-    "logingest_tantivy",
-    "logingest_pg",
-    "tantivy",
-];
+/// Targets not recorded by default: those starting with one of these (the
+/// engine's crates, its index and its PostgreSQL client, each of which may
+/// log while the engine commits what the layer handed it).
+const OWN_TARGETS: &[&str] = &["logingest", "tantivy", "tokio_postgres", "postgres"];
 
 /// A `tracing` layer that records events into an [`Engine`]
 /// (see the [module docs](self)).
@@ -97,11 +96,9 @@ struct Shared {
 
 impl Shared {
     fn ignores(&self, target: &str) -> bool {
-        self.ignored.iter().any(|prefix| {
-            target
-                .strip_prefix(prefix.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-        })
+        self.ignored
+            .iter()
+            .any(|prefix| target.starts_with(prefix.as_str()))
     }
 }
 
@@ -198,9 +195,9 @@ impl EngineLayerBuilder {
         self
     }
 
-    /// Records the engine's own events too (targets `logingest*`,
-    /// `tantivy*`). Only with a filter that keeps them rare: each commit
-    /// may log.
+    /// Records the engine's own events too (targets starting with
+    /// `logingest`, `tantivy`, `tokio_postgres`, `postgres`). Only with a
+    /// filter that keeps them rare: each commit may log.
     pub fn record_own_events(mut self) -> Self {
         self.ignored.clear();
         self

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::Engine;
+use crate::{Engine, IngestError};
 
 /// What the layer does with an event when its buffer is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,8 +42,12 @@ pub struct SinkStats {
 struct Buffer {
     lines: VecDeque<String>,
     bytes: usize,
-    /// Lines taken by the sink thread and not yet handed to the engine.
-    in_flight: bool,
+    /// Lines ever buffered, and of them those done with (handed to the
+    /// engine, refused, or evicted): `drain` waits for the second to reach
+    /// what the first was when it was called, so steady logging by others
+    /// cannot keep it waiting.
+    pushed: u64,
+    done: u64,
     /// Someone waits for the buffer to be handed on: do not linger.
     hurry: bool,
     closed: bool,
@@ -73,7 +77,8 @@ impl Sink {
             buffer: Mutex::new(Buffer {
                 lines: VecDeque::new(),
                 bytes: 0,
-                in_flight: false,
+                pushed: 0,
+                done: 0,
                 hurry: false,
                 closed: false,
             }),
@@ -106,25 +111,20 @@ impl Sink {
         }
         let bytes = line.len() + 1;
         if buffer.bytes + bytes > self.budget {
-            match self.overflow {
-                Overflow::DropNewest => {
-                    self.dropped_full.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                Overflow::DropOldest => {
-                    while buffer.bytes + bytes > self.budget {
-                        let Some(old) = buffer.lines.pop_front() else {
-                            // Larger than the whole buffer.
-                            self.dropped_full.fetch_add(1, Ordering::Relaxed);
-                            return;
-                        };
-                        buffer.bytes -= old.len() + 1;
-                        self.dropped_full.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+            if bytes > self.budget || self.overflow == Overflow::DropNewest {
+                // Larger than the whole buffer, or the newest is what goes.
+                self.dropped_full.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            while buffer.bytes + bytes > self.budget {
+                let old = buffer.lines.pop_front().expect("lines fill the buffer");
+                buffer.bytes -= old.len() + 1;
+                buffer.done += 1;
+                self.dropped_full.fetch_add(1, Ordering::Relaxed);
             }
         }
         buffer.bytes += bytes;
+        buffer.pushed += 1;
         buffer.lines.push_back(line);
         if buffer.lines.len() == 1 {
             self.changed.notify_all();
@@ -144,7 +144,8 @@ impl Sink {
     /// engine (not until it is durable: flush the engine for that).
     pub(crate) fn drain(&self) {
         let mut buffer = self.lock();
-        while !buffer.lines.is_empty() || buffer.in_flight {
+        let target = buffer.pushed;
+        while buffer.done < target {
             buffer.hurry = true;
             self.changed.notify_all();
             buffer = self
@@ -188,36 +189,60 @@ impl Sink {
             }
             buffer.hurry = false;
             buffer.bytes = 0;
-            buffer.in_flight = true;
             let lines = std::mem::take(&mut buffer.lines);
             drop(buffer);
+            let count = lines.len() as u64;
             self.ingest(engine, lines);
             buffer = self.lock();
-            buffer.in_flight = false;
+            buffer.done += count;
             self.changed.notify_all();
         }
     }
 
-    /// Ingests `lines` as one submission; if the engine refuses it (one
-    /// record over a limit spoils the whole body), line by line, so that
-    /// only what is refused is lost.
+    /// Ingests `lines` in submissions within the engine's limits. If the
+    /// engine refuses one for a bad or oversized record (which spoils the
+    /// whole body), its lines go one by one, so that only what is refused
+    /// is lost; if it refuses for want of room or because it closed, the
+    /// submission's lines are counted as refused (retrying each would only
+    /// wait again).
     fn ingest(&self, engine: &Engine, lines: VecDeque<String>) {
-        let count = lines.len() as u64;
-        let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in &lines {
-            body.push_str(line);
-            body.push('\n');
+        let limits = engine.limits();
+        let mut lines = lines.into_iter().peekable();
+        while lines.peek().is_some() {
+            let mut batch = Vec::new();
+            let mut body = String::new();
+            while let Some(line) = lines.peek() {
+                let full = batch.len() >= limits.max_records
+                    || body.len() + line.len() + 1 > limits.max_body_bytes;
+                if full && !batch.is_empty() {
+                    break;
+                }
+                body.push_str(line);
+                body.push('\n');
+                batch.push(lines.next().expect("peeked"));
+            }
+            self.submit(engine, &batch, &body);
         }
-        if engine.ingest_json(body.as_bytes()).is_ok() {
-            self.ingested.fetch_add(count, Ordering::Relaxed);
-            return;
-        }
-        for line in &lines {
-            let counter = match engine.ingest_json(line.as_bytes()) {
-                Ok(_) => &self.ingested,
-                Err(_) => &self.dropped_refused,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn submit(&self, engine: &Engine, batch: &[String], body: &str) {
+        let count = batch.len() as u64;
+        match engine.ingest_json(body.as_bytes()) {
+            Ok(_) => {
+                self.ingested.fetch_add(count, Ordering::Relaxed);
+            }
+            Err(IngestError::InvalidRecord(_) | IngestError::TooLarge(_)) if count > 1 => {
+                for line in batch {
+                    let counter = match engine.ingest_json(line.as_bytes()) {
+                        Ok(_) => &self.ingested,
+                        Err(_) => &self.dropped_refused,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(_) => {
+                self.dropped_refused.fetch_add(count, Ordering::Relaxed);
+            }
         }
     }
 }

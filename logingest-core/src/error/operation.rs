@@ -171,7 +171,7 @@ impl From<OpenError> for Error {
         match e {
             OpenError::InvalidConfig(message) => Error::InvalidRequest(message),
             OpenError::DiskFull { source } => Error::DiskFull { source },
-            OpenError::Backend { retryable, source } => Error::Backend { retryable, source },
+            OpenError::Backend { retryable, source } => backend(retryable, source),
         }
     }
 }
@@ -188,11 +188,20 @@ impl From<IngestError> for Error {
     }
 }
 
+/// The umbrella error for a backend failure: the original [`Error`] when
+/// the failure is one that [`unexpected`] wrapped, else `Backend`.
+fn backend(retryable: bool, source: BoxedSource) -> Error {
+    match source.downcast_ref::<Error>() {
+        Some(original) => original.clone(),
+        None => Error::Backend { retryable, source },
+    }
+}
+
 impl From<WriteError> for Error {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::DiskFull { source } => Error::DiskFull { source },
-            WriteError::Backend { retryable, source } => Error::Backend { retryable, source },
+            WriteError::Backend { retryable, source } => backend(retryable, source),
             WriteError::Timeout(what) => Error::Timeout(what),
             WriteError::Closed => Error::Closed,
         }
@@ -204,14 +213,15 @@ impl From<SearchError> for Error {
         match e {
             SearchError::InvalidQuery(query) => Error::InvalidQuery(query),
             SearchError::InvalidRequest(message) => Error::InvalidRequest(message),
-            SearchError::Backend { retryable, source } => Error::Backend { retryable, source },
+            SearchError::Backend { retryable, source } => backend(retryable, source),
             SearchError::Closed => Error::Closed,
         }
     }
 }
 
-/// A variant the operation cannot produce, reported as what it is: a
-/// backend failure (permanent), its text kept.
+/// A variant the operation does not list, reported as a backend failure
+/// (retryable as the original was) whose source is the original error, so
+/// that converting back into [`Error`] gives the original again.
 fn unexpected(e: Error) -> (bool, BoxedSource) {
     let retryable = e.is_retryable();
     (retryable, std::sync::Arc::new(e))
@@ -302,5 +312,10 @@ mod tests {
             "{odd:?}"
         );
         assert!(odd.to_string().contains("ingest queue is full"));
+        // And back into the umbrella, it is the original again: a disk full
+        // on a read still answers as a disk full.
+        assert!(matches!(Error::from(odd), Error::QueueFull));
+        let read_full = SearchError::from(full);
+        assert!(Error::from(read_full).is_disk_full());
     }
 }

@@ -27,8 +27,13 @@ pub fn index_page(original: &str, nested: &str) -> String {
         .unwrap_or("")
         .trim_end_matches('/');
     let mut base = String::with_capacity(prefix.len() + 1);
+    // A path that starts `//` or holds `\` (which browsers read as `/`)
+    // would make the base another host: keep one leading `/`, encode `\`.
+    let prefix = format!("/{}", prefix.trim_start_matches(['/', '\\']));
+    let prefix = prefix.trim_end_matches('/');
     for c in prefix.chars() {
         match c {
+            '\\' => base.push_str("%5C"),
             '&' => base.push_str("&amp;"),
             '"' => base.push_str("&quot;"),
             '<' => base.push_str("&lt;"),
@@ -98,6 +103,9 @@ mod tests {
         assert_eq!(base("/logs/", "/"), "/logs/");
         assert_eq!(base("/a/b/", "/"), "/a/b/");
         assert_eq!(base("/x\"<", "/"), "/x&quot;&lt;/");
+        assert_eq!(base("//evil.example/x", "/"), "/evil.example/x/");
+        assert_eq!(base("/\\evil.example/x", "/"), "/evil.example/x/");
+        assert_eq!(base("/a\\b", "/"), "/a%5Cb/");
         assert!(index_page("/logs", "/").contains(r#"class="brand" href="/logs""#));
         assert!(index_page("/", "/").contains(r#"class="brand" href="/""#));
     }

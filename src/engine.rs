@@ -111,10 +111,7 @@ impl Engine {
     /// or [`IngestError::Timeout`] when the queue is full (as the builder's
     /// `when_full` says), [`IngestError::Closed`] after close.
     pub fn ingest(&self, records: Vec<Record>) -> Result<Ticket, IngestError> {
-        let ingester = &self.inner.ingester;
-        self.inner
-            .feed
-            .submit(records, |records| ingester.submit(records))
+        self.inner.feed.submit(records, &self.inner.ingester)
     }
 
     /// Parses `body` (a JSON object, an array of them, or NDJSON) within

@@ -17,8 +17,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
-use logingest_core::ingest::Ticket;
-use logingest_core::Record;
+use logingest_core::ingest::{Ingester, Ticket};
+use logingest_core::{IngestError, Record};
 
 /// Receives the records of each submission once they are searchable.
 ///
@@ -56,9 +56,9 @@ enum Pending {
 /// The subscribers and the thread publishing to them.
 pub(crate) struct Feed {
     shared: Arc<Shared>,
-    /// Submissions in the order they were queued; taken while submitting
-    /// so that the feed sees them in the ingester's order.
-    order: Mutex<mpsc::Sender<(Ticket, Pending)>>,
+    /// Submissions in the order the ingester admitted them (sent from
+    /// `Ingester::submit_with`'s hook, which runs in ticket order).
+    order: mpsc::Sender<(Ticket, Pending)>,
 }
 
 struct Shared {
@@ -99,7 +99,7 @@ impl Feed {
             })?;
         Ok(Feed {
             shared,
-            order: Mutex::new(sender),
+            order: sender,
         })
     }
 
@@ -127,35 +127,35 @@ impl Feed {
         self.shared.skipped.load(Ordering::Relaxed)
     }
 
-    /// Submits `records` with `submit` and, if anyone listens, queues a
+    /// Submits `records` to `ingester` and, if anyone listens, queues a
     /// copy to publish once the submission is visible.
-    pub(crate) fn submit<E>(
+    pub(crate) fn submit(
         &self,
         records: Vec<Record>,
-        submit: impl FnOnce(Vec<Record>) -> Result<Ticket, E>,
-    ) -> Result<Ticket, E> {
+        ingester: &Ingester,
+    ) -> Result<Ticket, IngestError> {
         if !self.is_active() {
-            return submit(records);
+            return ingester.submit(records);
         }
+        let count = records.len() as u64;
         let bytes: usize = records.iter().map(Record::memory).sum();
-        let pending = if self.reserve(bytes) {
+        let mut pending = Some(if self.reserve(bytes) {
             Pending::Copy(records.clone(), bytes)
         } else {
-            self.shared
-                .skipped
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
-            Pending::Skipped(records.len() as u64)
-        };
-        let order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = submit(records);
-        let unsent = match &result {
-            Ok(ticket) => order.send((ticket.clone(), pending)).err().map(|e| e.0 .1),
-            Err(_) => Some(pending),
-        };
-        drop(order);
+            self.shared.skipped.fetch_add(count, Ordering::Relaxed);
+            Pending::Skipped(count)
+        });
+        let result = ingester.submit_with(records, |ticket| {
+            if let Some(p) = pending.take() {
+                // Gone only when the feed's thread is: then given back below.
+                if let Err(mpsc::SendError((_, p))) = self.order.send((ticket.clone(), p)) {
+                    pending = Some(p);
+                }
+            }
+        });
         // Not submitted, or the feed's thread is gone: give back what was
         // reserved or counted for it.
-        match unsent {
+        match pending {
             Some(Pending::Copy(_, bytes)) => {
                 self.shared.used.fetch_sub(bytes, Ordering::Relaxed);
             }

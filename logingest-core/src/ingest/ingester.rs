@@ -114,6 +114,21 @@ impl Ingester {
     /// in FIFO order, then `Error::Timeout("queue space")`. After close →
     /// [`Error::Closed`]. On any error nothing of `records` was queued.
     pub fn submit(&self, records: Vec<Record>) -> Result<Ticket, IngestError> {
+        self.submit_with(records, |_| {})
+    }
+
+    /// [`Ingester::submit`], calling `on_admitted` with the ticket once the
+    /// submission is admitted, at the point where its place in the order is
+    /// fixed: the calls of concurrent submissions happen in the order of
+    /// their tickets (and sequence numbers). For observers that must see
+    /// submissions in order, such as a live-tail feed. It runs under the
+    /// queue's lock: keep it short, never block or submit in it. Not
+    /// called for an empty `records` or when admission fails.
+    pub fn submit_with(
+        &self,
+        records: Vec<Record>,
+        on_admitted: impl FnOnce(&Ticket),
+    ) -> Result<Ticket, IngestError> {
         if records.is_empty() {
             if self.shared.queue.lock().closed {
                 return Err(IngestError::Closed);
@@ -121,11 +136,13 @@ impl Ingester {
             return Ok(Ticket::empty());
         }
         // Admission fails only for want of room, or after close.
-        self.shared.admit(records).map_err(|e| match e {
-            Error::QueueFull => IngestError::QueueFull,
-            Error::Timeout(_) => IngestError::Timeout,
-            _ => IngestError::Closed,
-        })
+        self.shared
+            .admit(records, on_admitted)
+            .map_err(|e| match e {
+                Error::QueueFull => IngestError::QueueFull,
+                Error::Timeout(_) => IngestError::Timeout,
+                _ => IngestError::Closed,
+            })
     }
 
     /// Blocks until every submission accepted before this call has been

@@ -179,7 +179,11 @@ impl Shared {
     }
 
     /// Admits a non-empty submission (or fails per `when_full`) and queues it.
-    pub(super) fn admit(self: &Arc<Self>, records: Vec<Record>) -> Result<Ticket> {
+    pub(super) fn admit(
+        self: &Arc<Self>,
+        records: Vec<Record>,
+        on_admitted: impl FnOnce(&Ticket),
+    ) -> Result<Ticket> {
         let bytes = records.iter().map(Record::size).sum::<usize>();
         let mut queue = self.queue.lock();
         if queue.closed {
@@ -216,6 +220,8 @@ impl Shared {
                 queue.records += count;
                 queue.bytes += bytes;
                 queue.last = Some(Arc::clone(ticket.inner()));
+                // Still under the queue's lock: calls happen in ticket order.
+                on_admitted(&ticket);
                 Ok(ticket)
             }
             // Unreachable while accounting holds (channel length <= accounted

@@ -145,8 +145,15 @@ fn clause(v: &Value) -> Check {
 }
 
 /// A token of the `message` field: what core's tokenizer makes of itself.
+///
+/// Tokenizing is not idempotent for one character: `İ` (U+0130) lowercases
+/// to `i` + U+0307 (combining dot above), a mark that is not alphanumeric,
+/// so a token made from `İ` splits when tokenized again. It is still a
+/// token as indexed (the indexer and the parser both split, then
+/// lowercase), so that pair counts as one letter here.
 fn message_token(token: &str) -> Check {
-    if tokenize(token) == [token] {
+    let letters = token.replace("i\u{307}", "i");
+    if tokenize(&letters) == [letters.as_str()] {
         Ok(())
     } else {
         Err(format!(

@@ -171,19 +171,38 @@ pub(crate) fn register_tokenizer(index: &Index) {
 /// (written by an older version) is removed and created anew: the index is
 /// derived data, and the backend re-indexes every record from the record
 /// store when the new index's commit says it holds none.
-fn open_or_rebuild(dir: &Path, schema: Schema) -> Result<Index> {
+fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
     let open = |schema: Schema| {
         let directory = MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
         Index::open_or_create(directory, schema)
     };
     match open(schema.clone()) {
         Err(tantivy::TantivyError::SchemaError(_)) => {
-            std::fs::remove_dir_all(dir).map_err(error::io)?;
-            std::fs::create_dir_all(dir).map_err(error::io)?;
-            open(schema).map_err(error::index)
+            std::fs::remove_dir_all(dir)?;
+            std::fs::create_dir_all(dir)?;
+            open(schema)
         }
-        other => other.map_err(error::index),
+        other => other,
     }
+}
+
+/// Opens (or creates) the index in `dir` with its reader, and the last
+/// sequence number its commits hold.
+fn open_index(dir: &Path) -> tantivy::Result<(Index, IndexReader, u64)> {
+    let (schema, _) = schema();
+    let index = open_or_rebuild(dir, schema)?;
+    register_tokenizer(&index);
+    let committed_through = match index.load_metas()?.payload {
+        Some(text) => serde_json::from_str::<Payload>(&text)
+            .map(|p| p.seq)
+            .unwrap_or(0),
+        None => 0,
+    };
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok((index, reader, committed_through))
 }
 
 /// Parses a record read back from SQLite (recovery).
@@ -347,20 +366,20 @@ impl SearchIndex {
     /// runs) opens one.
     pub(crate) fn open(dir: &Path, config: &TantivyConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(error::io)?;
-        let (schema, fields) = schema();
-        let index = open_or_rebuild(dir, schema)?;
-        register_tokenizer(&index);
-        let committed_through = match index.load_metas().map_err(error::index)?.payload {
-            Some(text) => serde_json::from_str::<Payload>(&text)
-                .map(|p| p.seq)
-                .unwrap_or(0),
-            None => 0,
+        let (_, fields) = schema();
+        let (index, reader, committed_through) = match open_index(dir) {
+            // The index is derived from SQLite: one whose files do not add
+            // up (a file its metadata names is missing, say after a kill
+            // during a merge) is rebuilt, and the backend's recovery then
+            // indexes every stored record again. Never for I/O errors or
+            // a full disk, which a rebuild would not cure.
+            Err(tantivy::TantivyError::OpenReadError(_)) => {
+                std::fs::remove_dir_all(dir).map_err(error::io)?;
+                std::fs::create_dir_all(dir).map_err(error::io)?;
+                open_index(dir).map_err(error::index)?
+            }
+            other => other.map_err(error::index)?,
         };
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(error::index)?;
         Ok(SearchIndex {
             fields,
             index,

@@ -73,6 +73,16 @@ impl Ranked {
         Ranked { positions, next }
     }
 
+    /// [`Ranked::new`] from positions whose timestamps are nanoseconds, as
+    /// an index's columns hold them.
+    pub fn from_nanos(positions: impl IntoIterator<Item = (i64, u64)>, limit: usize) -> Self {
+        let positions = positions
+            .into_iter()
+            .map(|(nanos, seq)| (Timestamp(nanos), seq))
+            .collect();
+        Ranked::new(positions, limit)
+    }
+
     /// The page's positions, in result order.
     pub fn positions(&self) -> &[(Timestamp, u64)] {
         &self.positions

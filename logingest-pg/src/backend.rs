@@ -213,13 +213,7 @@ impl Backend for PgBackend {
         let query = request.time.within(&request.query);
         let body = collect::page_body(self.dsl(&query)?, request);
         let (total, ranked) = collect::page(&self.inner.index.search(&body)?)?;
-        let ranked = Ranked::new(
-            ranked
-                .into_iter()
-                .map(|(ts, seq)| (Timestamp(ts), seq))
-                .collect(),
-            request.limit,
-        );
+        let ranked = Ranked::from_nanos(ranked, request.limit);
         let times = ranked.positions().iter().map(|&(t, _)| t.0);
         let (min_ts, max_ts) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
         let seqs = ranked.seqs();

@@ -320,13 +320,7 @@ impl Backend for TantivyBackend {
         let (total, ranked) = searcher
             .search(tantivy_query.as_ref(), &collector)
             .map_err(error::index)?;
-        let ranked = Ranked::new(
-            ranked
-                .into_iter()
-                .map(|(ts, seq)| (Timestamp(ts), seq))
-                .collect(),
-            request.limit,
-        );
+        let ranked = Ranked::from_nanos(ranked, request.limit);
         let sources = inner.store.sources(&ranked.seqs())?;
         Ok(ranked.into_page(total, sources))
     }

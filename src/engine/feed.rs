@@ -114,7 +114,14 @@ impl Feed {
 
     /// Whether some subscriber wants records.
     pub(crate) fn is_active(&self) -> bool {
-        self.shared.subscribers().iter().any(|s| s.is_active())
+        // On every ingest: look under the lock, without copying the list.
+        let mut list = self
+            .shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        list.retain(|s| !s.is_closed());
+        list.iter().any(|s| s.is_active())
     }
 
     /// Bytes of copies waiting for visibility, and the most there may be.

@@ -287,14 +287,22 @@ impl SearchIndex {
 fn search_result(answer: std::result::Result<Value, EsError>) -> Result<Value> {
     match answer {
         Ok(answer) => Ok(answer),
-        // A regex the cluster refuses to run (an automaton too large to
-        // determinize, a pattern over `index.max_regex_length`) is a
-        // property of the query, not a failure of the backend.
+        // A pattern the cluster refuses to run (an automaton too large to
+        // determinize, a regex over `index.max_regex_length`) is a property
+        // of the query, not a failure of the backend. Said in our words: the
+        // cluster's answer names its internal indices and automaton sizes.
         Err(EsError::Status {
             status: 400, body, ..
         }) if is_regex_limit(&body) => Err(Error::InvalidQuery(QueryError::new(
             0,
-            format!("the search cluster refuses this regular expression as too complex: {body}"),
+            if body.contains("regex_length") {
+                "a regular expression is too long for the search cluster \
+                 (its index.max_regex_length); use a shorter pattern"
+            } else {
+                "a wildcard or regular expression is too complex for the search cluster \
+                 (its automaton exceeds 10,000 states; `?` or literals after a `*`, or \
+                 repetitions after `.*`, multiply states); use fewer of them"
+            },
         ))),
         Err(e) => Err(e.into()),
     }

@@ -4,9 +4,11 @@
 //!
 //! - keyword `field:value` → one term `field\0value` of `kw`;
 //! - message terms and phrases → term / phrase queries on `message`;
-//! - wildcards → a regex over the term dictionary (`kw` terms with the
-//!   path prefix, or `message` tokens), which tantivy runs as an automaton
-//!   intersected with the FST, so infix wildcards never scan documents;
+//! - wildcards → the terms of the dictionary (`kw` terms of the path, or
+//!   `message` tokens) under the pattern's literal prefix that the
+//!   evaluator's matcher accepts, then a term-set query; a `message` pattern
+//!   that starts with a wildcard searches the terms for its longest literal
+//!   instead ([`crate::dictionary`]); no wildcard scans documents;
 //! - keyword regexes → the Rust regex applied to each distinct value of the
 //!   path (read from the `kw` fast field's dictionary; only the values
 //!   starting with the literal after a leading `^`), then a term-set query:
@@ -21,12 +23,12 @@
 use std::ops::Bound;
 
 use logingest_core::query::{Field as QField, RegexPattern, Translate, Wildcard, WildcardPart};
-use logingest_core::{Error, Result, Timestamp};
+use logingest_core::{Result, Timestamp};
 use regex_syntax::hir::{HirKind, Look};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
-    TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocId, Searcher, SegmentReader, TantivyDocument, Term};
@@ -101,6 +103,41 @@ impl QueryBuilder<'_> {
         terms.dedup();
         Ok(terms)
     }
+
+    /// `message` tokens that start with `prefix` and that `keep` accepts,
+    /// from every segment (a range of each term dictionary).
+    fn matching_message_terms(
+        &self,
+        prefix: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Term>> {
+        let mut terms = Vec::new();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.fields.message)
+                .map_err(error::index)?;
+            let mut stream = inverted
+                .terms()
+                .range()
+                .ge(prefix.as_bytes())
+                .into_stream()
+                .map_err(|e| error::index(e.into()))?;
+            while stream.advance() {
+                let key = stream.key();
+                if !key.starts_with(prefix.as_bytes()) {
+                    break;
+                }
+                if let Ok(text) = std::str::from_utf8(key) {
+                    if keep(text) {
+                        terms.push(Term::from_field_text(self.fields.message, text));
+                    }
+                }
+            }
+        }
+        terms.sort_unstable();
+        terms.dedup();
+        Ok(terms)
+    }
 }
 
 /// The literal text every match of `pattern` starts with when the pattern
@@ -145,17 +182,12 @@ fn infix_needle(pattern: &Wildcard) -> Option<String> {
         .map(logingest_core::lowercase)
 }
 
-/// A wildcard as an anchored regex in the syntax of tantivy's FST automaton.
-fn wildcard_regex(pattern: &Wildcard) -> String {
-    let mut re = String::from("(?s)");
-    for part in &pattern.parts {
-        match part {
-            WildcardPart::Literal(text) => re.push_str(&regex_syntax::escape(text)),
-            WildcardPart::AnyChar => re.push('.'),
-            WildcardPart::AnyString => re.push_str(".*"),
-        }
+/// The literal a wildcard starts with (`conn*ct` → `conn`), or `""`.
+fn leading_literal(pattern: &Wildcard) -> &str {
+    match pattern.parts.first() {
+        Some(WildcardPart::Literal(text)) => text,
+        _ => "",
     }
-    re
 }
 
 impl Translate for QueryBuilder<'_> {
@@ -194,26 +226,20 @@ impl Translate for QueryBuilder<'_> {
                     })?;
             return Ok(Box::new(TermSetQuery::new(terms)));
         }
-        let (tantivy_field, regex) = match field {
-            QField::Message => (self.fields.message, wildcard_regex(&pattern.lowercased())),
+        // Every other wildcard: the terms under its literal prefix, each
+        // tested by the evaluator's matcher. (An automaton of the pattern,
+        // as tantivy's `RegexQuery` builds, can exceed its size limit for a
+        // few `?` next to multi-byte characters and then cannot run at all.)
+        let terms = match field {
+            QField::Message => {
+                let pattern = pattern.lowercased();
+                self.matching_message_terms(leading_literal(&pattern), |t| pattern.matches(t))?
+            }
             QField::Keyword(path) => {
-                let prefix = regex_syntax::escape(&format!("{path}{KW_SEPARATOR}"));
-                (
-                    self.fields.kw,
-                    format!("{prefix}{}", wildcard_regex(pattern)),
-                )
+                self.matching_kw_terms(path, leading_literal(pattern), |v| pattern.matches(v))?
             }
         };
-        // The parser bounds a wildcard's size; should the automaton still
-        // not build, say so in our words: tantivy's text names its internal
-        // regex (with the `\0` of `kw` terms), which means nothing to a user.
-        let query = RegexQuery::from_pattern(&regex, tantivy_field).map_err(|_| {
-            Error::InvalidQuery(logingest_core::QueryError::new(
-                0,
-                "a wildcard is too complex to search; use fewer `?` and `*`, or a regular expression",
-            ))
-        })?;
-        Ok(Box::new(query))
+        Ok(Box::new(TermSetQuery::new(terms)))
     }
 
     fn regex(&mut self, field: &QField, pattern: &RegexPattern) -> Result<Boxed> {

@@ -288,6 +288,42 @@ fn disk_report(backend: &TantivyBackend, records: u64) -> Result<(), Error> {
         per(live),
         garbage as f64 / f64::from(1 << 20),
     );
+    index_breakdown(backend, records)
+}
+
+/// Bytes a record per index component and field, from tantivy's own
+/// accounting (`Searcher::space_usage`): what each part of the schema costs.
+fn index_breakdown(backend: &TantivyBackend, records: u64) -> Result<(), Error> {
+    let usage = backend.tantivy_index().reader()?.searcher().space_usage()?;
+    let per = |b: u64| b as f64 / records.max(1) as f64;
+    let mut rows: std::collections::BTreeMap<(String, &str), u64> = Default::default();
+    for segment in usage.segments() {
+        let components = [
+            ("term", segment.termdict()),
+            ("idx", segment.postings()),
+            ("pos", segment.positions()),
+            ("fast", segment.fast_fields()),
+            ("fieldnorm", segment.fieldnorms()),
+        ];
+        for (component, fields) in components {
+            for field in fields.fields() {
+                *rows
+                    .entry((field.field_name().to_owned(), component))
+                    .or_default() += field.total().get_bytes();
+                if let Some(dict) = field.dictionary_num_bytes() {
+                    *rows
+                        .entry((field.field_name().to_owned(), "fast dictionary"))
+                        .or_default() += dict.get_bytes();
+                }
+            }
+        }
+        *rows.entry(("(all)".to_owned(), "store")).or_default() +=
+            segment.store().total().get_bytes();
+    }
+    println!("index by field (bytes/record; `fast` includes its dictionary):");
+    for ((field, component), bytes) in rows {
+        println!("  {field:<8} {component:<16} {:>7.2}", per(bytes));
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::ops::Bound;
 use super::*;
 use crate::parse::{parse_records, ParseOptions};
 use crate::query::{RegexPattern, Wildcard};
+use proptest::prelude::*;
 
 fn record(json: &str) -> Record {
     parse_records(json.as_bytes(), &ParseOptions::default())
@@ -187,6 +188,69 @@ fn wildcard_matcher_edge_cases() {
     assert!(!wildcard_matches(&[lit("a"), S, lit("b")], "ab a"));
     assert!(wildcard_matches(&[lit("a*b")], "a*b"), "literal star");
     assert!(wildcard_matches(&[Q, Q], "日本"));
+    assert!(wildcard_matches(&[lit("a"), S, lit("b"), Q], "axxbbx"));
+    assert!(!wildcard_matches(&[S, lit("ab"), S, lit("ba")], "aba"));
+    assert!(
+        wildcard_matches(&[lit(""), S, lit("")], "x"),
+        "empty literals"
+    );
+}
+
+/// The definition: a `*` tries every split of the rest. Exponential in the
+/// number of `*`s, so only for short inputs.
+fn wildcard_matches_by_definition(parts: &[WildcardPart], text: &str) -> bool {
+    match parts.split_first() {
+        None => text.is_empty(),
+        Some((WildcardPart::Literal(lit), rest)) => text
+            .strip_prefix(lit.as_str())
+            .is_some_and(|tail| wildcard_matches_by_definition(rest, tail)),
+        Some((WildcardPart::AnyChar, rest)) => {
+            let mut chars = text.chars();
+            chars.next().is_some() && wildcard_matches_by_definition(rest, chars.as_str())
+        }
+        Some((WildcardPart::AnyString, rest)) => text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .any(|i| wildcard_matches_by_definition(rest, &text[i..])),
+    }
+}
+
+fn wildcard_part() -> impl Strategy<Value = WildcardPart> {
+    prop_oneof![
+        "[abé]{0,3}".prop_map(WildcardPart::Literal),
+        Just(WildcardPart::AnyChar),
+        Just(WildcardPart::AnyString),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn the_wildcard_walk_agrees_with_the_definition(
+        parts in proptest::collection::vec(wildcard_part(), 0..7),
+        text in "[abé]{0,9}",
+    ) {
+        prop_assert_eq!(
+            wildcard_matches(&parts, &text),
+            wildcard_matches_by_definition(&parts, &text),
+            "{:?} on {:?}", parts, text
+        );
+    }
+}
+
+#[test]
+fn many_stars_on_a_long_value_take_linear_time() {
+    // By the definition this is ~10,000^31 splits; the walk does at most
+    // text × pattern steps. A regression hangs this test.
+    let mut parts = vec![WildcardPart::AnyString];
+    for _ in 0..31 {
+        parts.push(lit("a"));
+        parts.push(WildcardPart::AnyString);
+    }
+    parts.push(lit("b"));
+    assert!(!wildcard_matches(&parts, &"a".repeat(10_000)));
 }
 
 #[test]

@@ -16,8 +16,9 @@ pub use aggregate::{
     facets_top_values, histogram_counts, invalid_requests_are_rejected, stats_count_records,
 };
 pub use query::{
-    cursor_pages_never_skip_or_repeat, cursor_pages_under_concurrent_ingest, every_query_form,
-    large_messages, ordering_ties_follow_sequence, sample_queries_of_product, time_range_edges,
+    complex_wildcard_cases, complex_wildcards, cursor_pages_never_skip_or_repeat,
+    cursor_pages_under_concurrent_ingest, every_query_form, large_messages,
+    ordering_ties_follow_sequence, sample_queries_of_product, time_range_edges,
     total_is_exact_beyond_the_page, unicode_text_and_values,
 };
 pub use storage::{

@@ -98,10 +98,17 @@ pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, Quer
             query,
         });
         if matches!(parser.peek()?, Some(t) if t.kind == TokenKind::Or) {
-            let trimmed = text.trim_start();
-            let start = text.len() - trimmed.len();
+            // The whole text from its first token to the end of its last:
+            // not `trim_end`, which would also cut a space a trailing `\`
+            // escapes.
+            let start = conjuncts[0].span.start;
+            let mut lexer = Lexer::new(text);
+            let mut end = start;
+            while lexer.next_token()?.is_some() {
+                end = lexer.offset();
+            }
             return Ok(vec![Conjunct {
-                span: start..start + trimmed.trim_end().len(),
+                span: start..end,
                 query: whole,
             }]);
         }

@@ -451,6 +451,13 @@ fn conjuncts_keep_their_text() {
     assert_eq!(&text[parts[0].span.clone()], "a b OR c");
     assert_eq!(Ok(parts[0].query.clone()), parse(text));
     assert_eq!(super::parse_conjuncts("  ", NOW), Ok(vec![]));
+    // A space a trailing backslash escapes belongs to the clause (fuzz
+    // finding 9: a vertical tab cut off left `x\` alone).
+    for text in ["a OR x\\\u{b}\u{b}", "a OR x\\  ", "a OR \"b\" x\\\t"] {
+        let parts = super::parse_conjuncts(text, NOW).unwrap();
+        let span = &text[parts[0].span.clone()];
+        assert_eq!(parse(span), parse(text), "{text:?} as {span:?}");
+    }
     // Errors are the parser's, at the same position.
     assert_eq!(
         super::parse_conjuncts("a AND", NOW).unwrap_err(),

@@ -1,0 +1,316 @@
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+};
+use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use super::*;
+
+fn string(s: &str) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(any_value::Value::StringValue(s.into())),
+    })
+}
+
+fn kv(key: &str, value: Option<AnyValue>) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value,
+        ..Default::default()
+    }
+}
+
+fn any(value: any_value::Value) -> Option<AnyValue> {
+    Some(AnyValue { value: Some(value) })
+}
+
+/// A request of one resource and scope holding `logs`.
+fn request(logs: Vec<LogRecord>) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![
+                    kv("service.name", string("checkout")),
+                    kv("host.name", string("node-7")),
+                ],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope {
+                    name: "app.payments".into(),
+                    version: "1.2.0".into(),
+                    ..Default::default()
+                }),
+                log_records: logs,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+const T: u64 = 1_694_764_800_123_456_789; // 2023-09-15T08:00:00.123456789Z
+
+fn full_log() -> LogRecord {
+    LogRecord {
+        time_unix_nano: T,
+        observed_time_unix_nano: T + 1_000,
+        severity_number: 17,
+        severity_text: "ERROR".into(),
+        body: string("payment failed"),
+        attributes: vec![
+            kv("http.route", string("/pay")),
+            kv("retries", any(any_value::Value::IntValue(3))),
+            kv("resource", string("an attribute of that name")),
+        ],
+        dropped_attributes_count: 0,
+        flags: 1,
+        trace_id: (1..=16).collect(),
+        span_id: (1..=8).collect(),
+        event_name: String::new(),
+    }
+}
+
+fn read(request: &ExportLogsServiceRequest) -> Result<Vec<Record>, ProtocolError> {
+    records(request, &ParseOptions::default(), |_| Ok(()))
+}
+
+fn source(log: LogRecord) -> String {
+    read(&request(vec![log])).unwrap()[0].source().to_owned()
+}
+
+#[test]
+fn a_log_record_maps_onto_the_record_fields_and_keeps_the_rest() {
+    let text = source(full_log());
+    let expected = concat!(
+        r#"{"timestamp":"2023-09-15T08:00:00.123456789Z","level":"ERROR","message":"payment failed","#,
+        r#""resourceId":"checkout","traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","#,
+        r#""metadata":{"attributes":{"resource":"an attribute of that name"},"http.route":"/pay","#,
+        r#""otel":{"flags":1,"observedTimestamp":"2023-09-15T08:00:00.123457789Z","severityNumber":17},"#,
+        r#""resource":{"host.name":"node-7"},"retries":3,"#,
+        r#""scope":{"name":"app.payments","version":"1.2.0"}}}"#
+    );
+    assert_eq!(text, expected);
+    let record = &read(&request(vec![full_log()])).unwrap()[0];
+    assert_eq!(
+        record.keyword_values("metadata.http.route").next(),
+        Some("/pay")
+    );
+    assert_eq!(
+        record.keyword_values("metadata.resource.host.name").next(),
+        Some("node-7")
+    );
+}
+
+#[test]
+fn times_fall_back_to_the_observed_time_then_the_receive_time() {
+    let observed = source(LogRecord {
+        observed_time_unix_nano: T,
+        body: string("m"),
+        ..Default::default()
+    });
+    assert!(
+        observed.starts_with(r#"{"timestamp":"2023-09-15T08:00:00.123456789Z","message":"m""#),
+        "{observed}"
+    );
+    let receive = Timestamp::from_nanos(1_700_000_000_000_000_000);
+    let options = ParseOptions::default().receive_time(receive);
+    let none = records(&request(vec![LogRecord::default()]), &options, |_| {
+        Ok::<(), ProtocolError>(())
+    })
+    .unwrap();
+    assert_eq!(none[0].timestamp(), receive);
+    assert!(
+        none[0].source().contains(r#""message":"""#),
+        "{}",
+        none[0].source()
+    );
+    let e = read(&request(vec![LogRecord {
+        time_unix_nano: u64::MAX,
+        ..Default::default()
+    }]))
+    .unwrap_err();
+    assert_eq!(
+        e.location(),
+        Some("resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_severity_number_without_text_names_its_range() {
+    for (number, level) in [
+        (1, Some("trace")),
+        (8, Some("debug")),
+        (9, Some("info")),
+        (13, Some("warn")),
+        (20, Some("error")),
+        (24, Some("fatal")),
+        (0, None),
+        (25, None),
+        (-3, None),
+    ] {
+        let text = source(LogRecord {
+            severity_number: number,
+            ..Default::default()
+        });
+        match level {
+            Some(level) => assert!(
+                text.contains(&format!(r#""level":"{level}""#)),
+                "{number}: {text}"
+            ),
+            None => assert!(!text.contains("\"level\""), "{number}: {text}"),
+        }
+    }
+}
+
+#[test]
+fn bodies_and_attributes_keep_their_types() {
+    let nested = any(any_value::Value::KvlistValue(KeyValueList {
+        values: vec![
+            kv("ok", any(any_value::Value::BoolValue(true))),
+            kv("ratio", any(any_value::Value::DoubleValue(0.5))),
+            kv("nan", any(any_value::Value::DoubleValue(f64::NAN))),
+            kv("inf", any(any_value::Value::DoubleValue(f64::NEG_INFINITY))),
+            kv("raw", any(any_value::Value::BytesValue(vec![0, 255]))),
+            kv(
+                "list",
+                any(any_value::Value::ArrayValue(ArrayValue {
+                    values: vec![
+                        AnyValue {
+                            value: Some(any_value::Value::IntValue(-1)),
+                        },
+                        AnyValue { value: None },
+                    ],
+                })),
+            ),
+            kv("empty", None),
+        ],
+    }));
+    let text = source(LogRecord {
+        body: nested.clone(),
+        attributes: vec![kv("value", nested)],
+        ..Default::default()
+    });
+    let object = r#"{"empty":null,"inf":"-Infinity","list":[-1,null],"nan":"NaN","ok":true,"ratio":0.5,"raw":"AP8="}"#;
+    let message = serde_json::to_string(object).unwrap();
+    assert!(text.contains(&format!(r#""message":{message}"#)), "{text}");
+    assert!(text.contains(&format!(r#""value":{object}"#)), "{text}");
+}
+
+#[test]
+fn ids_of_the_wrong_length_fail_the_request_with_their_place() {
+    let mut bad = full_log();
+    bad.trace_id = vec![1, 2, 3];
+    let e = read(&request(vec![full_log(), bad])).unwrap_err();
+    assert_eq!(
+        e.location(),
+        Some("resourceLogs[0].scopeLogs[0].logRecords[1].traceId")
+    );
+    assert!(e.reason().contains("3 bytes"), "{e}");
+    let mut bad = full_log();
+    bad.span_id = vec![9; 16];
+    let e = read(&request(vec![bad])).unwrap_err();
+    assert_eq!(
+        e.location(),
+        Some("resourceLogs[0].scopeLogs[0].logRecords[0].spanId")
+    );
+    let mut zeros = full_log();
+    zeros.trace_id = vec![0; 16];
+    zeros.span_id = vec![0; 8];
+    let text = source(zeros);
+    assert!(
+        !text.contains("traceId") && !text.contains("spanId"),
+        "{text}"
+    );
+}
+
+#[test]
+fn record_rules_apply_and_name_the_log_record() {
+    let mut limits = logingest_core::Limits::default();
+    limits.max_record_bytes = 600;
+    let options = ParseOptions::default().limits(limits);
+    let mut big = full_log();
+    big.body = string(&"x".repeat(700));
+    let e = records(&request(vec![full_log(), big]), &options, |_| {
+        Ok::<(), ProtocolError>(())
+    })
+    .unwrap_err();
+    assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
+    assert_eq!(
+        e.location(),
+        Some("resourceLogs[0].scopeLogs[0].logRecords[1]"),
+        "{e}"
+    );
+    let mut limits = logingest_core::Limits::default();
+    limits.max_records = 2;
+    let options = ParseOptions::default().limits(limits);
+    let e = records(&request(vec![full_log(); 3]), &options, |_| {
+        Ok::<(), ProtocolError>(())
+    })
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("3 log records, the limit is 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn protobuf_and_json_encodings_give_the_same_records() {
+    let request = request(vec![full_log()]);
+    let from_protobuf = decode(
+        &request.encode_to_vec(),
+        Encoding::Protobuf,
+        &ParseOptions::default(),
+        |_| Ok::<(), ProtocolError>(()),
+    )
+    .unwrap();
+    // The OTLP JSON mapping as the specification spells it: hex ids,
+    // 64-bit integers as strings, enums as numbers.
+    let json = r#"{"resourceLogs":[{"resource":{"attributes":[
+        {"key":"service.name","value":{"stringValue":"checkout"}},
+        {"key":"host.name","value":{"stringValue":"node-7"}}]},
+      "scopeLogs":[{"scope":{"name":"app.payments","version":"1.2.0"},
+        "logRecords":[{"timeUnixNano":"1694764800123456789","observedTimeUnixNano":"1694764800123457789",
+          "severityNumber":17,"severityText":"ERROR","body":{"stringValue":"payment failed"},
+          "attributes":[{"key":"http.route","value":{"stringValue":"/pay"}},
+            {"key":"retries","value":{"intValue":"3"}},
+            {"key":"resource","value":{"stringValue":"an attribute of that name"}}],
+          "flags":1,"traceId":"0102030405060708090A0B0C0D0E0F10","spanId":"0102030405060708"}]}]}]}"#;
+    let from_json = decode(
+        json.as_bytes(),
+        Encoding::Json,
+        &ParseOptions::default(),
+        |_| Ok::<(), ProtocolError>(()),
+    )
+    .unwrap();
+    assert_eq!(from_json[0].source(), from_protobuf[0].source());
+}
+
+#[test]
+fn broken_bodies_are_invalid_with_a_reason() {
+    let e = decode_request(&[0x0a, 0xff, 0xff], Encoding::Protobuf).unwrap_err();
+    assert!(
+        matches!(e, ProtocolError::Invalid { location: None, .. }),
+        "{e}"
+    );
+    assert!(e.reason().contains("protobuf"), "{e}");
+    let e = decode_request(b"{\n \"resourceLogs\": 5}", Encoding::Json).unwrap_err();
+    assert_eq!(e.location(), Some("line 2, column 18"), "{e}");
+    assert!(!e.reason().contains(" at line "), "{e}");
+    let e = decode_request(
+        br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}"#,
+        Encoding::Json,
+    )
+    .unwrap_err();
+    assert!(matches!(e, ProtocolError::Invalid { .. }), "{e}");
+    assert_eq!(
+        Encoding::from_content_type("application/json; charset=utf-8"),
+        Some(Encoding::Json)
+    );
+    assert_eq!(
+        Encoding::from_content_type("Application/X-Protobuf"),
+        Some(Encoding::Protobuf)
+    );
+    assert_eq!(Encoding::from_content_type("text/plain"), None);
+}

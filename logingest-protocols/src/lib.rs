@@ -23,6 +23,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod otlp;
 mod record;
 

@@ -126,7 +126,7 @@ pub fn decode<E: From<ProtocolError>>(
 pub fn records<E: From<ProtocolError>>(
     request: &ExportLogsServiceRequest,
     options: &ParseOptions,
-    meter: impl FnMut(usize) -> Result<(), E>,
+    mut meter: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<Vec<Record>, E> {
     let total = count(request);
     let limit = options.limits.max_records;
@@ -187,6 +187,7 @@ pub fn records<E: From<ProtocolError>>(
                         ProtocolError::invalid(Some(format!("{place}.{field}")), reason)
                     },
                 )?;
+                batch.check_last(&options.limits, &mut meter)?;
             }
         }
     }

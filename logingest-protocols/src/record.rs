@@ -2,7 +2,9 @@
 //! parsed by the record parser (which applies every limit), with its errors
 //! mapped back to where each record came from in the request.
 
-use logingest_core::{parse_records_metered, Error, Format, ParseOptions, Record, RecordError};
+use logingest_core::{
+    parse_records_metered, Error, Format, Limits, ParseOptions, Record, RecordError,
+};
 use serde_json::Value;
 
 use crate::ProtocolError;
@@ -13,6 +15,10 @@ use crate::ProtocolError;
 pub(crate) struct Batch {
     text: String,
     locations: Vec<String>,
+    /// Where the last record's text starts.
+    last_start: usize,
+    /// Bytes of `text`'s allocation the meter was told about.
+    metered: usize,
 }
 
 /// One record being written: its members in the order they are added.
@@ -25,6 +31,7 @@ impl Batch {
     /// Starts a record that came from `location` of the request.
     pub fn record(&mut self, location: String) -> RecordText<'_> {
         self.locations.push(location);
+        self.last_start = self.text.len();
         self.text.push('{');
         RecordText {
             text: &mut self.text,
@@ -32,10 +39,40 @@ impl Batch {
         }
     }
 
+    /// Checks the record just written, as it is written: its text within
+    /// the record size limit, and its allocation told to `meter`.
+    ///
+    /// A protocol can make a large text of a small request (the attributes
+    /// of a resource are written into each of its records), so waiting for
+    /// [`Batch::parse`] to apply the limits would let a request of a few
+    /// kilobytes take gigabytes first.
+    pub fn check_last<E: From<ProtocolError>>(
+        &mut self,
+        limits: &Limits,
+        meter: &mut impl FnMut(usize) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let bytes = self.text.len() - self.last_start;
+        if bytes > limits.max_record_bytes {
+            return Err(E::from(ProtocolError::TooLarge {
+                location: self.locations.last().cloned(),
+                reason: format!(
+                    "record is {bytes} bytes, the limit is {}",
+                    limits.max_record_bytes
+                ),
+            }));
+        }
+        let grown = self.text.capacity().saturating_sub(self.metered);
+        if grown > 0 {
+            self.metered += grown;
+            meter(grown)?;
+        }
+        Ok(())
+    }
+
     /// Parses the written records with `options` (its limits, except the
     /// body size, which the caller enforced on the request as sent),
-    /// telling `meter` about memory as [`parse_records_metered`] does, after
-    /// the text itself.
+    /// telling `meter` about memory as [`parse_records_metered`] does (the
+    /// text itself was metered by [`Batch::check_last`]).
     pub fn parse<E: From<ProtocolError>>(
         self,
         options: &ParseOptions,
@@ -44,7 +81,6 @@ impl Batch {
         if self.locations.is_empty() {
             return Ok(Vec::new());
         }
-        meter(self.text.capacity())?;
         let mut options = *options;
         options.limits.max_body_bytes = usize::MAX;
         options.format = Format::Ndjson;

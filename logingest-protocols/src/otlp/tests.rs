@@ -314,3 +314,99 @@ fn broken_bodies_are_invalid_with_a_reason() {
     );
     assert_eq!(Encoding::from_content_type("text/plain"), None);
 }
+
+/// A resource's attributes are written into each of its records: a small
+/// request of many empty log records under one large resource makes a text
+/// hundreds of times its size. The meter hears of it as it grows, so a
+/// budget stops the request before the text is made.
+#[test]
+fn the_text_of_records_is_metered_as_it_is_written() {
+    let mut request = request(vec![LogRecord::default(); 10_000]);
+    let resource = request.resource_logs[0].resource.as_mut().unwrap();
+    resource
+        .attributes
+        .push(kv("big", string(&"y".repeat(50_000))));
+    let body = request.encode_to_vec();
+    assert!(body.len() < 100_000, "{}", body.len());
+    let budget = 10 * body.len();
+    let mut metered = 0;
+    let e = decode(
+        &body,
+        Encoding::Protobuf,
+        &ParseOptions::default(),
+        |bytes| {
+            metered += bytes;
+            if metered > budget {
+                return Err(ProtocolError::invalid(None, "over budget"));
+            }
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.reason(), "over budget");
+    // The text stopped growing at the budget (its last doubling at most).
+    assert!(metered <= 2 * budget + 100_000, "{metered}");
+    // One record over the record size limit is refused as it is written.
+    let mut limits = logingest_core::Limits::default();
+    limits.max_record_bytes = 40_000;
+    let options = ParseOptions::default().limits(limits);
+    let e = decode(&body, Encoding::Protobuf, &options, |_| {
+        Ok::<(), ProtocolError>(())
+    })
+    .unwrap_err();
+    assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
+    assert_eq!(
+        e.location(),
+        Some("resourceLogs[0].scopeLogs[0].logRecords[0]"),
+        "{e}"
+    );
+}
+
+/// Writes the seeds of the `otlp` fuzz target (`fuzz/corpus/otlp`): the
+/// requests of these tests in both encodings, each with the largest limits
+/// and with the smallest (the first byte; `crate::fuzz`). Run by hand when
+/// the mapping changes:
+/// `cargo test -p logingest-protocols -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/otlp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut no_ids = full_log();
+    no_ids.trace_id.clear();
+    no_ids.span_id.clear();
+    no_ids.time_unix_nano = 0;
+    no_ids.body = any(any_value::Value::KvlistValue(KeyValueList {
+        values: vec![
+            kv("n", any(any_value::Value::IntValue(-3))),
+            kv("d", any(any_value::Value::DoubleValue(f64::NAN))),
+            kv("b", any(any_value::Value::BytesValue(vec![0, 255]))),
+            kv(
+                "a",
+                any(any_value::Value::ArrayValue(ArrayValue {
+                    values: vec![AnyValue {
+                        value: Some(any_value::Value::BoolValue(true)),
+                    }],
+                })),
+            ),
+        ],
+    }));
+    let requests = [
+        ("one", request(vec![full_log()])),
+        ("typed", request(vec![no_ids, LogRecord::default()])),
+        ("empty", ExportLogsServiceRequest::default()),
+    ];
+    for (name, request) in requests {
+        let encodings = [
+            ("pb", 0x7e, request.encode_to_vec()),
+            ("json", 0x7f, serde_json::to_vec(&request).unwrap()),
+        ];
+        for (encoding, largest, body) in encodings {
+            for (limits, first) in [("large", largest), ("small", largest & 1)] {
+                let mut seed = vec![first];
+                seed.extend_from_slice(&body);
+                std::fs::write(dir.join(format!("{name}-{encoding}-{limits}")), seed).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Fuzz check of the OTLP logs decoder (feature `fuzzing`).
+//!
+//! `POST /v1/logs` hands untrusted bytes to [`otlp::decode`], so the check
+//! is here, beside it, for the fuzz target (`fuzz/`, nightly) and the
+//! stable replay of its seeds (the test below) to run the same code. The
+//! first byte of the input picks the encoding and a set of small limits
+//! (so limits are reached by small inputs); the rest is the body.
+//! Properties:
+//!
+//! - no panic, and the same input decodes to the same result twice;
+//! - `Ok`: one record per log record of the request, no more than
+//!   `max_records`, each record's text within `max_record_bytes`, the meter
+//!   told of at least every record's text, and each record's text parses
+//!   back, alone, as our own format, to the same record;
+//! - `Err`: only [`ProtocolError::Invalid`] or [`ProtocolError::TooLarge`]
+//!   (the meter here never refuses), with a reason, and a location that is
+//!   a place in the request (`resourceLogs[…]…`) or in its JSON text
+//!   (`line L, column C` that exist in the body).
+
+use logingest_core::{parse_records, Format, Limits, ParseOptions, Timestamp};
+
+use crate::otlp::{self, Encoding};
+use crate::ProtocolError;
+
+/// The receive time of records without a time (2023-09-15T12:00:00Z):
+/// fixed, so that two decodings of one input are equal.
+const RECEIVE_TIME: Timestamp = Timestamp(1_694_779_200_000_000_000);
+
+/// What the parser adds to a record without a time: the receive time as a
+/// first member (`"timestamp":"2023-09-15T12:00:00Z",`).
+const INSERTED_TIME_BYTES: usize = 64;
+
+/// Limits chosen by bits 1–6 of the first input byte.
+fn limits(choice: u8) -> Limits {
+    let pick = |shift: u8, options: [usize; 4]| options[usize::from((choice >> shift) & 3)];
+    Limits::default()
+        .max_record_bytes(pick(1, [64, 300, 4096, 1 << 20]))
+        .max_records(pick(3, [1, 3, 50, 100_000]))
+        .max_depth(pick(5, [1, 2, 5, 32]))
+        .max_term_bytes(pick(1, [4, 16, 64, 32_000]))
+}
+
+/// Checks [`otlp::decode`] on one fuzz input (see the module doc). Panics
+/// when a property does not hold.
+pub fn check_otlp(data: &[u8]) {
+    let Some((&choice, body)) = data.split_first() else {
+        return;
+    };
+    let encoding = if choice & 1 == 0 {
+        Encoding::Protobuf
+    } else {
+        Encoding::Json
+    };
+    let options = ParseOptions::default()
+        .limits(limits(choice))
+        .receive_time(RECEIVE_TIME);
+    let mut metered = 0;
+    let result = otlp::decode(body, encoding, &options, |bytes| {
+        metered += bytes;
+        Ok::<(), ProtocolError>(())
+    });
+    let again = otlp::decode(body, encoding, &options, |_| Ok::<(), ProtocolError>(()));
+    assert_eq!(
+        format!("{result:?}"),
+        format!("{again:?}"),
+        "decoding is not deterministic"
+    );
+    match result {
+        Ok(records) => {
+            let request = otlp::decode_request(body, encoding).expect("decoded once already");
+            assert_eq!(
+                records.len(),
+                otlp::count(&request),
+                "a record per log record"
+            );
+            assert!(records.len() <= options.limits.max_records);
+            let text: usize = records.iter().map(|r| r.source().len()).sum();
+            assert!(
+                metered >= text,
+                "the meter heard of {metered} bytes for {text} bytes of records"
+            );
+            let alone = options.format(Format::Ndjson);
+            for record in &records {
+                assert!(
+                    record.source().len() <= options.limits.max_record_bytes + INSERTED_TIME_BYTES,
+                    "{} bytes, the limit is {}",
+                    record.source().len(),
+                    options.limits.max_record_bytes
+                );
+                let back = parse_records(record.source().as_bytes(), &alone)
+                    .unwrap_or_else(|e| panic!("{} does not parse back: {e}", record.source()));
+                assert_eq!(back.len(), 1);
+                assert_eq!(&back[0], record, "{}", record.source());
+            }
+        }
+        Err(e @ (ProtocolError::Invalid { .. } | ProtocolError::TooLarge { .. })) => {
+            assert!(!e.reason().is_empty(), "an error without a reason: {e:?}");
+            if let Some(location) = e.location() {
+                check_location(body, location);
+            }
+        }
+        Err(e) => panic!("an error of another kind: {e:?}"),
+    }
+}
+
+/// A location is a place in the request, or a line and column of its text
+/// that exist.
+fn check_location(body: &[u8], location: &str) {
+    if location.starts_with("resourceLogs[") {
+        return;
+    }
+    let (line, column) = location
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(", column "))
+        .and_then(|(l, c)| Some((l.parse::<usize>().ok()?, c.parse::<usize>().ok()?)))
+        .unwrap_or_else(|| panic!("a location of no known form: {location}"));
+    let text = body.split(|b| *b == b'\n').nth(line - 1);
+    let text = text.unwrap_or_else(|| panic!("{location}: the body has no such line"));
+    // serde_json points at the byte it stopped at, which may be the end.
+    assert!(
+        (1..=text.len() + 1).contains(&column),
+        "{location}: the line has {} bytes",
+        text.len()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use logingest_core::testkit::fuzz::replay;
+
+    use super::check_otlp;
+
+    #[test]
+    fn otlp_seeds() {
+        replay(
+            format!("{}/../fuzz/corpus/otlp", env!("CARGO_MANIFEST_DIR")),
+            check_otlp,
+        );
+    }
+}

@@ -28,6 +28,7 @@
 //! the record rules refuse fails the request with its place
 //! (`resourceLogs[0].scopeLogs[0].logRecords[3].traceId`).
 
+mod memory;
 mod value;
 
 use logingest_core::{fields, ParseOptions, Record, Timestamp};
@@ -37,6 +38,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
 use serde_json::{Map, Value};
 
+pub use self::memory::decoded_bytes;
 use self::value::{attributes_object, json_value};
 use crate::record::{Batch, RecordText};
 use crate::ProtocolError;
@@ -65,7 +67,9 @@ impl Encoding {
     }
 }
 
-/// Decodes an `ExportLogsServiceRequest` body.
+/// Decodes an `ExportLogsServiceRequest` body. It may take many times the
+/// body's size: up to [`decoded_bytes`], which a caller with a memory
+/// budget reserves first.
 pub fn decode_request(
     body: &[u8],
     encoding: Encoding,
@@ -111,13 +115,15 @@ pub fn count(request: &ExportLogsServiceRequest) -> usize {
 
 /// Decodes a body and reads its log records into records (see the module
 /// doc for the mapping), all or nothing. `meter` is told about the memory
-/// the records take, as [`logingest_core::parse_records_metered`] does.
+/// decoding will take ([`decoded_bytes`]) before it starts, then about the
+/// records, as [`logingest_core::parse_records_metered`] does.
 pub fn decode<E: From<ProtocolError>>(
     body: &[u8],
     encoding: Encoding,
     options: &ParseOptions,
-    meter: impl FnMut(usize) -> Result<(), E>,
+    mut meter: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<Vec<Record>, E> {
+    meter(decoded_bytes(body, encoding))?;
     let request = decode_request(body, encoding)?;
     records(&request, options, meter)
 }

@@ -269,6 +269,14 @@ impl<'a> Meter<'a> {
         Ok(())
     }
 
+    /// Gives back `bytes` accounted for by [`Meter::add`] whose memory is
+    /// free again (a decoded request once its records are made). The room
+    /// stays in the reservation until the caller shrinks it to
+    /// [`Meter::used`].
+    pub fn release(&mut self, bytes: usize) {
+        self.used = self.used.saturating_sub(bytes);
+    }
+
     /// Bytes accounted for so far.
     pub fn used(&self) -> usize {
         self.used

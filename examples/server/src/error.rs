@@ -78,6 +78,32 @@ impl ApiError {
     pub fn message(&self) -> &str {
         self.body["error"].as_str().unwrap_or_default()
     }
+
+    /// The `Retry-After` seconds the answer carries, if any.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        self.retry_after
+    }
+}
+
+/// A request of a shipper's protocol that cannot be stored: 400 or 413,
+/// with where in the request (`location`) apart from the reason.
+impl From<logingest_protocols::ProtocolError> for ApiError {
+    fn from(e: logingest_protocols::ProtocolError) -> Self {
+        use logingest_protocols::ProtocolError;
+        if let ProtocolError::Engine(e) = e {
+            return ApiError::from(e);
+        }
+        let status = if matches!(e, ProtocolError::TooLarge { .. }) {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError {
+            status,
+            body: json!({ "error": e.to_string(), "location": e.location(), "reason": e.reason() }),
+            retry_after: None,
+        }
+    }
 }
 
 /// The per-operation errors of the engine answer as the umbrella error does.

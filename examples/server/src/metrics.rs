@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use logingest::ingest::{FlushObserver, IngestStats};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -21,7 +22,11 @@ pub struct Metrics {
     /// Bytes of records accepted.
     pub ingested_bytes: IntCounter,
     /// Ingest requests refused, by reason (`invalid`, `too_large`, `queue_full`, `overloaded`, `error`).
-    pub rejected: IntCounterVec,
+    rejected: IntCounterVec,
+    /// Records accepted, by protocol (`ndjson`, `bulk`, `otlp`, ...).
+    protocol_records: IntCounterVec,
+    /// Ingest requests refused, by protocol and reason.
+    protocol_rejected: IntCounterVec,
     queue_requests: IntGauge,
     queue_records: IntGauge,
     queue_bytes: IntGauge,
@@ -69,6 +74,22 @@ impl Metrics {
                 "Ingest requests refused, by reason.",
             ),
             &["reason"],
+        )
+        .expect("valid metric");
+        let protocol_records = IntCounterVec::new(
+            Opts::new(
+                "logingest_protocol_records_total",
+                "Records accepted (durable), by the protocol they came in.",
+            ),
+            &["protocol"],
+        )
+        .expect("valid metric");
+        let protocol_rejected = IntCounterVec::new(
+            Opts::new(
+                "logingest_protocol_rejected_requests_total",
+                "Ingest requests refused, by protocol and reason.",
+            ),
+            &["protocol", "reason"],
         )
         .expect("valid metric");
         let queue_requests = IntGauge::new(
@@ -121,6 +142,8 @@ impl Metrics {
             Box::new(ingested_records.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ingested_bytes.clone()),
             Box::new(rejected.clone()),
+            Box::new(protocol_records.clone()),
+            Box::new(protocol_rejected.clone()),
             Box::new(queue_requests.clone()),
             Box::new(queue_records.clone()),
             Box::new(queue_bytes.clone()),
@@ -136,6 +159,8 @@ impl Metrics {
             ingested_records,
             ingested_bytes,
             rejected,
+            protocol_records,
+            protocol_rejected,
             queue_requests,
             queue_records,
             queue_bytes,
@@ -143,6 +168,30 @@ impl Metrics {
             query_seconds,
             memory_budget,
             memory_used,
+        }
+    }
+
+    /// Counts the outcome of an ingest request of `protocol`: the records
+    /// it stored, or its refusal by the answer's status.
+    pub fn ingest_outcome(&self, protocol: &str, outcome: Result<&usize, StatusCode>) {
+        match outcome {
+            Ok(records) => self
+                .protocol_records
+                .with_label_values(&[protocol])
+                .inc_by(*records as u64),
+            Err(status) => {
+                let reason = match status.as_u16() {
+                    400 | 415 => "invalid",
+                    413 => "too_large",
+                    429 => "queue_full",
+                    503 => "overloaded",
+                    _ => "error",
+                };
+                self.rejected.with_label_values(&[reason]).inc();
+                self.protocol_rejected
+                    .with_label_values(&[protocol, reason])
+                    .inc();
+            }
         }
     }
 

@@ -93,20 +93,28 @@ async fn handle(
         Some("true" | "wait_for" | "")
     );
     let limits = state.engine.limits();
-    let ((items, records), reservation) =
-        body::parse_reserved(&state, &headers, payload, move |bytes, meter| {
-            let text = std::str::from_utf8(bytes).map_err(|e| {
-                Error::from(RecordError::at(bytes, e.valid_up_to(), "invalid UTF-8"))
-            })?;
-            parse_bulk(text, default_index.as_deref(), &limits, |bytes| {
-                meter.add(bytes)
-            })
+    let parsed = body::parse_reserved(&state, &headers, payload, move |bytes, meter| {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Error::from(RecordError::at(bytes, e.valid_up_to(), "invalid UTF-8")))?;
+        parse_bulk(text, default_index.as_deref(), &limits, |bytes| {
+            meter.add(bytes)
         })
-        .await?;
+    })
+    .await;
+    if let Err(e) = &parsed {
+        state.metrics.ingest_outcome("bulk", Err(e.status()));
+    }
+    let ((items, records), reservation) = parsed?;
+    let stored = records.len();
     let first_seq = if records.is_empty() {
         0
     } else {
-        submit_for_seq(&state, records, wait_visible).await?
+        let submitted = submit_for_seq(&state, records, wait_visible).await;
+        let outcome = submitted.as_ref().map(|_| &stored);
+        state
+            .metrics
+            .ingest_outcome("bulk", outcome.map_err(ApiError::status));
+        submitted?
     };
     drop(reservation);
     let mut errors = false;

@@ -30,29 +30,26 @@ pub async fn ingest(
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authorize(&headers, Role::Ingest, "send records")?;
     let params = body::params(raw, &["refresh"])?;
-    let wait_visible = match params.get("refresh").map(String::as_str) {
-        None | Some("false") => false,
-        Some("wait_for" | "true" | "") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "`refresh` must be `wait_for`, `true` or `false`, not `{other}`"
-            )))
-        }
-    };
+    let wait_visible = wait_visible(&params)?;
     let result = accept(&state, &headers, payload, wait_visible).await;
-    if let Err(e) = &result {
-        let reason = match e.status().as_u16() {
-            400 => "invalid",
-            413 => "too_large",
-            429 => "queue_full",
-            503 => "overloaded",
-            _ => "error",
-        };
-        state.metrics.rejected.with_label_values(&[reason]).inc();
-    }
+    state
+        .metrics
+        .ingest_outcome("ndjson", result.as_ref().map_err(ApiError::status));
     let accepted = result?;
     tracing::debug!(key = %principal.name, records = accepted, "accepted");
     Ok(Json(json!({ "accepted": accepted })))
+}
+
+/// Whether a request asks to be answered only once its records are
+/// searchable (`refresh=wait_for`, as Elasticsearch spells it).
+pub fn wait_visible(params: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match params.get("refresh").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("wait_for" | "true" | "") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "`refresh` must be `wait_for`, `true` or `false`, not `{other}`"
+        ))),
+    }
 }
 
 async fn accept(

@@ -5,6 +5,7 @@ mod bulk;
 mod form;
 mod ingest;
 mod ops;
+mod otlp;
 mod parse;
 mod search;
 mod tail;
@@ -32,6 +33,7 @@ pub fn router(state: Shared) -> Router {
             "/{index}/_bulk",
             post(bulk::bulk_index).put(bulk::bulk_index),
         )
+        .route("/v1/logs", post(otlp::logs))
         .route("/ui/{file}", get(ui::asset))
         .route("/api/parse", get(parse::parse))
         .route("/api/search", get(search::search).post(search::search_post))

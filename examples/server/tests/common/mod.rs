@@ -474,11 +474,13 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
             )
         })
         .collect();
-    let mut text = String::new();
-    let _ = response.body_mut().as_reader().read_to_string(&mut text);
+    // Bytes, shown lossily: a protobuf answer is no UTF-8, and its text
+    // parts still are.
+    let mut body = Vec::new();
+    let _ = response.body_mut().as_reader().read_to_end(&mut body);
     Answer {
         status: response.status().as_u16(),
-        text,
+        text: String::from_utf8_lossy(&body).into_owned(),
         retry_after,
         content_type,
         headers,

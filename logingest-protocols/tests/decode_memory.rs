@@ -1,0 +1,207 @@
+//! `otlp::decoded_bytes` is what a server reserves before it decodes an
+//! OTLP request: if it fell short of what decoding allocates, a body of
+//! small elements could take many times the memory budget. This test
+//! counts the peak of live bytes while bodies of both encodings decode,
+//! the hostile (millions of empty elements, deep nesting) and the usual,
+//! and checks the bound covers it without being wildly above it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use logingest_protocols::otlp::{decode_request, decoded_bytes, Encoding};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+
+/// The system allocator, counting the bytes live in blocks it handed out
+/// and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(bytes: usize) {
+    let live = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
+    PEAK.fetch_max(live, Ordering::SeqCst);
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // The old and the new block may both be live while it moves.
+        grew(new_size);
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The most bytes live at once while `body` decodes, above those live
+/// before, and whether it decoded.
+fn peak_of_decoding(body: &[u8], encoding: Encoding) -> (usize, bool) {
+    let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let request = decode_request(body, encoding);
+    let peak = PEAK.load(Ordering::SeqCst) - before;
+    (peak, request.is_ok())
+}
+
+/// A length-delimited protobuf field.
+fn field(number: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2];
+    prost::encoding::encode_varint(value.len() as u64, &mut out);
+    out.extend_from_slice(value);
+    out
+}
+
+/// A request of one resource and scope around `scope_fields` (the encoded
+/// fields of a `ScopeLogs`).
+fn protobuf_request(scope_fields: &[u8]) -> Vec<u8> {
+    field(1, &field(2, scope_fields))
+}
+
+fn json_request(log_records: &str) -> Vec<u8> {
+    format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{log_records}]}}]}}]}}"#)
+        .into_bytes()
+}
+
+fn string(s: &str) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(any_value::Value::StringValue(s.into())),
+    })
+}
+
+/// What an SDK sends: records with a body, a few attributes and ids.
+fn usual_request(n: usize) -> ExportLogsServiceRequest {
+    let log = |i: usize| LogRecord {
+        time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+        severity_number: 9,
+        severity_text: "INFO".into(),
+        body: string(&format!("request {i} served in {} ms", i % 300)),
+        attributes: ["http.route", "http.method", "user.id"]
+            .iter()
+            .map(|key| KeyValue {
+                key: (*key).into(),
+                value: string(&format!("value-{i}")),
+                ..Default::default()
+            })
+            .collect(),
+        trace_id: vec![7; 16],
+        span_id: vec![9; 8],
+        ..Default::default()
+    };
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: string("checkout"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: (0..n).map(log).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[test]
+fn the_bound_covers_what_decoding_allocates() {
+    const N: usize = 200_000;
+    let empty_logs: Vec<u8> = field(2, &[]).repeat(N);
+    let empty_attributes = field(2, &field(6, &[]).repeat(N));
+    let empty_array_values = field(2, &field(5, &field(5, &field(1, &[]).repeat(N))));
+    let mut nested = field(1, b"bottom");
+    for _ in 0..30 {
+        nested = field(6, &field(1, &field(2, &nested)));
+    }
+    let usual = usual_request(5_000);
+    let usual_json = serde_json::to_vec(&usual).unwrap();
+    let cases: Vec<(&str, Vec<u8>, Encoding)> = vec![
+        (
+            "pb: empty log records",
+            protobuf_request(&empty_logs),
+            Encoding::Protobuf,
+        ),
+        (
+            "pb: empty attributes",
+            protobuf_request(&empty_attributes),
+            Encoding::Protobuf,
+        ),
+        (
+            "pb: empty array values",
+            protobuf_request(&empty_array_values),
+            Encoding::Protobuf,
+        ),
+        (
+            "pb: key-value lists 30 deep",
+            protobuf_request(&field(2, &field(5, &nested))),
+            Encoding::Protobuf,
+        ),
+        (
+            "pb: truncated",
+            protobuf_request(&empty_logs)[..N].to_vec(),
+            Encoding::Protobuf,
+        ),
+        ("pb: usual", usual.encode_to_vec(), Encoding::Protobuf),
+        (
+            "json: empty log records",
+            json_request(&vec!["{}"; N].join(",")),
+            Encoding::Json,
+        ),
+        (
+            "json: empty attributes",
+            json_request(&format!(
+                r#"{{"attributes":[{}]}}"#,
+                vec![r#"{"key":""}"#; N].join(",")
+            )),
+            Encoding::Json,
+        ),
+        (
+            "json: empty array values",
+            json_request(&format!(
+                r#"{{"body":{{"arrayValue":{{"values":[{}]}}}}}}"#,
+                vec!["{}"; N].join(",")
+            )),
+            Encoding::Json,
+        ),
+        ("json: usual", usual_json, Encoding::Json),
+    ];
+    for (name, body, encoding) in cases {
+        let bound = decoded_bytes(&body, encoding);
+        let (peak, decoded) = peak_of_decoding(&body, encoding);
+        let ratio = bound as f64 / peak.max(1) as f64;
+        eprintln!(
+            "{name}: {} bytes, decoded {decoded}, peak {peak}, bound {bound} ({ratio:.2}x the peak, {:.1}x the body)",
+            body.len(),
+            bound as f64 / body.len() as f64,
+        );
+        assert!(
+            bound >= peak,
+            "{name}: decoding took {peak} bytes, the bound is {bound}"
+        );
+        if decoded {
+            assert!(
+                ratio < 8.0,
+                "{name}: the bound {bound} is {ratio:.1}x what decoding took"
+            );
+        }
+    }
+}

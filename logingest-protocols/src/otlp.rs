@@ -83,7 +83,9 @@ pub fn decode_request(
         }),
         Encoding::Json => serde_json::from_slice(body).map_err(|e| {
             ProtocolError::invalid(
-                (e.line() > 0).then(|| format!("line {}, column {}", e.line(), e.column())),
+                // serde_json's column is the bytes read of the line, 0
+                // when it stopped at its start: columns here are 1-based.
+                (e.line() > 0).then(|| format!("line {}, column {}", e.line(), e.column().max(1))),
                 format!(
                     "not an OTLP ExportLogsServiceRequest in JSON: {}",
                     json_reason(&e)

@@ -298,6 +298,12 @@ fn broken_bodies_are_invalid_with_a_reason() {
     let e = decode_request(b"{\n \"resourceLogs\": 5}", Encoding::Json).unwrap_err();
     assert_eq!(e.location(), Some("line 2, column 18"), "{e}");
     assert!(!e.reason().contains(" at line "), "{e}");
+    // Columns are 1-based: an empty body, or one ending at a line's start
+    // (where serde_json says column 0), is at column 1 of that line.
+    let e = decode_request(b"", Encoding::Json).unwrap_err();
+    assert_eq!(e.location(), Some("line 1, column 1"), "{e}");
+    let e = decode_request(b"{\n", Encoding::Json).unwrap_err();
+    assert_eq!(e.location(), Some("line 2, column 1"), "{e}");
     let e = decode_request(
         br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}"#,
         Encoding::Json,

@@ -22,6 +22,7 @@
 //! [`Record`]: logingest_core::Record
 #![deny(missing_docs)]
 
+mod decoded;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;

@@ -14,8 +14,9 @@
 //!   back, alone, as our own format, to the same record;
 //! - `Err`: only [`ProtocolError::Invalid`] or [`ProtocolError::TooLarge`]
 //!   (the meter here never refuses), with a reason, and a location that is
-//!   a place in the request (`resourceLogs[…]…`) or in its JSON text
-//!   (`line L, column C` that exist in the body).
+//!   a place in the request (`resourceLogs[…]…`, or the fields prost was
+//!   decoding, `ExportLogsServiceRequest.resource_logs > …`) or in its JSON
+//!   text (`line L, column C` that exist in the body).
 
 use logingest_core::{parse_records, Format, Limits, ParseOptions, Timestamp};
 
@@ -106,7 +107,8 @@ pub fn check_otlp(data: &[u8]) {
 /// A location is a place in the request, or a line and column of its text
 /// that exist.
 fn check_location(body: &[u8], location: &str) {
-    if location.starts_with("resourceLogs[") {
+    // A place in the request: of the mapping, or of prost's decoding.
+    if location.starts_with("resourceLogs[") || location.starts_with("ExportLogsServiceRequest.") {
         return;
     }
     let (line, column) = location

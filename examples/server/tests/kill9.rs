@@ -1,8 +1,10 @@
 //! `kill -9` of the server while clients stream records (server issue
 //! acceptance 4): a `200` means durable, and a request is all or nothing.
 //!
-//! Client threads send batches of [`BATCH`] NDJSON records (ids `b<k>-<i>`,
-//! `metadata.batch = k`) to `POST /logs`, noting which batches got 200. The
+//! Client threads send batches of [`BATCH`] records (ids `b<k>-<i>`,
+//! `metadata.batch = k`), even batches as NDJSON to `POST /logs`, odd ones
+//! as OTLP protobuf to `POST /v1/logs` (the id and batch as log
+//! attributes, so under `metadata`), noting which batches got 200. The
 //! server is killed with SIGKILL after a seeded random number of acks and a
 //! seeded random delay, restarted on the same data directory, and then:
 //!
@@ -21,6 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{encode, Server};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use prost::Message;
 use serde_json::Value;
 
 /// Records per request.
@@ -48,6 +54,56 @@ impl Rng {
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
+}
+
+/// Batch `k` as a request: (path, content type, body).
+fn batch_request(k: u64) -> (&'static str, &'static str, Vec<u8>) {
+    if k % 2 == 0 {
+        return ("/logs", "application/x-ndjson", batch_body(k).into_bytes());
+    }
+    let int = |n: u64| {
+        Some(AnyValue {
+            value: Some(any_value::Value::IntValue(n as i64)),
+        })
+    };
+    let attribute = |key: &str, value| KeyValue {
+        key: key.into(),
+        value,
+        ..Default::default()
+    };
+    let log = |i: u64| LogRecord {
+        severity_text: "info".into(),
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(format!(
+                "kill9 record {i} of batch {k}"
+            ))),
+        }),
+        attributes: vec![
+            attribute(
+                "id",
+                Some(AnyValue {
+                    value: Some(any_value::Value::StringValue(format!("b{k}-{i}"))),
+                }),
+            ),
+            attribute("batch", int(k)),
+            attribute("i", int(i)),
+        ],
+        ..Default::default()
+    };
+    let request = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: (0..BATCH).map(log).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    (
+        "/v1/logs",
+        "application/x-protobuf",
+        request.encode_to_vec(),
+    )
 }
 
 fn batch_body(k: u64) -> String {
@@ -100,15 +156,17 @@ fn start_clients(
                         return;
                     }
                     outcome.lock().unwrap().sent.insert(k);
+                    let (path, content_type, body) = batch_request(k);
                     let result = agent
-                        .post(format!("{url}/logs"))
-                        .header("Content-Type", "application/x-ndjson")
-                        .send(batch_body(k).as_bytes());
+                        .post(format!("{url}{path}"))
+                        .header("Content-Type", content_type)
+                        .send(&body[..]);
                     let Ok(mut response) = result else {
                         return; // the server is gone
                     };
                     let status = response.status().as_u16();
-                    let text = response.body_mut().read_to_string().unwrap_or_default();
+                    let text = response.body_mut().read_to_vec().unwrap_or_default();
+                    let text = String::from_utf8_lossy(&text);
                     if status != 200 {
                         // Back-pressure or a dying server: not acknowledged.
                         assert!(
@@ -117,8 +175,13 @@ fn start_clients(
                         );
                         continue;
                     }
-                    let accepted: Value = serde_json::from_str(&text).expect("JSON answer");
-                    assert_eq!(accepted["accepted"], BATCH, "batch {k}: {text}");
+                    if path == "/logs" {
+                        let accepted: Value = serde_json::from_str(&text).expect("JSON answer");
+                        assert_eq!(accepted["accepted"], BATCH, "batch {k}: {text}");
+                    } else {
+                        // An empty ExportLogsServiceResponse: no partial success.
+                        assert_eq!(text, "", "batch {k}");
+                    }
                     outcome.lock().unwrap().acked.insert(k);
                     acks.fetch_add(1, Ordering::SeqCst);
                 }
@@ -144,7 +207,14 @@ fn check_cycle(server: &Server, cycle: u64, outcome: &Outcome) -> u64 {
             .as_array()
             .expect("hits")
             .iter()
-            .map(|h| h["id"].as_str().expect("id").to_owned())
+            .map(|h| {
+                let id = if k % 2 == 0 {
+                    &h["id"]
+                } else {
+                    &h["metadata"]["id"]
+                };
+                id.as_str().expect("id").to_owned()
+            })
             .collect();
         let distinct: BTreeSet<&String> = ids.iter().collect();
         let want: BTreeSet<String> = (0..BATCH).map(|i| format!("b{k}-{i}")).collect();

@@ -221,3 +221,118 @@ fn decoding_is_reserved_from_the_memory_budget_first() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(server.count(""), 1_000);
 }
+
+/// `google.rpc.Status`, the body of an OTLP/HTTP error answer.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Status {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// A JSON request of one log record whose members are `log`.
+fn json_log(log: &str) -> Vec<u8> {
+    format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{log}]}}]}}]}}"#).into_bytes()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Bad requests of every kind: each refused whole with the status OTLP
+/// exporters understand, a `google.rpc.Status` in the request's encoding
+/// whose message says what and where, and nothing stored.
+#[test]
+fn bad_requests_are_refused_whole_with_what_and_where() {
+    let server = Server::start();
+    let valid = request(2).encode_to_vec();
+    let mut short_span = request(1);
+    short_span.resource_logs[0].scope_logs[0].log_records[0].span_id = vec![1; 5];
+    let mut deep = AnyValue {
+        value: Some(any_value::Value::StringValue("bottom".into())),
+    };
+    for _ in 0..40 {
+        deep = AnyValue {
+            value: Some(any_value::Value::KvlistValue(
+                opentelemetry_proto::tonic::common::v1::KeyValueList {
+                    values: vec![KeyValue {
+                        key: "k".into(),
+                        value: Some(deep),
+                        ..Default::default()
+                    }],
+                },
+            )),
+        };
+    }
+    let mut deep_body = request(1);
+    deep_body.resource_logs[0].scope_logs[0].log_records[0].body = Some(deep);
+    let mut huge = request(1);
+    huge.resource_logs[0].scope_logs[0].log_records[0].body = string(&"x".repeat(1_100_000));
+    let mut many = request(0);
+    many.resource_logs[0].scope_logs[0].log_records = vec![LogRecord::default(); 100_001];
+    let pb = "application/x-protobuf";
+    let json = "application/json";
+    // (name, content type, extra header, body, status, the message contains)
+    let cases: Vec<(&str, &str, Option<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+        ("broken varint", pb, None, vec![0x0a, 0xff, 0xff], 400, "protobuf"),
+        ("truncated", pb, None, valid[..valid.len() / 2].to_vec(), 400, "protobuf"),
+        ("wrong wire type", pb, None, vec![0x08, 0x01], 400, "protobuf"),
+        ("span id of 5 bytes", pb, None, short_span.encode_to_vec(), 400, "logRecords[0].spanId: is 5 bytes"),
+        ("nested too deep", pb, None, deep_body.encode_to_vec(), 400, "LogRecord.body > AnyValue.value > KeyValueList.values > … (101 levels): not an OTLP ExportLogsServiceRequest in protobuf: recursion limit reached"),
+        ("a record over 1 MiB", pb, None, huge.encode_to_vec(), 413, "logRecords[0]: record is"),
+        ("100,001 log records", pb, None, many.encode_to_vec(), 413, "the limit is 100000"),
+        ("not JSON", json, None, b"hello".to_vec(), 400, "line 1, column 1"),
+        ("JSON cut short", json, None, b"{\"resourceLogs\":[".to_vec(), 400, "line 1, column "),
+        ("JSON of another shape", json, None, b"{\"resourceLogs\":5}".to_vec(), 400, "line 1, column "),
+        ("trace id not hex", json, None, json_log(r#"{"traceId":"zz"}"#), 400, "line 1, column "),
+        ("trace id of 3 bytes", json, None, json_log(r#"{"traceId":"010203"}"#), 400, "logRecords[0].traceId: is 3 bytes"),
+        ("time after 2262", json, None, json_log(r#"{"timeUnixNano":"18446744073709551615"}"#), 400, "logRecords[0].timeUnixNano"),
+        ("time not a number", json, None, json_log(r#"{"timeUnixNano":"yesterday"}"#), 400, "line 1, column "),
+        ("severity text a number", json, None, json_log(r#"{"severityText":5}"#), 400, "line 1, column "),
+        ("bad gzip", pb, Some(("Content-Encoding", "gzip")), b"not gzip".to_vec(), 400, "gzip"),
+        ("gzip of a broken body", pb, Some(("Content-Encoding", "gzip")), gzip(&[0x0a, 0xff]), 400, "protobuf"),
+        ("Content-Encoding br", pb, Some(("Content-Encoding", "br")), valid.clone(), 415, "br"),
+        ("text/plain", "text/plain", None, valid.clone(), 415, "application/x-protobuf"),
+        ("no type", "", None, valid.clone(), 415, "application/x-protobuf"),
+    ];
+    assert!(cases.len() >= 15);
+    let mut failures = Vec::new();
+    for (name, content_type, extra, body, status, wanted) in cases {
+        let mut headers = Vec::new();
+        if !content_type.is_empty() {
+            headers.push(("Content-Type", content_type));
+        }
+        headers.extend(extra);
+        let answer = server.post("/v1/logs", &body, &headers, None);
+        let message = if answer.content_type.as_deref() == Some(pb) {
+            Status::decode(&answer.bytes[..])
+                .map(|s| s.message)
+                .unwrap_or_else(|e| format!("(not a google.rpc.Status: {e}) {}", answer.text))
+        } else {
+            let status: serde_json::Value = serde_json::from_str(&answer.text).unwrap_or_default();
+            status["message"]
+                .as_str()
+                .unwrap_or("(no message)")
+                .to_owned()
+        };
+        let expected_type = if content_type == pb { pb } else { json };
+        if answer.status != status
+            || !message.contains(wanted)
+            || answer.content_type.as_deref() != Some(expected_type)
+        {
+            failures.push(format!(
+                "{name}: {} {:?} `{message}` (wanted {status} {expected_type} `{wanted}`)",
+                answer.status, answer.content_type
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        server.records(),
+        0,
+        "nothing of a refused request is stored"
+    );
+}

@@ -109,11 +109,12 @@ fn marked_record(mark: &str) -> String {
 #[test]
 fn every_endpoint_answers_the_exact_status_for_every_caller() {
     let (server, _auth) = start_with_auth();
-    let endpoints: [(&str, Needs); 15] = [
+    let endpoints: [(&str, Needs); 16] = [
         ("POST /", Needs::Ingest),
         ("POST /logs", Needs::Ingest),
         ("POST /_bulk", Needs::Ingest),
         ("POST /logs-idx/_bulk", Needs::Ingest),
+        ("POST /v1/logs", Needs::Ingest),
         ("GET /api/search", Needs::Read),
         ("GET /api/histogram", Needs::Read),
         ("GET /api/facets", Needs::Read),
@@ -145,6 +146,18 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
                     if a.status == 200 {
                         assert_eq!(a.json()["errors"], false, "{mark}: {}", a.text);
                     }
+                    (a.status, a.text)
+                }
+                "POST /v1/logs" => {
+                    // OTLP JSON: the mark as a log attribute, so under `metadata`.
+                    let otlp = json!({"resourceLogs": [{
+                        "resource": {"attributes": [
+                            {"key": "service.name", "value": {"stringValue": "server-10"}}]},
+                        "scopeLogs": [{"logRecords": [{
+                            "body": {"stringValue": "role matrix"},
+                            "attributes": [{"key": "mark", "value": {"stringValue": mark}}]}]}]}]});
+                    let json = [("Content-Type", "application/json")];
+                    let a = server.post("/v1/logs", otlp.to_string().as_bytes(), &json, key);
                     (a.status, a.text)
                 }
                 "GET /api/search" => {
@@ -221,12 +234,19 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
             if want >= 400 {
                 let error: Value = serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("{mark}: error body is not JSON ({e}): {text}"));
-                assert!(error["error"].is_string(), "{mark}: {text}");
+                if endpoint == "POST /v1/logs" {
+                    // A google.rpc.Status: UNAUTHENTICATED or PERMISSION_DENIED.
+                    let code = if want == 401 { 16 } else { 7 };
+                    assert_eq!(error["code"], code, "{mark}: {text}");
+                    assert!(error["message"].is_string(), "{mark}: {text}");
+                } else {
+                    assert!(error["error"].is_string(), "{mark}: {text}");
+                }
             }
             checked += 1;
         }
     }
-    assert_eq!(checked, 15 * 7);
+    assert_eq!(checked, 16 * 7);
 
     // A refused ingest request stored nothing; an accepted one stored its record once.
     server.post("/api/flush", b"", &[], Some(ADMIN));
@@ -235,6 +255,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
         "POST /logs",
         "POST /_bulk",
         "POST /logs-idx/_bulk",
+        "POST /v1/logs",
     ] {
         for caller in Caller::ALL {
             let mark = format!("{endpoint}|{caller:?}");

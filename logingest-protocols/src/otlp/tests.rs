@@ -290,11 +290,39 @@ fn protobuf_and_json_encodings_give_the_same_records() {
 #[test]
 fn broken_bodies_are_invalid_with_a_reason() {
     let e = decode_request(&[0x0a, 0xff, 0xff], Encoding::Protobuf).unwrap_err();
-    assert!(
-        matches!(e, ProtocolError::Invalid { location: None, .. }),
+    assert!(matches!(e, ProtocolError::Invalid { .. }), "{e}");
+    assert_eq!(
+        e.location(),
+        Some("ExportLogsServiceRequest.resource_logs"),
         "{e}"
     );
     assert!(e.reason().contains("protobuf"), "{e}");
+    // A deep body: what prost says, and the first fields of where.
+    let mut deep = AnyValue {
+        value: Some(any_value::Value::StringValue("bottom".into())),
+    };
+    for _ in 0..40 {
+        deep = any(any_value::Value::KvlistValue(KeyValueList {
+            values: vec![kv("k", Some(deep))],
+        }))
+        .unwrap();
+    }
+    let mut log = full_log();
+    log.body = Some(deep);
+    let e = decode_request(&request(vec![log]).encode_to_vec(), Encoding::Protobuf).unwrap_err();
+    assert_eq!(
+        e.reason(),
+        "not an OTLP ExportLogsServiceRequest in protobuf: recursion limit reached"
+    );
+    let location = e.location().unwrap();
+    assert!(
+        location.starts_with("ExportLogsServiceRequest.resource_logs > ResourceLogs.scope_logs > "),
+        "{location}"
+    );
+    assert!(
+        location.ends_with("levels)") && location.len() < 300,
+        "{location}"
+    );
     let e = decode_request(b"{\n \"resourceLogs\": 5}", Encoding::Json).unwrap_err();
     assert_eq!(e.location(), Some("line 2, column 18"), "{e}");
     assert!(!e.reason().contains(" at line "), "{e}");

@@ -109,8 +109,10 @@ fn backend() -> (Vec<String>, Option<logingest::PgConfig>) {
 pub struct Answer {
     /// Status code.
     pub status: u16,
-    /// Body as text.
+    /// Body as text (lossy: see `bytes`).
     pub text: String,
+    /// Body as sent (a protobuf answer is no UTF-8).
+    pub bytes: Vec<u8>,
     /// `Retry-After`, if sent.
     pub retry_after: Option<String>,
     /// `Content-Type`, if sent.
@@ -332,6 +334,7 @@ impl Server {
             status: raw.status,
             retry_after: raw.header("retry-after").map(str::to_owned),
             content_type: raw.header("content-type").map(str::to_owned),
+            bytes: raw.body.clone().into_bytes(),
             text: raw.body,
             headers: raw.headers,
         }
@@ -481,6 +484,7 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
     Answer {
         status: response.status().as_u16(),
         text: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
         retry_after,
         content_type,
         headers,

@@ -58,7 +58,7 @@ impl Rng {
 
 /// Batch `k` as a request: (path, content type, body).
 fn batch_request(k: u64) -> (&'static str, &'static str, Vec<u8>) {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         return ("/logs", "application/x-ndjson", batch_body(k).into_bytes());
     }
     let int = |n: u64| {
@@ -208,7 +208,7 @@ fn check_cycle(server: &Server, cycle: u64, outcome: &Outcome) -> u64 {
             .expect("hits")
             .iter()
             .map(|h| {
-                let id = if k % 2 == 0 {
+                let id = if k.is_multiple_of(2) {
                     &h["id"]
                 } else {
                     &h["metadata"]["id"]

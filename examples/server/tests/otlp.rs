@@ -242,6 +242,17 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// A bad request and its answer: (name, content type, an extra header,
+/// body, status, what the message contains).
+type BadCase = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
 /// Bad requests of every kind: each refused whole with the status OTLP
 /// exporters understand, a `google.rpc.Status` in the request's encoding
 /// whose message says what and where, and nothing stored.
@@ -275,8 +286,7 @@ fn bad_requests_are_refused_whole_with_what_and_where() {
     many.resource_logs[0].scope_logs[0].log_records = vec![LogRecord::default(); 100_001];
     let pb = "application/x-protobuf";
     let json = "application/json";
-    // (name, content type, extra header, body, status, the message contains)
-    let cases: Vec<(&str, &str, Option<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         ("broken varint", pb, None, vec![0x0a, 0xff, 0xff], 400, "protobuf"),
         ("truncated", pb, None, valid[..valid.len() / 2].to_vec(), 400, "protobuf"),
         ("wrong wire type", pb, None, vec![0x08, 0x01], 400, "protobuf"),

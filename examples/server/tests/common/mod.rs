@@ -253,7 +253,7 @@ impl Server {
     /// `/api/tail?q=...`) with an optional bearer key. A non-200 answer is
     /// returned as `Err` with its body; on 200 the events are read by a
     /// background thread (it ends when the stream does).
-    pub fn sse(&self, path: &str, key: Option<&str>) -> Result<Sse, Answer> {
+    pub fn sse(&self, path: &str, key: Option<&str>) -> Result<Sse, Box<Answer>> {
         let mut request = self.agent.get(format!("{}{path}", self.url));
         if let Some(key) = key {
             request = request.header("Authorization", format!("Bearer {key}"));
@@ -262,7 +262,7 @@ impl Server {
             .call()
             .unwrap_or_else(|e| panic!("request failed: {e}"));
         if response.status().as_u16() != 200 {
-            return Err(answer(Ok(response)));
+            return Err(Box::new(answer(Ok(response))));
         }
         let reader = BufReader::new(response.into_body().into_reader());
         let (tx, rx) = mpsc::channel();

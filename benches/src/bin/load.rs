@@ -72,6 +72,8 @@ enum ProtocolArg {
     Ndjson,
     /// `POST /_bulk`.
     Bulk,
+    /// `POST /v1/logs`, OTLP protobuf.
+    Otlp,
 }
 
 fn main() {
@@ -116,6 +118,7 @@ fn main() {
         protocol: match args.protocol {
             ProtocolArg::Ndjson => Protocol::Ndjson,
             ProtocolArg::Bulk => Protocol::Bulk,
+            ProtocolArg::Otlp => Protocol::Otlp,
         },
         seed: args.seed,
         key: args.key,

@@ -2,7 +2,8 @@
 //! over several connections, and what it cost the server.
 //!
 //! One producer thread turns the generator's records into request bodies
-//! (NDJSON for `POST /logs`, or `_bulk` with a `create` action per record)
+//! (NDJSON for `POST /logs`, `_bulk` with a `create` action per record, or
+//! OTLP protobuf for `POST /v1/logs`)
 //! and hands them to `connections` worker threads, each with one keep-alive
 //! connection. With a fixed `rate`, request `i` is due at `i × batch / rate`
 //! seconds after the start and its latency counts from that moment, so a
@@ -19,6 +20,7 @@
 //! acknowledged count (plus at most the in-doubt ones), and a sample of the
 //! records comes back byte for byte. Figures: `docs/performance.md`.
 
+mod otlp;
 mod report;
 mod server;
 mod verify;
@@ -42,6 +44,8 @@ pub enum Protocol {
     Ndjson,
     /// `POST /_bulk`: a `{"create":{}}` action line before each record.
     Bulk,
+    /// `POST /v1/logs`: OTLP logs in protobuf, as SDK exporters send them.
+    Otlp,
 }
 
 impl Protocol {
@@ -49,11 +53,15 @@ impl Protocol {
         match self {
             Protocol::Ndjson => "/logs",
             Protocol::Bulk => "/_bulk",
+            Protocol::Otlp => "/v1/logs",
         }
     }
 
     fn content_type(self) -> &'static str {
-        "application/x-ndjson"
+        match self {
+            Protocol::Ndjson | Protocol::Bulk => "application/x-ndjson",
+            Protocol::Otlp => "application/x-protobuf",
+        }
     }
 }
 
@@ -180,7 +188,13 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
         .map(|(after, before)| after - before);
     let peak = pid.and_then(peak_rss);
     let verified = if config.verify {
-        Some(verify::check(&url, config.key.as_deref(), before, &tally)?)
+        Some(verify::check(
+            &url,
+            config.key.as_deref(),
+            config.protocol,
+            before,
+            &tally,
+        )?)
     } else {
         None
     };
@@ -325,17 +339,25 @@ fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender
     while sent < config.records {
         let n = (config.records - sent).min(config.batch as u64);
         let mut body = Vec::with_capacity(n as usize * 420);
+        let mut lines = Vec::new();
         let mut sample = None;
         for i in 0..n {
             line.clear();
             generator.write_line(&mut line);
-            if config.protocol == Protocol::Bulk {
-                body.extend_from_slice(b"{\"create\":{}}\n");
+            match config.protocol {
+                Protocol::Bulk => {
+                    body.extend_from_slice(b"{\"create\":{}}\n");
+                    body.extend_from_slice(&line);
+                }
+                Protocol::Ndjson => body.extend_from_slice(&line),
+                Protocol::Otlp => lines.push(line.clone()),
             }
-            body.extend_from_slice(&line);
             if i == 0 && request.is_multiple_of(SAMPLE_EVERY) {
                 sample = Some(String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
             }
+        }
+        if config.protocol == Protocol::Otlp {
+            body = otlp::body(&lines);
         }
         let due = config
             .rate

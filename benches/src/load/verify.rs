@@ -3,14 +3,15 @@
 //! `POST /api/flush` makes everything accepted visible; then the exact
 //! total's growth since the start of the run must lie between the
 //! acknowledged count and that plus the records in doubt (requests that failed in a way that leaves their fate unknown),
-//! and every kept sample must come back byte for byte from a search for
-//! its service and time.
+//! and every kept sample must come back from a search for its service and
+//! time: byte for byte when it was sent as our own format, with its fields
+//! when it was sent as OTLP (the server writes the text then).
 
 use std::sync::atomic::Ordering;
 
 use serde_json::value::RawValue;
 
-use super::Tally;
+use super::{Protocol, Tally};
 
 /// What the check found (it fails with an error otherwise).
 #[derive(Debug, Clone)]
@@ -19,7 +20,7 @@ pub struct Verified {
     pub total: u64,
     /// Its total before the run.
     pub before: u64,
-    /// Samples found byte for byte.
+    /// Samples found (byte for byte, or by their fields for OTLP).
     pub samples: usize,
 }
 
@@ -70,6 +71,7 @@ fn search(
 pub(super) fn check(
     url: &str,
     key: Option<&str>,
+    protocol: Protocol,
     before: u64,
     tally: &Tally,
 ) -> Result<Verified, String> {
@@ -99,9 +101,13 @@ pub(super) fn check(
         let time = record["timestamp"].as_str().unwrap_or_default();
         let q = format!("resourceId:\"{service}\" AND timestamp:[{time} TO {time}]");
         let (_, hits) = search(&agent, url, key, &q, 1000)?;
-        if !hits.iter().any(|h| h == line) {
+        let found = match protocol {
+            Protocol::Otlp => hits.iter().any(|hit| same_fields(hit, &record)),
+            _ => hits.iter().any(|h| h == line),
+        };
+        if !found {
             return Err(format!(
-                "an acknowledged record is not found byte for byte by `{q}`: {line}"
+                "an acknowledged record is not found by `{q}`: {line}"
             ));
         }
         checked += 1;
@@ -111,6 +117,22 @@ pub(super) fn check(
         before,
         samples: checked,
     })
+}
+
+/// Whether a stored record (a hit's text) has the fields of a generator
+/// record sent as OTLP: its message, level, ids, and `commit` and
+/// `metadata.*` as attributes (`metadata.<key>`).
+fn same_fields(hit: &str, sent: &serde_json::Value) -> bool {
+    let Ok(hit) = serde_json::from_str::<serde_json::Value>(hit) else {
+        return false;
+    };
+    let own = ["message", "level", "resourceId", "traceId", "spanId"];
+    let metadata = sent["metadata"].as_object().into_iter().flatten();
+    own.iter().all(|key| hit[key] == sent[key])
+        && hit["metadata"]["commit"] == sent["commit"]
+        && metadata
+            .into_iter()
+            .all(|(key, value)| &hit["metadata"][key] == value)
 }
 
 /// `request` with the bearer key, if there is one.

@@ -76,11 +76,18 @@ fn load_generator_drives_a_server_it_starts_and_measures_its_disk() {
     assert!(json["disk"]["bytes_per_record"].as_f64().unwrap() > 0.0);
 }
 
-/// A running server (either backend) given by URL, over `_bulk` too.
+/// A running server (either backend) given by URL, over `_bulk` and OTLP
+/// too (OTLP samples are found by their fields: the server writes their
+/// text).
 #[test]
-fn load_generator_drives_a_running_server_over_ndjson_and_bulk() {
+fn load_generator_drives_a_running_server_over_every_protocol() {
     let server = Server::start();
-    for (protocol, total) in [(Protocol::Ndjson, 12_000), (Protocol::Bulk, 24_000)] {
+    let runs = [
+        (Protocol::Ndjson, 12_000),
+        (Protocol::Bulk, 24_000),
+        (Protocol::Otlp, 36_000),
+    ];
+    for (protocol, total) in runs {
         let target = Target::Url {
             url: server.url.clone(),
             pid: Some(server.pid()),
@@ -91,7 +98,9 @@ fn load_generator_drives_a_running_server_over_ndjson_and_bulk() {
         let report = load::run(&config).expect("load run");
         assert_eq!(report.acked_records, 12_000, "{}", report.to_text());
         assert_eq!(report.failures, 0, "{}", report.to_text());
-        assert_eq!(report.verified.as_ref().unwrap().total, total);
+        let verified = report.verified.as_ref().unwrap();
+        assert_eq!(verified.total, total);
+        assert!(verified.samples > 0, "{}", report.to_text());
         assert!(report.disk.is_none(), "no disk figures for a URL target");
         assert!(report.peak_rss.is_some());
     }

@@ -48,18 +48,20 @@ step "cargo package (dry run of every publishable crate: manifests, files, depen
 # verification was run for docs/library.md.
 cargo package --workspace --exclude logingest-server --exclude logingest-benches --no-verify --allow-dirty --quiet
 
-step "Python virtualenv with the official Elasticsearch client and OpenTelemetry SDK (target/pyenv)"
+step "Python virtualenv with the shippers' client libraries (target/pyenv)"
 # tests/es_client.rs ships logs with the real elasticsearch-py bulk helper,
-# tests/otel_client.rs with the OpenTelemetry SDK's OTLP/HTTP exporter; they
-# run $LOGINGEST_PYTHON. The venv is reused when present and working. The SDK
-# is pinned: its logs API is still `_logs` (experimental) and may change.
+# tests/otel_client.rs with the OpenTelemetry SDK's OTLP/HTTP exporter,
+# tests/loki_client.rs with loki-logger-handler; they run $LOGINGEST_PYTHON.
+# The venv is reused when present and working. Versions are pinned (the
+# SDK's logs API is still `_logs`, experimental, and may change).
 pyenv=target/pyenv
 if ! "$pyenv/bin/python" -m pip --version >/dev/null 2>&1; then
   rm -rf "$pyenv"
   python3 -m venv "$pyenv"
 fi
 "$pyenv/bin/python" -m pip install -q --disable-pip-version-check 'elasticsearch>=8,<9' \
-  'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-proto-http==1.45.2'
+  'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-proto-http==1.45.2' \
+  'loki-logger-handler==1.1.2'
 export LOGINGEST_PYTHON="$PWD/$pyenv/bin/python"
 
 step "services: PostgreSQL 15 and OpenSearch 2.19, unless LOGINGEST_PG_URL / LOGINGEST_ES_URL are set"

@@ -49,6 +49,57 @@ impl ProtocolError {
         }
     }
 
+    /// A JSON body that is not `what`: at serde_json's line and column
+    /// (1-based: serde_json says column 0 when it stopped at a line's
+    /// start), with its message less its own " at line L column C".
+    pub(crate) fn json(e: &serde_json::Error, what: &str) -> Self {
+        let text = e.to_string();
+        let reason = match text.rfind(" at line ") {
+            Some(i) => &text[..i],
+            None => &text,
+        };
+        ProtocolError::invalid(
+            (e.line() > 0).then(|| format!("line {}, column {}", e.line(), e.column().max(1))),
+            format!("not {what} in JSON: {reason}"),
+        )
+    }
+
+    /// A protobuf body that is not `what`, in our words: prost's reason, and
+    /// where as the fields from the request down
+    /// (`ExportLogsServiceRequest.resource_logs > ResourceLogs.scope_logs >
+    /// …`), the first few of them: prost names every level, and a deep
+    /// body's path would be kilobytes.
+    pub(crate) fn protobuf(e: &prost::DecodeError, what: &str) -> Self {
+        const SHOWN: usize = 6;
+        let text = e.to_string();
+        let mut rest = text
+            .strip_prefix("failed to decode Protobuf message: ")
+            .unwrap_or(&text);
+        // prost writes the innermost field first, each as `Message.field: `.
+        let mut fields = Vec::new();
+        while let Some((field, after)) = rest.split_once(": ") {
+            let is_field = field.split_once('.').is_some_and(|(message, name)| {
+                [message, name].iter().all(|part| {
+                    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+            });
+            if !is_field {
+                break;
+            }
+            fields.push(field);
+            rest = after;
+        }
+        fields.reverse();
+        let location = (!fields.is_empty()).then(|| {
+            let shown = fields[..fields.len().min(SHOWN)].join(" > ");
+            match fields.len() {
+                n if n > SHOWN => format!("{shown} > … ({n} levels)"),
+                _ => shown,
+            }
+        });
+        ProtocolError::invalid(location, format!("not {what} in protobuf: {rest}"))
+    }
+
     /// Where the problem is, if it has a place in the request.
     pub fn location(&self) -> Option<&str> {
         match self {

@@ -6,6 +6,8 @@
 //!
 //! - [`otlp`]: OpenTelemetry logs (`ExportLogsServiceRequest`), protobuf and
 //!   JSON encodings, as `POST /v1/logs` receives them.
+//! - [`loki`]: the Loki push API (`PushRequest`), snappy-compressed protobuf
+//!   and JSON, as `POST /loki/api/v1/push` receives them.
 //!
 //! Each format is mapped onto the record's own fields (`timestamp`,
 //! `level`, `message`, `resourceId`, `traceId`, `spanId`) and everything
@@ -26,6 +28,7 @@ mod decoded;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
+pub mod loki;
 pub mod otlp;
 mod record;
 

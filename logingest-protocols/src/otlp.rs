@@ -75,68 +75,10 @@ pub fn decode_request(
     encoding: Encoding,
 ) -> Result<ExportLogsServiceRequest, ProtocolError> {
     match encoding {
-        Encoding::Protobuf => {
-            ExportLogsServiceRequest::decode(body).map_err(|e| protobuf_error(&e))
-        }
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| {
-            ProtocolError::invalid(
-                // serde_json's column is the bytes read of the line, 0
-                // when it stopped at its start: columns here are 1-based.
-                (e.line() > 0).then(|| format!("line {}, column {}", e.line(), e.column().max(1))),
-                format!(
-                    "not an OTLP ExportLogsServiceRequest in JSON: {}",
-                    json_reason(&e)
-                ),
-            )
-        }),
-    }
-}
-
-/// prost's error in our words: what is wrong, and where as the fields
-/// from the request down (`ExportLogsServiceRequest.resource_logs >
-/// ResourceLogs.scope_logs > …`), the first few of them: prost names every
-/// level, and a deep body's path would be kilobytes.
-fn protobuf_error(e: &prost::DecodeError) -> ProtocolError {
-    const SHOWN: usize = 6;
-    let text = e.to_string();
-    let mut rest = text
-        .strip_prefix("failed to decode Protobuf message: ")
-        .unwrap_or(&text);
-    // prost writes the innermost field first, each as `Message.field: `.
-    let mut fields = Vec::new();
-    while let Some((field, after)) = rest.split_once(": ") {
-        let is_field = field.split_once('.').is_some_and(|(message, name)| {
-            [message, name].iter().all(|part| {
-                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            })
-        });
-        if !is_field {
-            break;
-        }
-        fields.push(field);
-        rest = after;
-    }
-    fields.reverse();
-    let location = (!fields.is_empty()).then(|| {
-        let shown = fields[..fields.len().min(SHOWN)].join(" > ");
-        match fields.len() {
-            n if n > SHOWN => format!("{shown} > … ({n} levels)"),
-            _ => shown,
-        }
-    });
-    ProtocolError::invalid(
-        location,
-        format!("not an OTLP ExportLogsServiceRequest in protobuf: {rest}"),
-    )
-}
-
-/// serde_json's message without its own " at line L column C" suffix (the
-/// location is reported apart).
-fn json_reason(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
+        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
+            .map_err(|e| ProtocolError::protobuf(&e, "an OTLP ExportLogsServiceRequest")),
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|e| ProtocolError::json(&e, "an OTLP ExportLogsServiceRequest")),
     }
 }
 

@@ -108,6 +108,12 @@ impl RecordText<'_> {
         self.text.push_str(&value.to_string());
     }
 
+    /// Adds `"key": ` and `json`, which must be one JSON value's text.
+    pub fn raw(&mut self, key: &str, json: &str) {
+        self.key(key);
+        self.text.push_str(json);
+    }
+
     fn key(&mut self, key: &str) {
         if !self.empty {
             self.text.push(',');

@@ -2,9 +2,11 @@
 //! acceptance 4): a `200` means durable, and a request is all or nothing.
 //!
 //! Client threads send batches of [`BATCH`] records (ids `b<k>-<i>`,
-//! `metadata.batch = k`), even batches as NDJSON to `POST /logs`, odd ones
-//! as OTLP protobuf to `POST /v1/logs` (the id and batch as log
-//! attributes, so under `metadata`), noting which batches got 200. The
+//! `metadata.batch = k`), by turns as NDJSON to `POST /logs`, as a
+//! snappy-compressed Loki push to `POST /loki/api/v1/push` and as OTLP
+//! protobuf to `POST /v1/logs` (the id and batch as structured metadata or
+//! log attributes, so under `metadata`), noting which batches were
+//! acknowledged (200, or Loki's 204). The
 //! server is killed with SIGKILL after a seeded random number of acks and a
 //! seeded random delay, restarted on the same data directory, and then:
 //!
@@ -23,6 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{encode, Server};
+use logingest_protocols::loki::proto::{
+    EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
@@ -58,8 +63,10 @@ impl Rng {
 
 /// Batch `k` as a request: (path, content type, body).
 fn batch_request(k: u64) -> (&'static str, &'static str, Vec<u8>) {
-    if k.is_multiple_of(2) {
-        return ("/logs", "application/x-ndjson", batch_body(k).into_bytes());
+    match k % 3 {
+        0 => return ("/logs", "application/x-ndjson", batch_body(k).into_bytes()),
+        1 => return ("/loki/api/v1/push", "application/x-protobuf", loki_body(k)),
+        _ => {}
     }
     let int = |n: u64| {
         Some(AnyValue {
@@ -104,6 +111,33 @@ fn batch_request(k: u64) -> (&'static str, &'static str, Vec<u8>) {
         "application/x-protobuf",
         request.encode_to_vec(),
     )
+}
+
+/// Batch `k` as a Loki push, snappy-compressed as Promtail sends it.
+fn loki_body(k: u64) -> Vec<u8> {
+    let pair = |name: &str, value: String| LabelPairAdapter {
+        name: name.into(),
+        value,
+    };
+    let entry = |i: u64| EntryAdapter {
+        timestamp: None,
+        line: format!("kill9 record {i} of batch {k}"),
+        structured_metadata: vec![
+            pair("id", format!("b{k}-{i}")),
+            pair("batch", k.to_string()),
+            pair("i", i.to_string()),
+        ],
+    };
+    let push = PushRequest {
+        streams: vec![StreamAdapter {
+            labels: r#"{job="kill9", level="info"}"#.into(),
+            entries: (0..BATCH).map(entry).collect(),
+            hash: 0,
+        }],
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&push.encode_to_vec())
+        .unwrap()
 }
 
 fn batch_body(k: u64) -> String {
@@ -164,7 +198,11 @@ fn start_clients(
                     let Ok(mut response) = result else {
                         return; // the server is gone
                     };
-                    let status = response.status().as_u16();
+                    // Loki answers an accepted push with 204.
+                    let status = match response.status().as_u16() {
+                        204 => 200,
+                        status => status,
+                    };
                     let text = response.body_mut().read_to_vec().unwrap_or_default();
                     let text = String::from_utf8_lossy(&text);
                     if status != 200 {
@@ -179,7 +217,8 @@ fn start_clients(
                         let accepted: Value = serde_json::from_str(&text).expect("JSON answer");
                         assert_eq!(accepted["accepted"], BATCH, "batch {k}: {text}");
                     } else {
-                        // An empty ExportLogsServiceResponse: no partial success.
+                        // An empty ExportLogsServiceResponse (no partial
+                        // success), or Loki's empty 204.
                         assert_eq!(text, "", "batch {k}");
                     }
                     outcome.lock().unwrap().acked.insert(k);
@@ -208,7 +247,7 @@ fn check_cycle(server: &Server, cycle: u64, outcome: &Outcome) -> u64 {
             .expect("hits")
             .iter()
             .map(|h| {
-                let id = if k.is_multiple_of(2) {
+                let id = if k.is_multiple_of(3) {
                     &h["id"]
                 } else {
                     &h["metadata"]["id"]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Server;
+use common::{BadCase, Server};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
@@ -241,17 +241,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     std::io::Write::write_all(&mut gz, bytes).unwrap();
     gz.finish().unwrap()
 }
-
-/// A bad request and its answer: (name, content type, an extra header,
-/// body, status, what the message contains).
-type BadCase = (
-    &'static str,
-    &'static str,
-    Option<(&'static str, &'static str)>,
-    Vec<u8>,
-    u16,
-    &'static str,
-);
 
 /// Bad requests of every kind: each refused whole with the status OTLP
 /// exporters understand, a `google.rpc.Status` in the request's encoding

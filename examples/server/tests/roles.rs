@@ -109,12 +109,13 @@ fn marked_record(mark: &str) -> String {
 #[test]
 fn every_endpoint_answers_the_exact_status_for_every_caller() {
     let (server, _auth) = start_with_auth();
-    let endpoints: [(&str, Needs); 16] = [
+    let endpoints: [(&str, Needs); 17] = [
         ("POST /", Needs::Ingest),
         ("POST /logs", Needs::Ingest),
         ("POST /_bulk", Needs::Ingest),
         ("POST /logs-idx/_bulk", Needs::Ingest),
         ("POST /v1/logs", Needs::Ingest),
+        ("POST /loki/api/v1/push", Needs::Ingest),
         ("GET /api/search", Needs::Read),
         ("GET /api/histogram", Needs::Read),
         ("GET /api/facets", Needs::Read),
@@ -159,6 +160,18 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
                     let json = [("Content-Type", "application/json")];
                     let a = server.post("/v1/logs", otlp.to_string().as_bytes(), &json, key);
                     (a.status, a.text)
+                }
+                "POST /loki/api/v1/push" => {
+                    // Loki JSON: the mark as structured metadata.
+                    let push = json!({"streams": [{
+                        "stream": {"service_name": "server-10"},
+                        "values": [["1694764800000000000", "role matrix", {"mark": mark}]]}]});
+                    let json = [("Content-Type", "application/json")];
+                    let a =
+                        server.post("/loki/api/v1/push", push.to_string().as_bytes(), &json, key);
+                    // Loki answers 204 with no body.
+                    let status = if a.status == 204 { 200 } else { a.status };
+                    (status, a.text)
                 }
                 "GET /api/search" => {
                     let a = server.get("/api/search?q=*", key);
@@ -246,7 +259,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 16 * 7);
+    assert_eq!(checked, 17 * 7);
 
     // A refused ingest request stored nothing; an accepted one stored its record once.
     server.post("/api/flush", b"", &[], Some(ADMIN));
@@ -256,6 +269,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
         "POST /_bulk",
         "POST /logs-idx/_bulk",
         "POST /v1/logs",
+        "POST /loki/api/v1/push",
     ] {
         for caller in Caller::ALL {
             let mark = format!("{endpoint}|{caller:?}");

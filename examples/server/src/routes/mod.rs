@@ -4,6 +4,7 @@ mod body;
 mod bulk;
 mod form;
 mod ingest;
+mod loki;
 mod ops;
 mod otlp;
 mod parse;
@@ -34,6 +35,7 @@ pub fn router(state: Shared) -> Router {
             post(bulk::bulk_index).put(bulk::bulk_index),
         )
         .route("/v1/logs", post(otlp::logs))
+        .route("/loki/api/v1/push", post(loki::push))
         .route("/ui/{file}", get(ui::asset))
         .route("/api/parse", get(parse::parse))
         .route("/api/search", get(search::search).post(search::search_post))

@@ -104,6 +104,18 @@ fn backend() -> (Vec<String>, Option<logingest::PgConfig>) {
     }
 }
 
+/// A bad request of a shipper's protocol and its answer, a row of the
+/// protocols' bad-input tables: (name, content type, an extra header,
+/// body, status, what the error message contains).
+pub type BadCase = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
 /// An HTTP answer: status, headers of interest, body text.
 #[derive(Debug)]
 pub struct Answer {

@@ -1,0 +1,109 @@
+//! A real, unmodified Loki client library from PyPI (`loki-logger-handler`)
+//! ships logs from Python's `logging` to `POST /loki/api/v1/push` (JSON,
+//! gzip and plain); they are then found through our own search API with
+//! the fields the mapping promises (docs/ingest-protocols.md).
+//!
+//! `tests/loki_push.py` does the shipping; the interpreter is
+//! `$LOGINGEST_PYTHON` (default `python3`); `scripts/test.sh` creates
+//! `target/pyenv` with the package and sets it. Without it this test fails,
+//! saying how to install it: a shipper compatibility test that silently
+//! skips proves nothing.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{encode, write_auth_file, Server};
+use serde_json::Value;
+
+/// Records the script ships.
+const N: u64 = 180;
+
+const INGEST: &str = "loki-ingest-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
+const READ: &str = "loki-read-1f2e3d4c5b6a79880716253443526170";
+
+fn python() -> String {
+    std::env::var("LOGINGEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+#[test]
+fn a_loki_client_library_ships_logs_we_can_search() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let auth = write_auth_file(
+        dir.path(),
+        &[
+            ("loki", INGEST, "ingest", &[]),
+            ("reader", READ, "read", &[]),
+        ],
+    );
+    let server = Server::start_with(&["--auth-file", &auth]);
+
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/loki_push.py");
+    let python = python();
+    let out = Command::new(&python)
+        .arg(&script)
+        .args([&server.url, &N.to_string(), INGEST])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `{python}` ({e}). Set LOGINGEST_PYTHON to a Python 3 with \
+                 `loki-logger-handler`, or run scripts/test.sh, which creates one."
+            )
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        panic!(
+            "\n\nThe `loki-logger-handler` package is not installed for `{python}`:\n{stderr}\n\
+             This test needs it (it is not skipped): run scripts/test.sh, or\n  \
+             python3 -m venv target/pyenv && target/pyenv/bin/pip install loki-logger-handler\n  \
+             LOGINGEST_PYTHON=$PWD/target/pyenv/bin/python cargo test -p logingest-server --test loki_client\n"
+        );
+    }
+    assert!(
+        out.status.success(),
+        "loki_push.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+
+    let flushed = server.post("/api/flush", b"", &[], Some(INGEST));
+    assert_eq!(flushed.status, 200, "{}", flushed.text);
+    let get = |path: &str| {
+        let a = server.get(path, Some(READ));
+        assert_eq!(a.status, 200, "{path}: {}", a.text);
+        a.json()
+    };
+    let all = get(&format!(
+        "/api/search?order=asc&limit=1000&q={}",
+        encode("resourceId:cart-api metadata.labels.env:test")
+    ));
+    assert_eq!(all["total"], N, "records shipped by the client");
+    let mut seen = vec![false; N as usize];
+    for hit in all["hits"].as_array().expect("hits") {
+        // The handler writes each line as JSON of the log record.
+        let line: Value = serde_json::from_str(hit["message"].as_str().expect("message"))
+            .unwrap_or_else(|e| panic!("the line is the handler's JSON ({e}): {hit}"));
+        let i = line["seq"].as_u64().expect("seq") as usize;
+        assert!(!seen[i], "record {i} stored twice");
+        seen[i] = true;
+        assert_eq!(line["message"], format!("loki record {i}"), "{hit}");
+        let level = ["INFO", "WARNING", "ERROR"][i % 3];
+        assert_eq!(hit["level"], level, "{hit}");
+        assert_eq!(hit["metadata"]["labels"]["level"], level, "{hit}");
+        assert_eq!(
+            hit["metadata"]["labels"]["application"], "cart-api",
+            "{hit}"
+        );
+        // The handler stamps each line with the record's creation time.
+        assert!(hit["timestamp"].as_str().is_some(), "{hit}");
+    }
+    assert!(seen.iter().all(|s| *s), "every record is stored");
+    let count = |q: &str| get(&format!("/api/search?limit=1&q={}", encode(q)))["total"].clone();
+    assert_eq!(
+        count("level:ERROR resourceId:cart-api"),
+        (0..N).filter(|i| i % 3 == 2).count()
+    );
+    assert_eq!(count("\"loki record 42\""), 1);
+}

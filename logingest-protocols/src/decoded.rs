@@ -21,7 +21,8 @@
 //!   the body, whatever prost then makes of it.
 //! - JSON ([`json_bytes`]): every object (counted outside strings) may
 //!   become the largest struct, three times, and every array the first
-//!   block of a `Vec`; strings at most their text.
+//!   block of a `Vec` (or, where arrays are elements, as a Loki entry is,
+//!   a struct too); strings at most their text.
 //!
 //! `tests/decode_memory.rs` checks the bounds against what decoding
 //! allocates, under a counting allocator.
@@ -156,9 +157,10 @@ fn varint(body: &[u8], at: usize) -> Option<(u64, usize)> {
 }
 
 /// An upper bound of the bytes that decoding the JSON `body` allocates:
-/// the text, plus three times the largest struct for each object
-/// and once more for each array (the first block of its `Vec`).
-pub(crate) fn json_bytes(body: &[u8], largest: usize) -> usize {
+/// the text, plus `per_object` for each object and `per_array` for each
+/// array (outside strings): what the largest struct either becomes takes,
+/// three times (see the module doc), or a `Vec`'s first block.
+pub(crate) fn json_bytes(body: &[u8], per_object: usize, per_array: usize) -> usize {
     let (mut objects, mut arrays) = (0usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
     for &byte in body {
@@ -179,6 +181,6 @@ pub(crate) fn json_bytes(body: &[u8], largest: usize) -> usize {
         }
     }
     body.len()
-        .saturating_add(objects.saturating_mul(3 * largest))
-        .saturating_add(arrays.saturating_mul(largest))
+        .saturating_add(objects.saturating_mul(per_object))
+        .saturating_add(arrays.saturating_mul(per_array))
 }

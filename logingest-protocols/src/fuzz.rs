@@ -1,7 +1,9 @@
-//! Fuzz check of the OTLP logs decoder (feature `fuzzing`).
+//! Fuzz checks of the protocol decoders (feature `fuzzing`): OTLP logs and
+//! Loki pushes.
 //!
-//! `POST /v1/logs` hands untrusted bytes to [`otlp::decode`], so the check
-//! is here, beside it, for the fuzz target (`fuzz/`, nightly) and the
+//! `POST /v1/logs` and `POST /loki/api/v1/push` hand untrusted bytes to
+//! [`otlp::decode`] and [`loki::decode`], so the checks are here, beside
+//! them, for the fuzz target (`fuzz/`, nightly) and the
 //! stable replay of its seeds (the test below) to run the same code. The
 //! first byte of the input picks the encoding and a set of small limits
 //! (so limits are reached by small inputs); the rest is the body.
@@ -14,14 +16,14 @@
 //!   back, alone, as our own format, to the same record;
 //! - `Err`: only [`ProtocolError::Invalid`] or [`ProtocolError::TooLarge`]
 //!   (the meter here never refuses), with a reason, and a location that is
-//!   a place in the request (`resourceLogs[…]…`, or the fields prost was
-//!   decoding, `ExportLogsServiceRequest.resource_logs > …`) or in its JSON
-//!   text (`line L, column C` that exist in the body).
+//!   a place in the request (`resourceLogs[…]…`, `streams[…]…`, or the
+//!   fields prost was decoding, `ExportLogsServiceRequest.resource_logs >
+//!   …`) or in its JSON text (`line L, column C` that exist in the body).
 
-use logingest_core::{parse_records, Format, Limits, ParseOptions, Timestamp};
+use logingest_core::{parse_records, Format, Limits, ParseOptions, Record, Timestamp};
 
 use crate::otlp::{self, Encoding};
-use crate::ProtocolError;
+use crate::{loki, ProtocolError};
 
 /// The receive time of records without a time (2023-09-15T12:00:00Z):
 /// fixed, so that two decodings of one input are equal.
@@ -41,6 +43,19 @@ fn limits(choice: u8) -> Limits {
         .max_term_bytes(pick(1, [4, 16, 64, 32_000]))
 }
 
+/// A decoder under test: whether the body is JSON, and how it decodes.
+struct Decoder<'a> {
+    json: bool,
+    /// Decodes a body into records, telling the meter.
+    decode: &'a dyn Fn(&[u8], &ParseOptions, &mut Meter<'_>) -> Result<Vec<Record>, ProtocolError>,
+    /// The log records (entries) of a body that decoded.
+    count: &'a dyn Fn(&[u8]) -> usize,
+    /// How a place in the request starts (`resourceLogs[`, ...).
+    places: &'a [&'a str],
+}
+
+type Meter<'a> = dyn FnMut(usize) -> Result<(), ProtocolError> + 'a;
+
 /// Checks [`otlp::decode`] on one fuzz input (see the module doc). Panics
 /// when a property does not hold.
 pub fn check_otlp(data: &[u8]) {
@@ -52,15 +67,64 @@ pub fn check_otlp(data: &[u8]) {
     } else {
         Encoding::Json
     };
+    let decoder = Decoder {
+        json: encoding == Encoding::Json,
+        decode: &|body, options, meter| otlp::decode(body, encoding, options, meter),
+        count: &|body| {
+            otlp::decode_request(body, encoding).map_or(0, |request| otlp::count(&request))
+        },
+        places: &["resourceLogs[", "ExportLogsServiceRequest."],
+    };
+    check(choice, body, &decoder);
+}
+
+/// Checks [`loki::decode`] on one fuzz input (see the module doc): bit 0
+/// of the first byte picks JSON, bit 7 (for protobuf) whether the rest is
+/// sent as it is, else snappy-compressed first (so the fuzzer's bytes
+/// reach the protobuf decoder, not only snappy's). Panics when a property
+/// does not hold.
+pub fn check_loki(data: &[u8]) {
+    let Some((&choice, input)) = data.split_first() else {
+        return;
+    };
+    let encoding = if choice & 1 == 0 {
+        loki::Encoding::Protobuf
+    } else {
+        loki::Encoding::Json
+    };
+    let compressed;
+    let body = if encoding == loki::Encoding::Protobuf && choice & 0x80 == 0 {
+        compressed = snap::raw::Encoder::new()
+            .compress_vec(input)
+            .expect("snappy compresses any input");
+        &compressed[..]
+    } else {
+        input
+    };
+    let decoder = Decoder {
+        json: encoding == loki::Encoding::Json,
+        decode: &|body, options, meter| loki::decode(body, encoding, options, meter),
+        count: &|body| {
+            let raw = loki::uncompress(body, encoding, usize::MAX, |_| Ok::<(), ProtocolError>(()));
+            raw.ok()
+                .and_then(|raw| loki::decode_request(&raw, encoding).ok())
+                .map_or(0, |push| push.count())
+        },
+        places: &["streams[", "PushRequest."],
+    };
+    check(choice, body, &decoder);
+}
+
+fn check(choice: u8, body: &[u8], decoder: &Decoder<'_>) {
     let options = ParseOptions::default()
         .limits(limits(choice))
         .receive_time(RECEIVE_TIME);
     let mut metered = 0;
-    let result = otlp::decode(body, encoding, &options, |bytes| {
+    let result = (decoder.decode)(body, &options, &mut |bytes| {
         metered += bytes;
-        Ok::<(), ProtocolError>(())
+        Ok(())
     });
-    let again = otlp::decode(body, encoding, &options, |_| Ok::<(), ProtocolError>(()));
+    let again = (decoder.decode)(body, &options, &mut |_| Ok(()));
     assert_eq!(
         format!("{result:?}"),
         format!("{again:?}"),
@@ -68,10 +132,9 @@ pub fn check_otlp(data: &[u8]) {
     );
     match result {
         Ok(records) => {
-            let request = otlp::decode_request(body, encoding).expect("decoded once already");
             assert_eq!(
                 records.len(),
-                otlp::count(&request),
+                (decoder.count)(body),
                 "a record per log record"
             );
             assert!(records.len() <= options.limits.max_records);
@@ -97,7 +160,7 @@ pub fn check_otlp(data: &[u8]) {
         Err(e @ (ProtocolError::Invalid { .. } | ProtocolError::TooLarge { .. })) => {
             assert!(!e.reason().is_empty(), "an error without a reason: {e:?}");
             if let Some(location) = e.location() {
-                check_location(body, location);
+                check_location(body, location, decoder);
             }
         }
         Err(e) => panic!("an error of another kind: {e:?}"),
@@ -106,11 +169,19 @@ pub fn check_otlp(data: &[u8]) {
 
 /// A location is a place in the request, or a line and column of its text
 /// that exist.
-fn check_location(body: &[u8], location: &str) {
+fn check_location(body: &[u8], location: &str, decoder: &Decoder<'_>) {
     // A place in the request: of the mapping, or of prost's decoding.
-    if location.starts_with("resourceLogs[") || location.starts_with("ExportLogsServiceRequest.") {
+    if decoder
+        .places
+        .iter()
+        .any(|place| location.starts_with(place))
+    {
         return;
     }
+    assert!(
+        decoder.json,
+        "a line and column in a protobuf body: {location}"
+    );
     let (line, column) = location
         .strip_prefix("line ")
         .and_then(|rest| rest.split_once(", column "))
@@ -130,13 +201,19 @@ fn check_location(body: &[u8], location: &str) {
 mod tests {
     use logingest_core::testkit::fuzz::replay;
 
-    use super::check_otlp;
+    use super::{check_loki, check_otlp};
+
+    fn corpus(target: &str) -> String {
+        format!("{}/../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"))
+    }
 
     #[test]
     fn otlp_seeds() {
-        replay(
-            format!("{}/../fuzz/corpus/otlp", env!("CARGO_MANIFEST_DIR")),
-            check_otlp,
-        );
+        replay(corpus("otlp"), check_otlp);
+    }
+
+    #[test]
+    fn loki_seeds() {
+        replay(corpus("loki"), check_loki);
     }
 }

@@ -120,7 +120,8 @@ pub fn uncompress<'a, E: From<ProtocolError>>(
 pub fn decoded_bytes(raw: &[u8], encoding: Encoding) -> usize {
     match encoding {
         Encoding::Protobuf => protobuf_bytes(raw, proto::Message::Push, proto::largest_struct()),
-        Encoding::Json => json_bytes(raw, json::largest_struct()),
+        // An entry is an array.
+        Encoding::Json => json_bytes(raw, 3 * json::largest_struct(), 3 * json::largest_struct()),
     }
 }
 

@@ -49,6 +49,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// One measurement at a time: the counters are the whole process's.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The most bytes live at once while `body` decodes, above those live
 /// before, and whether it decoded.
 fn peak_of_decoding(body: &[u8], encoding: Encoding) -> (usize, bool) {
@@ -124,6 +127,7 @@ fn usual_request(n: usize) -> ExportLogsServiceRequest {
 
 #[test]
 fn the_bound_covers_what_decoding_allocates() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 200_000;
     let empty_logs: Vec<u8> = field(2, &[]).repeat(N);
     let empty_attributes = field(2, &field(6, &[]).repeat(N));
@@ -203,5 +207,83 @@ fn the_bound_covers_what_decoding_allocates() {
                 "{name}: the bound {bound} is {ratio:.1}x what decoding took"
             );
         }
+    }
+}
+
+/// The same for Loki pushes: a bound from the uncompressed body.
+#[test]
+fn the_bound_covers_what_decoding_a_loki_push_allocates() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use logingest_protocols::loki;
+    use logingest_protocols::loki::proto::{
+        EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter,
+    };
+
+    const N: usize = 200_000;
+    let stream_of = |entries: &[u8]| field(1, &[field(1, b"{a=\"b\"}"), entries.to_vec()].concat());
+    let empty_entries = stream_of(&field(2, &[]).repeat(N));
+    let empty_pairs = stream_of(&field(2, &field(3, &[]).repeat(N)));
+    let usual = PushRequest {
+        streams: vec![StreamAdapter {
+            labels: r#"{app="cart", level="info"}"#.into(),
+            entries: (0..5_000)
+                .map(|i| EntryAdapter {
+                    timestamp: None,
+                    line: format!("request {i} served in {} ms", i % 300),
+                    structured_metadata: vec![LabelPairAdapter {
+                        name: "trace_id".into(),
+                        value: format!("{i:032x}"),
+                    }],
+                })
+                .collect(),
+            hash: 0,
+        }],
+    };
+    let json_usual: String = (0..5_000)
+        .map(|i| format!(r#"["{i}","request {i} served",{{"trace_id":"{i:032x}"}}]"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cases: Vec<(&str, Vec<u8>, loki::Encoding)> = vec![
+        ("pb: empty entries", empty_entries, loki::Encoding::Protobuf),
+        ("pb: empty pairs", empty_pairs, loki::Encoding::Protobuf),
+        ("pb: usual", usual.encode_to_vec(), loki::Encoding::Protobuf),
+        (
+            "json: empty-ish entries",
+            format!(
+                r#"{{"streams":[{{"values":[{}]}}]}}"#,
+                vec![r#"["1",""]"#; N].join(",")
+            )
+            .into_bytes(),
+            loki::Encoding::Json,
+        ),
+        (
+            "json: usual",
+            format!(r#"{{"streams":[{{"stream":{{"app":"cart"}},"values":[{json_usual}]}}]}}"#)
+                .into_bytes(),
+            loki::Encoding::Json,
+        ),
+    ];
+    for (name, body, encoding) in cases {
+        let bound = loki::decoded_bytes(&body, encoding);
+        let before = LIVE.load(Ordering::SeqCst);
+        PEAK.store(before, Ordering::SeqCst);
+        let decoded = loki::decode_request(&body, encoding);
+        let peak = PEAK.load(Ordering::SeqCst) - before;
+        let ratio = bound as f64 / peak.max(1) as f64;
+        eprintln!(
+            "loki {name}: {} bytes, decoded {}, peak {peak}, bound {bound} ({ratio:.2}x the peak, {:.1}x the body)",
+            body.len(),
+            decoded.is_ok(),
+            bound as f64 / body.len() as f64,
+        );
+        assert!(
+            bound >= peak,
+            "{name}: decoding took {peak} bytes, the bound is {bound}"
+        );
+        assert!(decoded.is_ok(), "{name}: {:?}", decoded.err());
+        assert!(
+            ratio < 8.0,
+            "{name}: the bound {bound} is {ratio:.1}x what decoding took"
+        );
     }
 }

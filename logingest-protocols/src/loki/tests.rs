@@ -180,3 +180,34 @@ fn a_body_that_uncompresses_past_the_limit_is_refused_before_it_is() {
     assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
     assert_eq!(metered, 0, "nothing was reserved for it");
 }
+
+/// Writes the seeds of the `loki` fuzz target (`fuzz/corpus/loki`): the
+/// pushes of these tests as protobuf (compressed by the check, and once
+/// as sent) and JSON, with the largest limits and with the smallest (the
+/// first byte; `crate::fuzz`). Run by hand when the mapping changes:
+/// `cargo test -p logingest-protocols -- --ignored write_loki_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_loki_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/loki");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = br#"{"streams":[{"stream":{"app":"checkout","level":"warn"},"values":[["1694764800000000005","line 0",{"trace_id":"0102030405060708090a0b0c0d0e0f10","labels":"x"}],["1694764801000000005","line 1"]]}]}"#;
+    let mut no_time = push(1);
+    no_time.streams[0].entries[0].timestamp = None;
+    no_time.streams[0].labels = r#"{service_name="a\"b\u00e9", detected_level="error"}"#.into();
+    let seeds: [(&str, u8, Vec<u8>); 8] = [
+        ("pb-large", 0x7e, push(2).encode_to_vec()),
+        ("pb-small", 0x00, push(2).encode_to_vec()),
+        ("pb-no-time-large", 0x7e, no_time.encode_to_vec()),
+        ("pb-snappy-as-sent", 0xfe, snappy(&push(2).encode_to_vec())),
+        ("json-large", 0x7f, json.to_vec()),
+        ("json-small", 0x01, json.to_vec()),
+        ("json-empty-streams", 0x7f, br#"{"streams":[]}"#.to_vec()),
+        ("pb-empty", 0x7e, Vec::new()),
+    ];
+    for (name, first, body) in seeds {
+        let mut seed = vec![first];
+        seed.extend_from_slice(&body);
+        std::fs::write(dir.join(name), seed).unwrap();
+    }
+}

@@ -15,7 +15,7 @@ use crate::decoded::{json_bytes, protobuf_bytes, Field, Schema};
 pub fn decoded_bytes(body: &[u8], encoding: Encoding) -> usize {
     match encoding {
         Encoding::Protobuf => protobuf_bytes(body, Message::Request, largest_struct()),
-        Encoding::Json => json_bytes(body, largest_struct()),
+        Encoding::Json => json_bytes(body, 3 * largest_struct(), largest_struct()),
     }
 }
 

@@ -47,7 +47,7 @@ fn limits(choice: u8) -> Limits {
 struct Decoder<'a> {
     json: bool,
     /// Decodes a body into records, telling the meter.
-    decode: &'a dyn Fn(&[u8], &ParseOptions, &mut Meter<'_>) -> Result<Vec<Record>, ProtocolError>,
+    decode: &'a Decode<'a>,
     /// The log records (entries) of a body that decoded.
     count: &'a dyn Fn(&[u8]) -> usize,
     /// How a place in the request starts (`resourceLogs[`, ...).
@@ -55,6 +55,9 @@ struct Decoder<'a> {
 }
 
 type Meter<'a> = dyn FnMut(usize) -> Result<(), ProtocolError> + 'a;
+
+type Decode<'a> =
+    dyn Fn(&[u8], &ParseOptions, &mut Meter<'_>) -> Result<Vec<Record>, ProtocolError> + 'a;
 
 /// Checks [`otlp::decode`] on one fuzz input (see the module doc). Panics
 /// when a property does not hold.

@@ -74,6 +74,8 @@ enum ProtocolArg {
     Bulk,
     /// `POST /v1/logs`, OTLP protobuf.
     Otlp,
+    /// `POST /loki/api/v1/push`, snappy-compressed protobuf.
+    Loki,
 }
 
 fn main() {
@@ -119,6 +121,7 @@ fn main() {
             ProtocolArg::Ndjson => Protocol::Ndjson,
             ProtocolArg::Bulk => Protocol::Bulk,
             ProtocolArg::Otlp => Protocol::Otlp,
+            ProtocolArg::Loki => Protocol::Loki,
         },
         seed: args.seed,
         key: args.key,

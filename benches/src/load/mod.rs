@@ -2,8 +2,9 @@
 //! over several connections, and what it cost the server.
 //!
 //! One producer thread turns the generator's records into request bodies
-//! (NDJSON for `POST /logs`, `_bulk` with a `create` action per record, or
-//! OTLP protobuf for `POST /v1/logs`)
+//! (NDJSON for `POST /logs`, `_bulk` with a `create` action per record,
+//! OTLP protobuf for `POST /v1/logs`, or a Loki push for
+//! `POST /loki/api/v1/push`)
 //! and hands them to `connections` worker threads, each with one keep-alive
 //! connection. With a fixed `rate`, request `i` is due at `i × batch / rate`
 //! seconds after the start and its latency counts from that moment, so a
@@ -20,6 +21,7 @@
 //! acknowledged count (plus at most the in-doubt ones), and a sample of the
 //! records comes back byte for byte. Figures: `docs/performance.md`.
 
+mod loki;
 mod otlp;
 mod report;
 mod server;
@@ -46,6 +48,9 @@ pub enum Protocol {
     Bulk,
     /// `POST /v1/logs`: OTLP logs in protobuf, as SDK exporters send them.
     Otlp,
+    /// `POST /loki/api/v1/push`: snappy-compressed protobuf, as Promtail
+    /// sends it.
+    Loki,
 }
 
 impl Protocol {
@@ -54,13 +59,14 @@ impl Protocol {
             Protocol::Ndjson => "/logs",
             Protocol::Bulk => "/_bulk",
             Protocol::Otlp => "/v1/logs",
+            Protocol::Loki => "/loki/api/v1/push",
         }
     }
 
     fn content_type(self) -> &'static str {
         match self {
             Protocol::Ndjson | Protocol::Bulk => "application/x-ndjson",
-            Protocol::Otlp => "application/x-protobuf",
+            Protocol::Otlp | Protocol::Loki => "application/x-protobuf",
         }
     }
 }
@@ -350,14 +356,16 @@ fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender
                     body.extend_from_slice(&line);
                 }
                 Protocol::Ndjson => body.extend_from_slice(&line),
-                Protocol::Otlp => lines.push(line.clone()),
+                Protocol::Otlp | Protocol::Loki => lines.push(line.clone()),
             }
             if i == 0 && request.is_multiple_of(SAMPLE_EVERY) {
                 sample = Some(String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
             }
         }
-        if config.protocol == Protocol::Otlp {
-            body = otlp::body(&lines);
+        match config.protocol {
+            Protocol::Otlp => body = otlp::body(&lines),
+            Protocol::Loki => body = loki::body(&lines),
+            Protocol::Ndjson | Protocol::Bulk => {}
         }
         let due = config
             .rate
@@ -422,7 +430,8 @@ fn send(
             .and_then(|v| v.parse::<u64>().ok());
         let text = response.body_mut().read_to_string().unwrap_or_default();
         match status {
-            200 => {
+            // 204: Loki's answer to an accepted push.
+            200 | 204 => {
                 tally
                     .acked_records
                     .fetch_add(job.records, Ordering::Relaxed);

@@ -102,7 +102,8 @@ pub(super) fn check(
         let q = format!("resourceId:\"{service}\" AND timestamp:[{time} TO {time}]");
         let (_, hits) = search(&agent, url, key, &q, 1000)?;
         let found = match protocol {
-            Protocol::Otlp => hits.iter().any(|hit| same_fields(hit, &record)),
+            Protocol::Otlp => hits.iter().any(|hit| same_fields(hit, &record, true)),
+            Protocol::Loki => hits.iter().any(|hit| same_fields(hit, &record, false)),
             _ => hits.iter().any(|h| h == line),
         };
         if !found {
@@ -120,9 +121,10 @@ pub(super) fn check(
 }
 
 /// Whether a stored record (a hit's text) has the fields of a generator
-/// record sent as OTLP: its message, level, ids, and `commit` and
-/// `metadata.*` as attributes (`metadata.<key>`).
-fn same_fields(hit: &str, sent: &serde_json::Value) -> bool {
+/// record sent as OTLP or Loki: its message, level, service and ids, and
+/// with `typed` (OTLP) `commit` and `metadata.*` as attributes of their
+/// types (`metadata.<key>`; Loki's structured metadata are strings).
+fn same_fields(hit: &str, sent: &serde_json::Value, typed: bool) -> bool {
     let Ok(hit) = serde_json::from_str::<serde_json::Value>(hit) else {
         return false;
     };
@@ -130,9 +132,10 @@ fn same_fields(hit: &str, sent: &serde_json::Value) -> bool {
     let metadata = sent["metadata"].as_object().into_iter().flatten();
     own.iter().all(|key| hit[key] == sent[key])
         && hit["metadata"]["commit"] == sent["commit"]
-        && metadata
-            .into_iter()
-            .all(|(key, value)| &hit["metadata"][key] == value)
+        && (!typed
+            || metadata
+                .into_iter()
+                .all(|(key, value)| &hit["metadata"][key] == value))
 }
 
 /// `request` with the bearer key, if there is one.

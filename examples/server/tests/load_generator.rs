@@ -76,9 +76,9 @@ fn load_generator_drives_a_server_it_starts_and_measures_its_disk() {
     assert!(json["disk"]["bytes_per_record"].as_f64().unwrap() > 0.0);
 }
 
-/// A running server (either backend) given by URL, over `_bulk` and OTLP
-/// too (OTLP samples are found by their fields: the server writes their
-/// text).
+/// A running server (either backend) given by URL, over `_bulk`, OTLP and
+/// Loki too (their samples are found by their fields: the server writes
+/// their text).
 #[test]
 fn load_generator_drives_a_running_server_over_every_protocol() {
     let server = Server::start();
@@ -86,6 +86,7 @@ fn load_generator_drives_a_running_server_over_every_protocol() {
         (Protocol::Ndjson, 12_000),
         (Protocol::Bulk, 24_000),
         (Protocol::Otlp, 36_000),
+        (Protocol::Loki, 48_000),
     ];
     for (protocol, total) in runs {
         let target = Target::Url {

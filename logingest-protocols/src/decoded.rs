@@ -22,7 +22,9 @@
 //! - JSON ([`json_bytes`]): every object (counted outside strings) may
 //!   become the largest struct, three times, and every array the first
 //!   block of a `Vec` (or, where arrays are elements, as a Loki entry is,
-//!   a struct too); strings at most their text.
+//!   a struct too); every key and scalar a buffered node (serde buffers
+//!   the values of a struct with a flattened field, as OTLP's `AnyValue`
+//!   is, 32 bytes a value) or a map entry; strings at most their text.
 //!
 //! `tests/decode_memory.rs` checks the bounds against what decoding
 //! allocates, under a counting allocator.
@@ -42,6 +44,10 @@ pub(crate) enum Field<M> {
     /// A string or bytes, or an element of a repeated string (the size of
     /// the element's struct, else 0).
     Bytes(usize),
+    /// Text that decoding parses further, taking at most this many bytes
+    /// a byte of it (Loki's labels: `a="",` is 5 bytes and a pair of
+    /// `String`s in a growing `Vec`).
+    Parsed(usize),
     /// Not in the schema: skipped by prost, allocates nothing.
     Unknown,
 }
@@ -128,6 +134,9 @@ impl Walk {
                             };
                             self.bytes += text + 3 * element;
                         }
+                        Field::Parsed(per_byte) => {
+                            self.bytes += value.len().saturating_mul(per_byte);
+                        }
                         Field::Unknown => {}
                     }
                     at = end;
@@ -156,13 +165,25 @@ fn varint(body: &[u8], at: usize) -> Option<(u64, usize)> {
     None
 }
 
+/// What one JSON body's values may decode into, per kind of value.
+pub(crate) struct JsonWeights {
+    /// An object (a struct, or a map's first block).
+    pub object: usize,
+    /// An array (a `Vec`'s first block, or a struct where arrays are
+    /// elements, as Loki entries are).
+    pub array: usize,
+    /// Any other value, and every key: serde buffers the values of a
+    /// struct with a flattened field (OTLP's `AnyValue`) as 32-byte nodes
+    /// in `Vec`s that grow by doubling, and maps hold a string pair per key.
+    pub token: usize,
+}
+
 /// An upper bound of the bytes that decoding the JSON `body` allocates:
-/// the text, plus `per_object` for each object and `per_array` for each
-/// array (outside strings): what the largest struct either becomes takes,
-/// three times (see the module doc), or a `Vec`'s first block.
-pub(crate) fn json_bytes(body: &[u8], per_object: usize, per_array: usize) -> usize {
-    let (mut objects, mut arrays) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
+/// the text, plus what `weights` says for each object, array, key and
+/// scalar (counted outside strings).
+pub(crate) fn json_bytes(body: &[u8], weights: &JsonWeights) -> usize {
+    let (mut objects, mut arrays, mut tokens) = (0usize, 0usize, 0usize);
+    let (mut in_string, mut escaped, mut in_scalar) = (false, false, false);
     for &byte in body {
         if in_string {
             match (escaped, byte) {
@@ -171,16 +192,25 @@ pub(crate) fn json_bytes(body: &[u8], per_object: usize, per_array: usize) -> us
                 (false, b'"') => in_string = false,
                 _ => {}
             }
-        } else {
-            match byte {
-                b'"' => in_string = true,
-                b'{' => objects += 1,
-                b'[' => arrays += 1,
-                _ => {}
+            continue;
+        }
+        let scalar = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'+' | b'.');
+        if scalar && !in_scalar {
+            tokens += 1;
+        }
+        in_scalar = scalar;
+        match byte {
+            b'"' => {
+                in_string = true;
+                tokens += 1;
             }
+            b'{' => objects += 1,
+            b'[' => arrays += 1,
+            _ => {}
         }
     }
     body.len()
-        .saturating_add(objects.saturating_mul(per_object))
-        .saturating_add(arrays.saturating_mul(per_array))
+        .saturating_add(objects.saturating_mul(weights.object))
+        .saturating_add(arrays.saturating_mul(weights.array))
+        .saturating_add(tokens.saturating_mul(weights.token))
 }

@@ -30,7 +30,7 @@ use logingest_core::{fields, ParseOptions, Record, Timestamp};
 use prost::Message;
 use serde_json::{Map, Value};
 
-use crate::decoded::{json_bytes, protobuf_bytes};
+use crate::decoded::{json_bytes, protobuf_bytes, JsonWeights};
 use crate::record::Batch;
 use crate::ProtocolError;
 
@@ -120,8 +120,18 @@ pub fn uncompress<'a, E: From<ProtocolError>>(
 pub fn decoded_bytes(raw: &[u8], encoding: Encoding) -> usize {
     match encoding {
         Encoding::Protobuf => protobuf_bytes(raw, proto::Message::Push, proto::largest_struct()),
-        // An entry is an array.
-        Encoding::Json => json_bytes(raw, 3 * json::largest_struct(), 3 * json::largest_struct()),
+        Encoding::Json => json_bytes(
+            raw,
+            &JsonWeights {
+                object: 3 * json::largest_struct(),
+                // An entry is an array.
+                array: 3 * json::largest_struct(),
+                // A key or value of the stream's labels or an entry's
+                // structured metadata: half a pair of strings in a map,
+                // then in a growing `Vec`.
+                token: 4 * std::mem::size_of::<String>(),
+            },
+        ),
     }
 }
 
@@ -203,10 +213,12 @@ const SPAN: [&str; 3] = ["span_id", "spanID", "spanId"];
 /// `attributes`.
 const RESERVED: [&str; 2] = ["labels", "attributes"];
 
+/// The value of the first of `names` that `pairs` has; of a name given
+/// twice (structured metadata may), the last value, as `metadata` keeps.
 fn first<'a>(pairs: &'a [(String, String)], names: &[&str]) -> Option<&'a str> {
     names
         .iter()
-        .find_map(|name| pairs.iter().find(|(n, _)| n == name))
+        .find_map(|name| pairs.iter().rev().find(|(n, _)| n == name))
         .map(|(_, value)| value.as_str())
 }
 
@@ -230,7 +242,7 @@ pub fn records<E: From<ProtocolError>>(
         Some(Encoding::Json) => "values",
         _ => "entries",
     };
-    let mut batch = Batch::default();
+    let mut batch = Batch::new(&options.limits);
     for (s, stream) in push.streams.iter().enumerate() {
         let labels: Map<String, Value> = stream
             .labels
@@ -263,7 +275,7 @@ pub fn records<E: From<ProtocolError>>(
             }
             out.raw(fields::METADATA, &metadata(&labels_json, &entry.metadata));
             out.finish();
-            batch.check_last(&options.limits, &mut meter)?;
+            batch.check_last(&mut meter)?;
         }
     }
     batch.parse(options, meter)

@@ -121,7 +121,7 @@ pub fn records<E: From<ProtocolError>>(
             reason: format!("the request has {total} log records, the limit is {limit}"),
         }));
     }
-    let mut batch = Batch::default();
+    let mut batch = Batch::new(&options.limits);
     for (r, resource_logs) in request.resource_logs.iter().enumerate() {
         let resource = resource_logs.resource.as_ref();
         let attributes = resource.map_or(&[][..], |r| &r.attributes[..]);
@@ -172,7 +172,7 @@ pub fn records<E: From<ProtocolError>>(
                         ProtocolError::invalid(Some(format!("{place}.{field}")), reason)
                     },
                 )?;
-                batch.check_last(&options.limits, &mut meter)?;
+                batch.check_last(&mut meter)?;
             }
         }
     }

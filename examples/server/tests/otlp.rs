@@ -173,8 +173,13 @@ fn every_limit_of_the_ingest_endpoints_applies() {
         &[JSON],
         None,
     );
-    assert_eq!(answer.status, 413, "{}", answer.text);
-    assert!(answer.text.contains("logRecords[0]"), "{}", answer.text);
+    // As on `/logs`: a record the record rules refuse is a 400 naming it.
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.text.contains("logRecords[0]: record is"),
+        "{}",
+        answer.text
+    );
     // gzip, as exporters send it.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &request(10).encode_to_vec()).unwrap();
@@ -281,7 +286,7 @@ fn bad_requests_are_refused_whole_with_what_and_where() {
         ("wrong wire type", pb, None, vec![0x08, 0x01], 400, "protobuf"),
         ("span id of 5 bytes", pb, None, short_span.encode_to_vec(), 400, "logRecords[0].spanId: is 5 bytes"),
         ("nested too deep", pb, None, deep_body.encode_to_vec(), 400, "LogRecord.body > AnyValue.value > KeyValueList.values > … (101 levels): not an OTLP ExportLogsServiceRequest in protobuf: recursion limit reached"),
-        ("a record over 1 MiB", pb, None, huge.encode_to_vec(), 413, "logRecords[0]: record is"),
+        ("a record over 1 MiB", pb, None, huge.encode_to_vec(), 400, "logRecords[0]: record is"),
         ("100,001 log records", pb, None, many.encode_to_vec(), 413, "the limit is 100000"),
         ("not JSON", json, None, b"hello".to_vec(), 400, "line 1, column 1"),
         ("JSON cut short", json, None, b"{\"resourceLogs\":[".to_vec(), 400, "line 1, column "),

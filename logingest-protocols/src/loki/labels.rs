@@ -19,7 +19,13 @@ pub(super) fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
     }
     loop {
         p.space();
+        let at = p.at;
         let name = p.name()?;
+        // Loki refuses a name given twice: which value would be the label?
+        if labels.iter().any(|(n, _)| *n == name) {
+            p.at = at;
+            return Err(p.error(&format!("label `{name}` given twice")));
+        }
         p.space();
         p.expect(b'=')?;
         p.space();
@@ -98,6 +104,7 @@ impl Parser<'_> {
     /// A double-quoted value with Go's escapes.
     fn quoted(&mut self) -> Result<String, String> {
         self.expect(b'"')?;
+        let start = self.at;
         let mut bytes = Vec::new();
         loop {
             let Some(byte) = self.peek() else {
@@ -110,7 +117,11 @@ impl Parser<'_> {
                 _ => bytes.push(byte),
             }
         }
-        String::from_utf8(bytes).map_err(|_| self.error("label value is not UTF-8"))
+        String::from_utf8(bytes).map_err(|_| {
+            // Only `\x` escapes can make bytes that are not UTF-8.
+            self.at = start;
+            self.error("label value is not UTF-8 (its `\\x` escapes)")
+        })
     }
 
     fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
@@ -147,6 +158,7 @@ impl Parser<'_> {
         let hex = self
             .text
             .get(self.at..self.at + digits)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .ok_or_else(|| self.error("bad hexadecimal escape"))?;
         self.at += digits;
@@ -206,7 +218,12 @@ mod tests {
             ("{a=\"x\" b=\"y\"}", "expected `,` at byte 8"),
             ("{a=\"\\q\"}", "unknown escape at byte 6"),
             ("{a=\"\\u12\"}", "bad hexadecimal escape at byte 7"),
-            ("{a=\"\\xff\"}", "label value is not UTF-8 at byte 10"),
+            (
+                "{a=\"\\xff\"}",
+                "label value is not UTF-8 (its `\\x` escapes) at byte 5",
+            ),
+            ("{a=\"\\x+f\"}", "bad hexadecimal escape at byte 7"),
+            ("{a=\"x\", a=\"y\"}", "label `a` given twice at byte 9"),
             ("{a=\"x\"} tail", "unexpected text after `}` at byte 9"),
         ] {
             let e = parse(text).unwrap_err();

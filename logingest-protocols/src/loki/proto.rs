@@ -83,7 +83,11 @@ impl Schema for Message {
             (M::Push, 1) => Field::Message(M::Stream, Some(size_of::<StreamAdapter>())),
             (M::Stream, 2) => Field::Message(M::Entry, Some(size_of::<EntryAdapter>())),
             (M::Entry, 3) => Field::Message(M::Pair, Some(size_of::<LabelPairAdapter>())),
-            (M::Stream, 1) | (M::Entry, 2) | (M::Pair, 1 | 2) => Field::Bytes(0),
+            // The labels are parsed into name-value pairs: `a="",` is 5
+            // bytes, a pair of `String`s in a growing `Vec` (three times),
+            // and the name's own block.
+            (M::Stream, 1) => Field::Parsed((3 * size_of::<(String, String)>() + 8) / 5 + 1),
+            (M::Entry, 2) | (M::Pair, 1 | 2) => Field::Bytes(0),
             _ => Field::Unknown,
         }
     }

@@ -163,7 +163,7 @@ fn bad_pushes_fail_whole_with_their_place() {
         ok::<ProtocolError>,
     )
     .unwrap_err();
-    assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
+    assert!(matches!(e, ProtocolError::Invalid { .. }), "{e}");
     assert_eq!(e.location(), Some("streams[0].entries[1]"), "{e}");
 }
 

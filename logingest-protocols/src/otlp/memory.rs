@@ -9,13 +9,21 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, EntityRef, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
 use super::Encoding;
-use crate::decoded::{json_bytes, protobuf_bytes, Field, Schema};
+use crate::decoded::{json_bytes, protobuf_bytes, Field, JsonWeights, Schema};
 
 /// An upper bound of the bytes that decoding `body` allocates.
 pub fn decoded_bytes(body: &[u8], encoding: Encoding) -> usize {
     match encoding {
         Encoding::Protobuf => protobuf_bytes(body, Message::Request, largest_struct()),
-        Encoding::Json => json_bytes(body, 3 * largest_struct(), largest_struct()),
+        Encoding::Json => json_bytes(
+            body,
+            &JsonWeights {
+                object: 3 * largest_struct(),
+                array: largest_struct(),
+                // A 32-byte buffered node, three times (a growing `Vec`).
+                token: 96,
+            },
+        ),
     }
 }
 

@@ -236,7 +236,7 @@ fn record_rules_apply_and_name_the_log_record() {
         Ok::<(), ProtocolError>(())
     })
     .unwrap_err();
-    assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
+    assert!(matches!(e, ProtocolError::Invalid { .. }), "{e}");
     assert_eq!(
         e.location(),
         Some("resourceLogs[0].scopeLogs[0].logRecords[1]"),
@@ -385,7 +385,7 @@ fn the_text_of_records_is_metered_as_it_is_written() {
         Ok::<(), ProtocolError>(())
     })
     .unwrap_err();
-    assert!(matches!(e, ProtocolError::TooLarge { .. }), "{e}");
+    assert!(matches!(e, ProtocolError::Invalid { .. }), "{e}");
     assert_eq!(
         e.location(),
         Some("resourceLogs[0].scopeLogs[0].logRecords[0]"),

@@ -35,6 +35,27 @@ pub async fn parse_reserved<T: Send + 'static>(
     body: Body,
     parse: impl FnOnce(&[u8], &mut Meter) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<(T, Reservation), ApiError> {
+    parse_with(state, headers, body, Learn::Yes, parse).await
+}
+
+/// Whether a request teaches the estimate of records' memory per body byte
+/// that later requests prepay (`RecordRatio`). Only our own JSON does: a
+/// protocol's compact or compressed body would make every `/logs` request
+/// prepay many times its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learn {
+    Yes,
+    No,
+}
+
+/// [`parse_reserved`], saying whether the request teaches the estimate.
+pub async fn parse_with<T: Send + 'static>(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+    learn: Learn,
+    parse: impl FnOnce(&[u8], &mut Meter) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, Reservation), ApiError> {
     let budget = &state.requests;
     let limit = state.engine.limits().max_body_bytes;
     let gzip = encoding(headers)?;
@@ -74,6 +95,7 @@ pub async fn parse_reserved<T: Send + 'static>(
             let parsed = parse(&bytes, &mut meter);
             let records = meter.used();
             match &parsed {
+                _ if learn == Learn::No => {}
                 Ok(_) => shared.record_ratio.observe(bytes.len(), records),
                 // Refused for lack of room: the body needs more than it
                 // reached, twice as much is a fair guess.

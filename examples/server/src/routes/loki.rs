@@ -5,9 +5,10 @@
 //!
 //! As Loki does, a push is answered `204 No Content` once every record is
 //! durable; a refusal is our JSON error (Loki clients log the body).
-//! Limits, byte budgets, gzip (for JSON), roles and `refresh=wait_for` are
-//! those of `POST /logs`; `--max-body-bytes` applies to a protobuf body
-//! once uncompressed, checked before it is.
+//! Limits, byte budgets, gzip, roles and `refresh=wait_for` are those of
+//! `POST /logs`; `--max-body-bytes` applies to a protobuf body once
+//! uncompressed, checked before it is. `Content-Encoding: snappy` on a
+//! protobuf push names the compression it has anyway.
 
 use std::collections::HashMap;
 
@@ -17,8 +18,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use logingest::ParseOptions;
 use logingest_protocols::loki::{self, Encoding};
 
-use super::body;
-use super::ingest::{submit, wait_visible};
+use super::protocol;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::Shared;
@@ -31,7 +31,7 @@ pub async fn push(
     payload: Body,
 ) -> Result<StatusCode, ApiError> {
     state.authorize(&headers, Role::Ingest, "send records")?;
-    let result = accept(&state, raw, &headers, payload).await;
+    let result = accept(&state, raw, headers, payload).await;
     state
         .metrics
         .ingest_outcome("loki", result.as_ref().map_err(ApiError::status));
@@ -41,7 +41,7 @@ pub async fn push(
 async fn accept(
     state: &Shared,
     raw: HashMap<String, String>,
-    headers: &HeaderMap,
+    mut headers: HeaderMap,
     payload: Body,
 ) -> Result<usize, ApiError> {
     let content_type = headers
@@ -56,33 +56,27 @@ async fn accept(
             ),
         )
     })?;
-    let wait_visible = wait_visible(&body::params(raw, &["refresh"])?)?;
-    let limits = state.engine.limits();
-    let options = ParseOptions::default().limits(limits);
-    let (records, reservation) =
-        body::parse_reserved(state, headers, payload, move |bytes, meter| {
-            let uncompressed =
-                loki::uncompress(bytes, encoding, limits.max_body_bytes, |b| meter.add(b))?;
-            // The push decoded is many times its body at worst: room for it
-            // is reserved first, and given back with the uncompressed body
-            // once the records (which the meter counts on) are made.
-            let transient = loki::decoded_bytes(&uncompressed, encoding);
-            meter.add(transient)?;
-            let push = loki::decode_request(&uncompressed, encoding)?;
-            let records = loki::records(&push, &options, |memory| meter.add(memory));
-            let held = match uncompressed {
-                std::borrow::Cow::Owned(bytes) => bytes.len(),
-                std::borrow::Cow::Borrowed(_) => 0,
-            };
-            drop(push);
-            meter.release(transient + held);
-            records
-        })
-        .await?;
-    if records.is_empty() {
-        return Ok(0);
+    // Some clients (Grafana Alloy) name the snappy compression every
+    // protobuf push has anyway, as Loki allows.
+    let snappy = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("snappy"));
+    if snappy {
+        if encoding == Encoding::Json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Encoding `snappy` is for protobuf pushes; send JSON plain or gzip",
+            ));
+        }
+        headers.remove(header::CONTENT_ENCODING);
     }
-    let (count, _) = submit(state, records, wait_visible).await?;
-    drop(reservation);
-    Ok(count)
+    let options = ParseOptions::default().limits(state.engine.limits());
+    protocol::ingest(state, raw, &headers, payload, move |bytes, meter| {
+        // The uncompressed size is checked against the body limit before
+        // uncompressing; room for it and for the decoded push is reserved
+        // first (`loki::decoded_bytes`).
+        loki::decode(bytes, encoding, &options, |memory| meter.add(memory))
+    })
+    .await
 }

@@ -8,6 +8,7 @@ mod loki;
 mod ops;
 mod otlp;
 mod parse;
+mod protocol;
 mod search;
 mod tail;
 pub mod ui;

@@ -19,8 +19,7 @@ use logingest::ParseOptions;
 use logingest_protocols::otlp::{self, Encoding};
 use prost::Message;
 
-use super::body;
-use super::ingest::{submit, wait_visible};
+use super::protocol;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::Shared;
@@ -36,26 +35,28 @@ pub async fn logs(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(encoding) = Encoding::from_content_type(content_type) else {
-        let e = ApiError::new(
+    let encoding = Encoding::from_content_type(content_type);
+    // A refusal is answered in the request's encoding, JSON when unknown.
+    let answer_in = encoding.unwrap_or(Encoding::Json);
+    // A refused key is not counted as a refused request, as on `/logs`.
+    if let Err(e) = state.authorize(&headers, Role::Ingest, "send records") {
+        return answer_error(answer_in, e);
+    }
+    let result = match encoding {
+        Some(encoding) => accept(&state, raw, &headers, payload, encoding).await,
+        None => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "OTLP/HTTP logs are `application/x-protobuf` or `application/json`, not `{content_type}`"
             ),
-        );
-        state.metrics.ingest_outcome("otlp", Err(e.status()));
-        return answer_error(Encoding::Json, e);
+        )),
     };
-    let result = accept(&state, raw, &headers, payload, encoding).await;
-    let outcome = result.as_ref().map_err(ApiError::status);
-    match outcome {
-        // A refused key is not counted as a refused request, as on `/logs`.
-        Err(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {}
-        outcome => state.metrics.ingest_outcome("otlp", outcome),
-    }
+    state
+        .metrics
+        .ingest_outcome("otlp", result.as_ref().map_err(ApiError::status));
     match result {
-        Ok(_) => answer_ok(encoding),
-        Err(e) => answer_error(encoding, e),
+        Ok(_) => answer_ok(answer_in),
+        Err(e) => answer_error(answer_in, e),
     }
 }
 
@@ -66,29 +67,13 @@ async fn accept(
     payload: Body,
     encoding: Encoding,
 ) -> Result<usize, ApiError> {
-    state.authorize(headers, Role::Ingest, "send records")?;
-    let wait_visible = wait_visible(&body::params(raw, &["refresh"])?)?;
     let options = ParseOptions::default().limits(state.engine.limits());
-    let (records, reservation) =
-        body::parse_reserved(state, headers, payload, move |bytes, meter| {
-            // The decoded request is many times its body at worst: room for
-            // it is reserved before decoding, and given back once the
-            // records (which the meter counts on) are made from it.
-            let decoding = otlp::decoded_bytes(bytes, encoding);
-            meter.add(decoding)?;
-            let request = otlp::decode_request(bytes, encoding)?;
-            let records = otlp::records(&request, &options, |memory| meter.add(memory));
-            drop(request);
-            meter.release(decoding);
-            records
-        })
-        .await?;
-    if records.is_empty() {
-        return Ok(0);
-    }
-    let (count, _) = submit(state, records, wait_visible).await?;
-    drop(reservation);
-    Ok(count)
+    protocol::ingest(state, raw, headers, payload, move |bytes, meter| {
+        // Room for the decoded request is reserved before decoding
+        // (`otlp::decoded_bytes`): it can be a hundred times the body.
+        otlp::decode(bytes, encoding, &options, |memory| meter.add(memory))
+    })
+    .await
 }
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error answer (its

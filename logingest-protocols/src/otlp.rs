@@ -14,11 +14,13 @@
 //! | `traceId`, `spanId` | the ids in lowercase hex (all-zero ids are absent ids) |
 //! | `metadata.<key>` | each log attribute (`metadata.http.route`) |
 //! | `metadata.resource.<key>` | each other resource attribute |
-//! | `metadata.scope` | the instrumentation scope: `name`, `version`, `attributes` |
-//! | `metadata.otel` | what else the record carries: `severityNumber`, `observedTimestamp` (when both times are set), `flags`, `eventName`, dropped counts |
+//! | `metadata.scope` | the instrumentation scope: `name`, `version`, `attributes`, `droppedAttributesCount`, `schemaUrl` |
+//! | `metadata.otel` | what else the record carries: `severityNumber`, `observedTimestamp` (when both times are set), `flags`, `eventName`, `droppedAttributesCount`, and its resource's `resourceSchemaUrl` and `resourceDroppedAttributesCount` |
 //!
-//! A log attribute named `resource`, `scope` or `otel` is kept under
-//! `metadata.attributes.<key>` instead, so it cannot hide those. Attribute
+//! A log attribute named `resource`, `scope`, `otel` or `attributes` is
+//! kept under `metadata.attributes.<key>` instead, so it cannot hide
+//! those. A `service.name` that is not a string stays a resource
+//! attribute. Entity references of a resource are not kept. Attribute
 //! values keep their type: strings, booleans, integers, doubles (non-finite
 //! ones as the strings `NaN`, `Infinity`, `-Infinity`), arrays and key-value
 //! lists as JSON arrays and objects, bytes as base64.
@@ -34,7 +36,7 @@ mod value;
 use logingest_core::{fields, ParseOptions, Record, Timestamp};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ScopeLogs};
 use prost::Message;
 use serde_json::{Map, Value};
 
@@ -123,49 +125,51 @@ pub fn records<E: From<ProtocolError>>(
     }
     let mut batch = Batch::new(&options.limits);
     for (r, resource_logs) in request.resource_logs.iter().enumerate() {
+        if resource_logs
+            .scope_logs
+            .iter()
+            .all(|s| s.log_records.is_empty())
+        {
+            continue;
+        }
         let resource = resource_logs.resource.as_ref();
         let attributes = resource.map_or(&[][..], |r| &r.attributes[..]);
-        let service = attributes
+        // `service.name` becomes the resourceId when it is a string; any
+        // other value stays among the resource's attributes.
+        let service_at = attributes
             .iter()
-            .find(|kv| kv.key == "service.name")
-            .and_then(|kv| string_value(kv.value.as_ref()));
-        let mut resource_meta =
-            attributes_object(attributes.iter().filter(|kv| kv.key != "service.name"));
+            .position(|kv| kv.key == "service.name" && string_value(kv.value.as_ref()).is_some());
+        let service = service_at.and_then(|i| string_value(attributes[i].value.as_ref()));
+        let resource_meta = attributes_object(
+            (attributes.iter().enumerate())
+                .filter(|(i, _)| Some(*i) != service_at)
+                .map(|(_, kv)| kv),
+        );
+        // Written once a resource, not once a record.
+        let resource_json =
+            (!resource_meta.is_empty()).then(|| Value::Object(resource_meta).to_string());
+        let mut resource_otel = Map::new();
         if let Some(resource) = resource.filter(|r| r.dropped_attributes_count > 0) {
-            resource_meta.insert(
-                "droppedAttributesCount".into(),
+            resource_otel.insert(
+                "resourceDroppedAttributesCount".into(),
                 resource.dropped_attributes_count.into(),
             );
         }
         if !resource_logs.schema_url.is_empty() {
-            resource_meta.insert("schemaUrl".into(), resource_logs.schema_url.clone().into());
+            resource_otel.insert(
+                "resourceSchemaUrl".into(),
+                resource_logs.schema_url.clone().into(),
+            );
         }
         for (s, scope_logs) in resource_logs.scope_logs.iter().enumerate() {
-            let scope_meta = scope_logs.scope.as_ref().map(|scope| {
-                let mut meta = Map::new();
-                if !scope.name.is_empty() {
-                    meta.insert("name".into(), scope.name.clone().into());
-                }
-                if !scope.version.is_empty() {
-                    meta.insert("version".into(), scope.version.clone().into());
-                }
-                if !scope.attributes.is_empty() {
-                    meta.insert(
-                        "attributes".into(),
-                        Value::Object(attributes_object(scope.attributes.iter())),
-                    );
-                }
-                if !scope_logs.schema_url.is_empty() {
-                    meta.insert("schemaUrl".into(), scope_logs.schema_url.clone().into());
-                }
-                meta
-            });
+            let scope_json = scope_json(scope_logs);
             for (l, log) in scope_logs.log_records.iter().enumerate() {
                 let place = format!("resourceLogs[{r}].scopeLogs[{s}].logRecords[{l}]");
                 let context = Context {
                     service,
-                    resource: &resource_meta,
-                    scope: scope_meta.as_ref(),
+                    resource: resource_json.as_deref(),
+                    resource_otel: &resource_otel,
+                    scope: scope_json.as_deref(),
                 };
                 write_record(batch.record(place.clone()), log, &context).map_err(
                     |(field, reason)| {
@@ -179,11 +183,44 @@ pub fn records<E: From<ProtocolError>>(
     batch.parse(options, meter)
 }
 
-/// What the records of one scope share.
+/// What the records of one scope share: their resource's and scope's
+/// metadata as JSON text, written once.
 struct Context<'a> {
     service: Option<&'a str>,
-    resource: &'a Map<String, Value>,
-    scope: Option<&'a Map<String, Value>>,
+    resource: Option<&'a str>,
+    /// What OTLP says of the resource beside its attributes.
+    resource_otel: &'a Map<String, Value>,
+    scope: Option<&'a str>,
+}
+
+/// A scope's `metadata.scope`: its name, version, attributes, dropped
+/// count and schema URL, as JSON text; `None` when there is none of them.
+fn scope_json(scope_logs: &ScopeLogs) -> Option<String> {
+    let mut meta = Map::new();
+    if let Some(scope) = &scope_logs.scope {
+        if !scope.name.is_empty() {
+            meta.insert("name".into(), scope.name.clone().into());
+        }
+        if !scope.version.is_empty() {
+            meta.insert("version".into(), scope.version.clone().into());
+        }
+        if !scope.attributes.is_empty() {
+            meta.insert(
+                "attributes".into(),
+                Value::Object(attributes_object(scope.attributes.iter())),
+            );
+        }
+        if scope.dropped_attributes_count > 0 {
+            meta.insert(
+                "droppedAttributesCount".into(),
+                scope.dropped_attributes_count.into(),
+            );
+        }
+    }
+    if !scope_logs.schema_url.is_empty() {
+        meta.insert("schemaUrl".into(), scope_logs.schema_url.clone().into());
+    }
+    (!meta.is_empty()).then(|| Value::Object(meta).to_string())
 }
 
 /// Metadata keys of our own; log attributes of these names move under
@@ -227,14 +264,16 @@ fn write_record(
         out.string(fields::SPAN_ID, &id);
     }
     let metadata = metadata(log, context).map_err(|e| ("observedTimeUnixNano", e))?;
-    if !metadata.is_empty() {
-        out.value("metadata", &Value::Object(metadata));
+    if metadata != "{}" {
+        out.raw("metadata", &metadata);
     }
     out.finish();
     Ok(())
 }
 
-fn metadata(log: &LogRecord, context: &Context<'_>) -> Result<Map<String, Value>, String> {
+/// The record's `metadata` as JSON text: its attributes, `otel`, and its
+/// resource's and scope's (written once for them all).
+fn metadata(log: &LogRecord, context: &Context<'_>) -> Result<String, String> {
     let (moved, own): (Vec<&KeyValue>, Vec<&KeyValue>) = log
         .attributes
         .iter()
@@ -246,13 +285,7 @@ fn metadata(log: &LogRecord, context: &Context<'_>) -> Result<Map<String, Value>
             Value::Object(attributes_object(moved.into_iter())),
         );
     }
-    if !context.resource.is_empty() {
-        metadata.insert("resource".into(), Value::Object(context.resource.clone()));
-    }
-    if let Some(scope) = context.scope.filter(|s| !s.is_empty()) {
-        metadata.insert("scope".into(), Value::Object(scope.clone()));
-    }
-    let mut otel = Map::new();
+    let mut otel = context.resource_otel.clone();
     if log.severity_number != 0 {
         otel.insert("severityNumber".into(), log.severity_number.into());
     }
@@ -277,7 +310,20 @@ fn metadata(log: &LogRecord, context: &Context<'_>) -> Result<Map<String, Value>
     if !otel.is_empty() {
         metadata.insert("otel".into(), Value::Object(otel));
     }
-    Ok(metadata)
+    // `resource` and `scope` are ours: attributes of those names moved
+    // under `attributes` above, so the keys cannot repeat.
+    let mut text = Value::Object(metadata).to_string();
+    text.pop();
+    for (key, json) in [("resource", context.resource), ("scope", context.scope)] {
+        if let Some(json) = json {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&format!("\"{key}\":{json}"));
+        }
+    }
+    text.push('}');
+    Ok(text)
 }
 
 /// Nanoseconds since the epoch as RFC 3339.

@@ -2,12 +2,10 @@
 //! parsed by the record parser (which applies every limit), with its errors
 //! mapped back to where each record came from in the request.
 
+use crate::ProtocolError;
 use logingest_core::{
     parse_records_metered, Error, Format, Limits, ParseOptions, Record, RecordError,
 };
-use serde_json::Value;
-
-use crate::ProtocolError;
 
 /// The records of one request, one JSON object a line, each with where in
 /// the request it came from.
@@ -137,17 +135,6 @@ impl RecordText<'_> {
         }
     }
 
-    /// Adds `"key": value` (nothing once over the limit: a value already
-    /// in memory is written, then measured).
-    pub fn value(&mut self, key: &str, value: &Value) {
-        if self.fits(key.len() + 4) {
-            self.key(key);
-            // Writing into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut self.batch.text, value);
-            self.fits(0);
-        }
-    }
-
     /// Adds `"key": ` and `json`, which must be one JSON value's text.
     pub fn raw(&mut self, key: &str, json: &str) {
         if self.fits(key.len() + json.len() + 4) {
@@ -228,7 +215,7 @@ mod tests {
         let mut r = batch.record("first".into());
         r.string("timestamp", "2023-09-15T08:00:00Z");
         r.string("message", "a \"quoted\" line");
-        r.value("metadata", &serde_json::json!({"n": 1}));
+        r.raw("metadata", r#"{"n":1}"#);
         r.finish();
         let records = parse(batch).unwrap();
         assert_eq!(
@@ -240,13 +227,10 @@ mod tests {
     #[test]
     fn an_error_names_the_place_of_its_record() {
         let mut batch = Batch::new(&Limits::default());
-        for (place, level) in [
-            ("first", serde_json::json!("info")),
-            ("second", serde_json::json!(5)),
-        ] {
+        for (place, level) in [("first", r#""info""#), ("second", "5")] {
             let mut r = batch.record(place.into());
             r.string("message", "m");
-            r.value("level", &level);
+            r.raw("level", level);
             r.finish();
         }
         let e = parse(batch).unwrap_err();

@@ -87,7 +87,7 @@ fn a_log_record_maps_onto_the_record_fields_and_keeps_the_rest() {
         r#""resourceId":"checkout","traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","#,
         r#""metadata":{"attributes":{"resource":"an attribute of that name"},"http.route":"/pay","#,
         r#""otel":{"flags":1,"observedTimestamp":"2023-09-15T08:00:00.123457789Z","severityNumber":17},"#,
-        r#""resource":{"host.name":"node-7"},"retries":3,"#,
+        r#""retries":3,"resource":{"host.name":"node-7"},"#,
         r#""scope":{"name":"app.payments","version":"1.2.0"}}}"#
     );
     assert_eq!(text, expected);
@@ -135,6 +135,36 @@ fn times_fall_back_to_the_observed_time_then_the_receive_time() {
         Some("resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano"),
         "{e}"
     );
+}
+
+/// What OTLP says beside the attributes is kept where no attribute can
+/// hide it, and a `service.name` that is not a string is not dropped.
+#[test]
+fn schema_urls_dropped_counts_and_odd_service_names_are_kept() {
+    let mut request = request(vec![full_log()]);
+    let resource_logs = &mut request.resource_logs[0];
+    resource_logs.schema_url = "https://opentelemetry.io/schemas/1.26.0".into();
+    let resource = resource_logs.resource.as_mut().unwrap();
+    resource.dropped_attributes_count = 2;
+    resource.attributes[0] = kv("service.name", any(any_value::Value::IntValue(7)));
+    resource
+        .attributes
+        .push(kv("schemaUrl", string("an attribute")));
+    let scope_logs = &mut resource_logs.scope_logs[0];
+    scope_logs.scope = None;
+    scope_logs.schema_url = "https://example.com/scope".into();
+    let record = &read(&request).unwrap()[0];
+    let value: Value = serde_json::from_str(record.source()).unwrap();
+    assert_eq!(value["resourceId"], Value::Null);
+    let metadata = &value["metadata"];
+    assert_eq!(metadata["resource"]["service.name"], 7);
+    assert_eq!(metadata["resource"]["schemaUrl"], "an attribute");
+    assert_eq!(
+        metadata["otel"]["resourceSchemaUrl"],
+        "https://opentelemetry.io/schemas/1.26.0"
+    );
+    assert_eq!(metadata["otel"]["resourceDroppedAttributesCount"], 2);
+    assert_eq!(metadata["scope"]["schemaUrl"], "https://example.com/scope");
 }
 
 #[test]

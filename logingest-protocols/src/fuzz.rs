@@ -12,7 +12,8 @@
 //! - no panic, and the same input decodes to the same result twice;
 //! - `Ok`: one record per log record of the request, no more than
 //!   `max_records`, each record's text within `max_record_bytes`, the meter
-//!   told of at least every record's text, and each record's text parses
+//!   told of at least the records' memory and their text (each metered on
+//!   its own), and each record's text parses
 //!   back, alone, as our own format, to the same record;
 //! - `Err`: only [`ProtocolError::Invalid`] or [`ProtocolError::TooLarge`]
 //!   (the meter here never refuses), with a reason, and a location that is
@@ -141,10 +142,13 @@ fn check(choice: u8, body: &[u8], decoder: &Decoder<'_>) {
                 "a record per log record"
             );
             assert!(records.len() <= options.limits.max_records);
+            // The text and the decoded request are metered apart from the
+            // records: the meter must have heard of at least the records.
+            let memory: usize = records.iter().map(Record::memory).sum();
             let text: usize = records.iter().map(|r| r.source().len()).sum();
             assert!(
-                metered >= text,
-                "the meter heard of {metered} bytes for {text} bytes of records"
+                metered >= memory + text,
+                "the meter heard of {metered} bytes for {memory} bytes of records made of {text} bytes of text"
             );
             // Alone, as the store gives it back: with a receive time the
             // parser inserted, which the record size limit did not count.

@@ -33,3 +33,19 @@ pub mod otlp;
 mod record;
 
 pub use error::ProtocolError;
+
+/// Whether a `Content-Type` is protobuf (`Some(false)`), JSON
+/// (`Some(true)`), or another type, parameters (`charset`) ignored; `empty`
+/// says what no type is.
+pub(crate) fn json_or_protobuf(content_type: &str, empty: Option<bool>) -> Option<bool> {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.is_empty() {
+        empty
+    } else if essence.eq_ignore_ascii_case("application/x-protobuf") {
+        Some(false)
+    } else if essence.eq_ignore_ascii_case("application/json") {
+        Some(true)
+    } else {
+        None
+    }
+}

@@ -47,14 +47,10 @@ impl Encoding {
     /// The encoding a `Content-Type` names (parameters ignored); no type
     /// is protobuf, as Loki reads it; `None` for any other type.
     pub fn from_content_type(content_type: &str) -> Option<Encoding> {
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        if essence.is_empty() || essence.eq_ignore_ascii_case("application/x-protobuf") {
-            Some(Encoding::Protobuf)
-        } else if essence.eq_ignore_ascii_case("application/json") {
-            Some(Encoding::Json)
-        } else {
-            None
-        }
+        crate::json_or_protobuf(content_type, Some(false)).map(|json| match json {
+            true => Encoding::Json,
+            false => Encoding::Protobuf,
+        })
     }
 }
 

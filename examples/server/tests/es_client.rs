@@ -16,10 +16,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use common::{encode, write_auth_file, Server};
+use common::{encode, python, write_auth_file, Server};
 use serde_json::{json, Value};
 
 /// Records the script ships.
@@ -44,10 +41,6 @@ fn expected_record(i: u64) -> Value {
     })
 }
 
-fn python() -> String {
-    std::env::var("LOGINGEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 #[test]
 fn official_python_client_bulk_helper_ships_logs_we_can_search() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -57,36 +50,12 @@ fn official_python_client_bulk_helper_ships_logs_we_can_search() {
     );
     let server = Server::start_with(&["--auth-file", &auth]);
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/es_bulk.py");
-    let python = python();
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([&server.url, &N.to_string(), INGEST])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `{python}` ({e}). Set LOGINGEST_PYTHON to a Python 3 with the \
-                 `elasticsearch` package (>=8,<9), or run scripts/test.sh, which creates one."
-            )
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(3) {
-        panic!(
-        "\n\nThe official Elasticsearch Python client is not installed for `{python}`:\n{stderr}\n\
-         This test needs it (it is not skipped): run scripts/test.sh, or\n  \
-         python3 -m venv target/pyenv && target/pyenv/bin/pip install 'elasticsearch>=8,<9'\n  \
-         LOGINGEST_PYTHON=$PWD/target/pyenv/bin/python cargo test -p logingest-server --test es_client\n"
-        );
-    }
-    assert!(
-        out.status.success(),
-        "es_bulk.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
+    let summary = python::run_script(
+        "es_bulk.py",
+        &[&server.url, &N.to_string(), INGEST],
+        "'elasticsearch>=8,<9'",
+        "es_client",
     );
-    let summary: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("es_bulk.py summary is not JSON ({e}): {stdout}"));
     assert_eq!(summary["stored"], N, "{summary}");
     assert_eq!(summary["ecs_stored"], ECS_N, "{summary}");
     assert!(
@@ -205,20 +174,11 @@ fn check_ecs_hit(i: u64, hit: &Value) {
 #[test]
 fn ecs_documents_from_the_official_client_get_their_own_time_and_fields() {
     let server = Server::start();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/es_bulk.py");
-    let python = python();
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([&server.url, "2"])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{python}` ({e}); see the test above"));
-    assert!(
-        out.status.success(),
-        "es_bulk.py failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    python::run_script(
+        "es_bulk.py",
+        &[&server.url, "2"],
+        "'elasticsearch>=8,<9'",
+        "es_client",
     );
     let page = server.get(
         &format!(

@@ -11,10 +11,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use common::{encode, write_auth_file, Server};
+use common::{encode, python, write_auth_file, Server};
 use serde_json::Value;
 
 /// Records the script ships.
@@ -22,10 +19,6 @@ const N: u64 = 180;
 
 const INGEST: &str = "loki-ingest-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
 const READ: &str = "loki-read-1f2e3d4c5b6a79880716253443526170";
-
-fn python() -> String {
-    std::env::var("LOGINGEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
 
 #[test]
 fn a_loki_client_library_ships_logs_we_can_search() {
@@ -39,34 +32,13 @@ fn a_loki_client_library_ships_logs_we_can_search() {
     );
     let server = Server::start_with(&["--auth-file", &auth]);
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/loki_push.py");
-    let python = python();
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([&server.url, &N.to_string(), INGEST])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `{python}` ({e}). Set LOGINGEST_PYTHON to a Python 3 with \
-                 `loki-logger-handler`, or run scripts/test.sh, which creates one."
-            )
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(3) {
-        panic!(
-            "\n\nThe `loki-logger-handler` package is not installed for `{python}`:\n{stderr}\n\
-             This test needs it (it is not skipped): run scripts/test.sh, or\n  \
-             python3 -m venv target/pyenv && target/pyenv/bin/pip install loki-logger-handler\n  \
-             LOGINGEST_PYTHON=$PWD/target/pyenv/bin/python cargo test -p logingest-server --test loki_client\n"
-        );
-    }
-    assert!(
-        out.status.success(),
-        "loki_push.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
+    let summary = python::run_script(
+        "loki_push.py",
+        &[&server.url, &N.to_string(), INGEST],
+        "loki-logger-handler",
+        "loki_client",
     );
+    assert_eq!(summary["records"], N, "{summary}");
 
     let flushed = server.post("/api/flush", b"", &[], Some(INGEST));
     assert_eq!(flushed.status, 200, "{}", flushed.text);

@@ -13,21 +13,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use common::{encode, write_auth_file, Server};
-use serde_json::Value;
+use common::{encode, python, write_auth_file, Server};
 
 /// Records the script ships.
 const N: u64 = 240;
 
 const INGEST: &str = "otel-ingest-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const READ: &str = "otel-read-a1b2c3d4e5f60718293a4b5c6d7e8f90";
-
-fn python() -> String {
-    std::env::var("LOGINGEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
 
 #[test]
 fn official_python_sdk_ships_logs_we_can_search() {
@@ -41,38 +33,12 @@ fn official_python_sdk_ships_logs_we_can_search() {
     );
     let server = Server::start_with(&["--auth-file", &auth]);
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/otel_sdk.py");
-    let python = python();
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([&server.url, &N.to_string(), INGEST])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `{python}` ({e}). Set LOGINGEST_PYTHON to a Python 3 with \
-                 `opentelemetry-sdk` and `opentelemetry-exporter-otlp-proto-http`, or run \
-                 scripts/test.sh, which creates one."
-            )
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(3) {
-        panic!(
-            "\n\nThe OpenTelemetry Python SDK is not installed for `{python}`:\n{stderr}\n\
-             This test needs it (it is not skipped): run scripts/test.sh, or\n  \
-             python3 -m venv target/pyenv && target/pyenv/bin/pip install opentelemetry-sdk \
-             opentelemetry-exporter-otlp-proto-http\n  \
-             LOGINGEST_PYTHON=$PWD/target/pyenv/bin/python cargo test -p logingest-server --test otel_client\n"
-        );
-    }
-    assert!(
-        out.status.success(),
-        "otel_sdk.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
+    let summary = python::run_script(
+        "otel_sdk.py",
+        &[&server.url, &N.to_string(), INGEST],
+        "opentelemetry-sdk opentelemetry-exporter-otlp-proto-http",
+        "otel_client",
     );
-    let summary: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("otel_sdk.py summary is not JSON ({e}): {stdout}"));
     assert_eq!(summary["records"], N, "{summary}");
     assert!(summary["exports"].as_u64().unwrap() >= 4, "{summary}");
 

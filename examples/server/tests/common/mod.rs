@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod keys;
+pub mod python;
 pub mod raw;
 
 use std::io::{BufRead, BufReader, Read};

@@ -225,8 +225,15 @@ impl Report {
             row(
                 "verified",
                 format!(
-                    "total {} (before {}, acknowledged {}); {} samples byte for byte",
-                    v.total, v.before, self.acked_records, v.samples
+                    "total {} (before {}, acknowledged {}); {} samples {}",
+                    v.total,
+                    v.before,
+                    self.acked_records,
+                    v.samples,
+                    match self.protocol {
+                        Protocol::Ndjson | Protocol::Bulk => "byte for byte",
+                        Protocol::Otlp | Protocol::Loki => "found by their fields",
+                    }
                 ),
             );
         }

@@ -34,18 +34,28 @@ mod record;
 
 pub use error::ProtocolError;
 
-/// Whether a `Content-Type` is protobuf (`Some(false)`), JSON
-/// (`Some(true)`), or another type, parameters (`charset`) ignored; `empty`
-/// says what no type is.
-pub(crate) fn json_or_protobuf(content_type: &str, empty: Option<bool>) -> Option<bool> {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if essence.is_empty() {
-        empty
-    } else if essence.eq_ignore_ascii_case("application/x-protobuf") {
-        Some(false)
-    } else if essence.eq_ignore_ascii_case("application/json") {
-        Some(true)
-    } else {
-        None
+/// How a protocol's request body is encoded: what the two OTLP/HTTP
+/// encodings and the two Loki push forms are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/x-protobuf` (for Loki, snappy-compressed).
+    Protobuf,
+    /// `application/json`.
+    Json,
+}
+
+impl Encoding {
+    /// The encoding a `Content-Type` names (parameters such as `charset`
+    /// ignored), or `None` for any other type and for none (see
+    /// [`loki::encoding`] for Loki's default).
+    pub fn from_content_type(content_type: &str) -> Option<Encoding> {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case("application/x-protobuf") {
+            Some(Encoding::Protobuf)
+        } else if essence.eq_ignore_ascii_case("application/json") {
+            Some(Encoding::Json)
+        } else {
+            None
+        }
     }
 }

@@ -34,23 +34,23 @@ use crate::decoded::{json_bytes, protobuf_bytes, JsonWeights};
 use crate::record::Batch;
 use crate::ProtocolError;
 
-/// How the request body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// `application/x-protobuf`: a snappy-compressed `PushRequest`.
-    Protobuf,
-    /// `application/json`.
-    Json,
-}
+/// How the request body is encoded: a snappy-compressed protobuf
+/// `PushRequest`, or the JSON form.
+pub use crate::Encoding;
 
-impl Encoding {
-    /// The encoding a `Content-Type` names (parameters ignored); no type
-    /// is protobuf, as Loki reads it; `None` for any other type.
-    pub fn from_content_type(content_type: &str) -> Option<Encoding> {
-        crate::json_or_protobuf(content_type, Some(false)).map(|json| match json {
-            true => Encoding::Json,
-            false => Encoding::Protobuf,
-        })
+/// The encoding a push's `Content-Type` names; no type is protobuf, as
+/// Loki reads it; `None` for any other type.
+pub fn encoding(content_type: &str) -> Option<Encoding> {
+    if content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .is_empty()
+    {
+        Some(Encoding::Protobuf)
+    } else {
+        Encoding::from_content_type(content_type)
     }
 }
 

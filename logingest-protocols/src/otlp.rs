@@ -45,25 +45,8 @@ use self::value::{attributes_object, json_value};
 use crate::record::{Batch, RecordText};
 use crate::ProtocolError;
 
-/// How the request body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// `application/x-protobuf`.
-    Protobuf,
-    /// `application/json`, the OTLP JSON mapping.
-    Json,
-}
-
-impl Encoding {
-    /// The encoding a `Content-Type` names (parameters such as `charset`
-    /// ignored), or `None` for one OTLP/HTTP does not define.
-    pub fn from_content_type(content_type: &str) -> Option<Encoding> {
-        crate::json_or_protobuf(content_type, None).map(|json| match json {
-            true => Encoding::Json,
-            false => Encoding::Protobuf,
-        })
-    }
-}
+/// How the request body is encoded: protobuf, or the OTLP JSON mapping.
+pub use crate::Encoding;
 
 /// Decodes an `ExportLogsServiceRequest` body. It may take many times the
 /// body's size: up to [`decoded_bytes`], which a caller with a memory

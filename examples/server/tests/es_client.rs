@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{encode, python, write_auth_file, Server};
+use common::{encode, python, Server};
 use serde_json::{json, Value};
 
 /// Records the script ships.
@@ -43,12 +43,7 @@ fn expected_record(i: u64) -> Value {
 
 #[test]
 fn official_python_client_bulk_helper_ships_logs_we_can_search() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let auth = write_auth_file(
-        dir.path(),
-        &[("es", INGEST, "ingest", &[]), ("reader", READ, "read", &[])],
-    );
-    let server = Server::start_with(&["--auth-file", &auth]);
+    let (server, _auth) = python::keyed_server(INGEST, READ);
 
     let summary = python::run_script(
         "es_bulk.py",
@@ -66,11 +61,7 @@ fn official_python_client_bulk_helper_ships_logs_we_can_search() {
     );
 
     // The helper sent refresh=wait_for: everything is searchable now.
-    let get = |path: &str| {
-        let a = server.get(path, Some(READ));
-        assert_eq!(a.status, 200, "{path}: {}", a.text);
-        a.json()
-    };
+    let get = |path: &str| server.get_ok(path, READ);
     let all = get(&format!(
         "/api/search?order=asc&limit=10000&q={}",
         encode("metadata.client:elasticsearch-py")

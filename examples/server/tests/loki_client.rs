@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{encode, python, write_auth_file, Server};
+use common::{encode, python};
 use serde_json::Value;
 
 /// Records the script ships.
@@ -22,15 +22,7 @@ const READ: &str = "loki-read-1f2e3d4c5b6a79880716253443526170";
 
 #[test]
 fn a_loki_client_library_ships_logs_we_can_search() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let auth = write_auth_file(
-        dir.path(),
-        &[
-            ("loki", INGEST, "ingest", &[]),
-            ("reader", READ, "read", &[]),
-        ],
-    );
-    let server = Server::start_with(&["--auth-file", &auth]);
+    let (server, _auth) = python::keyed_server(INGEST, READ);
 
     let summary = python::run_script(
         "loki_push.py",
@@ -42,11 +34,7 @@ fn a_loki_client_library_ships_logs_we_can_search() {
 
     let flushed = server.post("/api/flush", b"", &[], Some(INGEST));
     assert_eq!(flushed.status, 200, "{}", flushed.text);
-    let get = |path: &str| {
-        let a = server.get(path, Some(READ));
-        assert_eq!(a.status, 200, "{path}: {}", a.text);
-        a.json()
-    };
+    let get = |path: &str| server.get_ok(path, READ);
     let all = get(&format!(
         "/api/search?order=asc&limit=1000&q={}",
         encode("resourceId:cart-api metadata.labels.env:test")

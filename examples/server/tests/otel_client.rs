@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{encode, python, write_auth_file, Server};
+use common::{encode, python};
 
 /// Records the script ships.
 const N: u64 = 240;
@@ -23,15 +23,7 @@ const READ: &str = "otel-read-a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
 #[test]
 fn official_python_sdk_ships_logs_we_can_search() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let auth = write_auth_file(
-        dir.path(),
-        &[
-            ("otel", INGEST, "ingest", &[]),
-            ("reader", READ, "read", &[]),
-        ],
-    );
-    let server = Server::start_with(&["--auth-file", &auth]);
+    let (server, _auth) = python::keyed_server(INGEST, READ);
 
     let summary = python::run_script(
         "otel_sdk.py",
@@ -45,11 +37,7 @@ fn official_python_sdk_ships_logs_we_can_search() {
     // Exports are answered once durable; make them searchable.
     let flushed = server.post("/api/flush", b"", &[], Some(INGEST));
     assert_eq!(flushed.status, 200, "{}", flushed.text);
-    let get = |path: &str| {
-        let a = server.get(path, Some(READ));
-        assert_eq!(a.status, 200, "{path}: {}", a.text);
-        a.json()
-    };
+    let get = |path: &str| server.get_ok(path, READ);
     let all = get(&format!(
         "/api/search?order=asc&limit=1000&q={}",
         encode("resourceId:otel-checkout")

@@ -168,6 +168,17 @@ fn bad_pushes_fail_whole_with_their_place() {
 }
 
 #[test]
+fn no_content_type_is_protobuf_as_loki_reads_it() {
+    assert_eq!(encoding(""), Some(Encoding::Protobuf));
+    assert_eq!(encoding("application/x-protobuf"), Some(Encoding::Protobuf));
+    assert_eq!(
+        encoding("application/json; charset=utf-8"),
+        Some(Encoding::Json)
+    );
+    assert_eq!(encoding("text/plain"), None);
+}
+
+#[test]
 fn a_body_that_uncompresses_past_the_limit_is_refused_before_it_is() {
     let body = snappy(&vec![0u8; 1 << 20]);
     assert!(body.len() < 100_000);

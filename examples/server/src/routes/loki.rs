@@ -48,7 +48,7 @@ async fn accept(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let encoding = Encoding::from_content_type(content_type).ok_or_else(|| {
+    let encoding = loki::encoding(content_type).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(

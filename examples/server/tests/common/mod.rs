@@ -250,6 +250,13 @@ impl Server {
         answer(request.call())
     }
 
+    /// `GET path` with a bearer key, which must answer 200: its JSON.
+    pub fn get_ok(&self, path: &str, key: &str) -> Value {
+        let answer = self.get(path, Some(key));
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        answer.json()
+    }
+
     /// `GET path` with extra headers and optional bearer key.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)], key: Option<&str>) -> Answer {
         let mut request = self.agent.get(format!("{}{path}", self.url));

@@ -9,6 +9,23 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::{write_auth_file, Server};
+
+/// A server a shipper sends to with the key `ingest` and the test reads
+/// with the key `read` (an auth file of those two keys, in a directory
+/// kept as long as the server).
+pub fn keyed_server(ingest: &str, read: &str) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let auth = write_auth_file(
+        dir.path(),
+        &[
+            ("shipper", ingest, "ingest", &[]),
+            ("reader", read, "read", &[]),
+        ],
+    );
+    (Server::start_with(&["--auth-file", &auth]), dir)
+}
+
 /// The exit code of a script whose package is missing.
 const MISSING: i32 = 3;
 

@@ -64,6 +64,15 @@ fi
   'loki-logger-handler==1.1.2'
 export LOGINGEST_PYTHON="$PWD/$pyenv/bin/python"
 
+step "syslog senders: logger (util-linux) and rsyslogd"
+# tests/syslog.rs sends with Debian's own senders: `logger` (bsdutils,
+# installed everywhere) and rsyslogd forwarding with omfwd, run by the test
+# as a process of its own (the package's service is not started).
+if ! command -v logger >/dev/null 2>&1 || ! command -v rsyslogd >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bsdutils rsyslog >/dev/null
+fi
+
 step "services: PostgreSQL 15 and OpenSearch 2.19, unless LOGINGEST_PG_URL / LOGINGEST_ES_URL are set"
 services_start
 

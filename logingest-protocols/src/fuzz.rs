@@ -1,5 +1,5 @@
-//! Fuzz checks of the protocol decoders (feature `fuzzing`): OTLP logs and
-//! Loki pushes.
+//! Fuzz checks of the protocol decoders (feature `fuzzing`): OTLP logs,
+//! Loki pushes, and syslog streams ([`check_syslog`]).
 //!
 //! `POST /v1/logs` and `POST /loki/api/v1/push` hand untrusted bytes to
 //! [`otlp::decode`] and [`loki::decode`], so the checks are here, beside
@@ -24,6 +24,7 @@
 use logingest_core::{parse_records, Format, Limits, ParseOptions, Record, Timestamp};
 
 use crate::otlp::{self, Encoding};
+use crate::syslog::{self, FrameError, Framer, Origin};
 use crate::{loki, ProtocolError};
 
 /// The receive time of records without a time (2023-09-15T12:00:00Z):
@@ -117,6 +118,61 @@ pub fn check_loki(data: &[u8]) {
         places: &["streams[", "PushRequest."],
     };
     check(choice, body, &decoder);
+}
+
+/// Checks syslog over TCP on one fuzz input: the first byte picks the
+/// limits and the size of the pieces the rest (a TCP stream) arrives in.
+/// Properties: no panic; the frames do not depend on how the stream was cut
+/// (fed whole or in pieces); each within the limit; each message decodes
+/// the same twice, to a record within the limit that parses back to
+/// itself, or to [`ProtocolError::Invalid`] with a reason.
+pub fn check_syslog(data: &[u8]) {
+    let Some((&choice, stream)) = data.split_first() else {
+        return;
+    };
+    let limits = limits(choice);
+    let frames = |piece: usize| {
+        let mut framer = Framer::new(limits.max_record_bytes);
+        let mut frames: Vec<Result<Vec<u8>, FrameError>> = Vec::new();
+        for chunk in stream.chunks(piece) {
+            framer.push(chunk, |f| frames.push(f.map(<[u8]>::to_vec)));
+        }
+        framer.finish(|f| frames.push(f.map(<[u8]>::to_vec)));
+        frames
+    };
+    let whole = frames(stream.len().max(1));
+    let piece = [1, 2, 7, 64][usize::from(choice >> 6)];
+    assert_eq!(whole, frames(piece), "the frames depend on the pieces");
+    let options = ParseOptions::default()
+        .limits(limits)
+        .receive_time(RECEIVE_TIME);
+    let origin = Origin {
+        received: RECEIVE_TIME,
+        peer: None,
+        transport: "tcp",
+    };
+    for frame in whole.iter().flatten() {
+        assert!(
+            frame.len() <= limits.max_record_bytes,
+            "a frame over the limit"
+        );
+        let result = syslog::decode(frame, &origin, &options);
+        let again = syslog::decode(frame, &origin, &options);
+        assert_eq!(format!("{result:?}"), format!("{again:?}"));
+        match result {
+            Ok(record) => {
+                assert!(record.source().len() <= limits.max_record_bytes + INSERTED_TIME_BYTES);
+                let alone = options
+                    .format(Format::Ndjson)
+                    .limits(limits.max_record_bytes(limits.max_record_bytes + INSERTED_TIME_BYTES));
+                let back = parse_records(record.source().as_bytes(), &alone)
+                    .unwrap_or_else(|e| panic!("{} does not parse back: {e}", record.source()));
+                assert_eq!(back, [record]);
+            }
+            Err(e @ ProtocolError::Invalid { .. }) => assert!(!e.reason().is_empty()),
+            Err(e) => panic!("an error of another kind: {e:?}"),
+        }
+    }
 }
 
 fn check(choice: u8, body: &[u8], decoder: &Decoder<'_>) {
@@ -213,7 +269,7 @@ fn check_location(body: &[u8], location: &str, decoder: &Decoder<'_>) {
 mod tests {
     use logingest_core::testkit::fuzz::replay;
 
-    use super::{check_loki, check_otlp};
+    use super::{check_loki, check_otlp, check_syslog};
 
     fn corpus(target: &str) -> String {
         format!("{}/../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"))
@@ -227,5 +283,10 @@ mod tests {
     #[test]
     fn loki_seeds() {
         replay(corpus("loki"), check_loki);
+    }
+
+    #[test]
+    fn syslog_seeds() {
+        replay(corpus("syslog"), check_syslog);
     }
 }

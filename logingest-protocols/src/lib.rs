@@ -8,6 +8,8 @@
 //!   JSON encodings, as `POST /v1/logs` receives them.
 //! - [`loki`]: the Loki push API (`PushRequest`), snappy-compressed protobuf
 //!   and JSON, as `POST /loki/api/v1/push` receives them.
+//! - [`syslog`]: syslog messages (RFC 5424 and RFC 3164) and the framing
+//!   of syslog over TCP (RFC 6587), as `--syslog-tcp`/`--syslog-udp` read them.
 //!
 //! Each format is mapped onto the record's own fields (`timestamp`,
 //! `level`, `message`, `resourceId`, `traceId`, `spanId`) and everything
@@ -31,6 +33,7 @@ pub mod fuzz;
 pub mod loki;
 pub mod otlp;
 mod record;
+pub mod syslog;
 
 pub use error::ProtocolError;
 

@@ -33,7 +33,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use report::{Disk, Report};
-pub use server::{cpu_seconds, disk_components, peak_rss, rss_parts, spawn_serve, ServerProcess};
+pub use server::{
+    cpu_seconds, disk_components, peak_rss, rss_parts, spawn_serve, spawn_serve_printing,
+    ServerProcess,
+};
 pub use verify::Verified;
 
 use crate::generator::{Generator, GeneratorConfig};

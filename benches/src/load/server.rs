@@ -97,6 +97,17 @@ pub fn spawn_serve(
     args: &[String],
     timeout: Duration,
 ) -> Result<(Child, String), String> {
+    spawn_serve_printing(binary, data, args, timeout).map(|(child, url, _)| (child, url))
+}
+
+/// [`spawn_serve`], also returning the lines the server printed before its
+/// URL (the addresses of its syslog listeners, when it has some).
+pub fn spawn_serve_printing(
+    binary: &Path,
+    data: &Path,
+    args: &[String],
+    timeout: Duration,
+) -> Result<(Child, String, Vec<String>), String> {
     let mut child = Command::new(binary)
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--data"])
@@ -110,14 +121,18 @@ pub fn spawn_serve(
     let stdout = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut before = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.to_owned());
+            match line.strip_prefix("listening on ") {
+                Some(url) => {
+                    let _ = tx.send((url.to_owned(), std::mem::take(&mut before)));
+                }
+                None => before.push(line),
             }
         }
     });
     match rx.recv_timeout(timeout) {
-        Ok(url) => Ok((child, url)),
+        Ok((url, before)) => Ok((child, url, before)),
         Err(_) => {
             let _ = child.kill();
             Err(format!(

@@ -70,7 +70,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGINGEST_AUTH_FILE")]
     pub auth_file: Option<PathBuf>,
 
-    /// Allow listening on a non-loopback address without an auth file.
+    /// Allow listening on a non-loopback address without an auth file (and
+    /// receiving syslog, which has no authentication, on one).
     #[arg(long, env = "LOGINGEST_ALLOW_UNAUTHENTICATED")]
     #[serde(skip)]
     pub allow_unauthenticated: bool,
@@ -138,6 +139,16 @@ pub struct ServeArgs {
     /// Writes become searchable at most this long after they are durable, ms.
     #[arg(long, env = "LOGINGEST_REFRESH_MS", default_value_t = IngestConfig::DEFAULT_REFRESH_INTERVAL.as_millis() as u64)]
     pub refresh_ms: u64,
+
+    /// Receive syslog over TCP on this address (RFC 5424 or 3164, octet-counted
+    /// or newline-framed); off unless given.
+    #[arg(long, env = "LOGINGEST_SYSLOG_TCP")]
+    pub syslog_tcp: Option<SocketAddr>,
+
+    /// Receive syslog over UDP on this address (a message a datagram); off
+    /// unless given.
+    #[arg(long, env = "LOGINGEST_SYSLOG_UDP")]
+    pub syslog_udp: Option<SocketAddr>,
 
     /// Read settings from this TOML file (keys as the long flag names).
     #[arg(long, env = "LOGINGEST_CONFIG")]

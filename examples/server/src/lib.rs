@@ -19,6 +19,7 @@ mod routes;
 mod server;
 mod service;
 mod state;
+mod syslog;
 mod tail;
 
 pub use auth::hash_key;

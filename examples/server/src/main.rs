@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (HTTP API and web UI).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Print the SHA-256 of an API key, for the auth file.
     HashKey {
         /// The key (a long random string).
@@ -56,7 +56,8 @@ fn main() -> ExitCode {
             let sub = matches
                 .subcommand_matches("serve")
                 .expect("serve was matched");
-            args.merge_file(sub)
+            (*args)
+                .merge_file(sub)
                 .map_err(|e| e.to_string())
                 .and_then(run_server)
         }

@@ -27,6 +27,8 @@ pub struct Metrics {
     protocol_records: IntCounterVec,
     /// Ingest requests refused, by protocol and reason.
     protocol_rejected: IntCounterVec,
+    /// Syslog messages refused or dropped, by transport and reason.
+    syslog_refused: IntCounterVec,
     queue_requests: IntGauge,
     queue_records: IntGauge,
     queue_bytes: IntGauge,
@@ -92,6 +94,14 @@ impl Metrics {
             &["protocol", "reason"],
         )
         .expect("valid metric");
+        let syslog_refused = IntCounterVec::new(
+            Opts::new(
+                "logingest_syslog_refused_messages_total",
+                "Syslog messages not stored, by transport and reason (`too_large`, `truncated`, `invalid`, `overloaded`, `error`).",
+            ),
+            &["transport", "reason"],
+        )
+        .expect("valid metric");
         let queue_requests = IntGauge::new(
             "logingest_queue_requests",
             "Requests waiting in the ingest queue.",
@@ -144,6 +154,7 @@ impl Metrics {
             Box::new(rejected.clone()),
             Box::new(protocol_records.clone()),
             Box::new(protocol_rejected.clone()),
+            Box::new(syslog_refused.clone()),
             Box::new(queue_requests.clone()),
             Box::new(queue_records.clone()),
             Box::new(queue_bytes.clone()),
@@ -161,6 +172,7 @@ impl Metrics {
             rejected,
             protocol_records,
             protocol_rejected,
+            syslog_refused,
             queue_requests,
             queue_records,
             queue_bytes,
@@ -193,6 +205,14 @@ impl Metrics {
                     .inc();
             }
         }
+    }
+
+    /// Counts `count` syslog messages of `transport` not stored for
+    /// `reason`.
+    pub fn syslog_refused(&self, transport: &str, reason: &str, count: usize) {
+        self.syslog_refused
+            .with_label_values(&[transport, reason])
+            .inc_by(count as u64);
     }
 
     /// The Prometheus text exposition, with queue gauges from `stats`.

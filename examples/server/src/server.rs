@@ -13,6 +13,7 @@ use crate::config::{BackendKind, ServeArgs, WhenFullKind};
 use crate::head::{CheckedListener, HeadLimits};
 use crate::metrics::Metrics;
 use crate::service::{Service, ServiceError};
+use crate::syslog::Listeners;
 
 /// Runs the server until a shutdown signal (SIGINT or SIGTERM), then
 /// stops accepting, flushes and closes the engine.
@@ -27,6 +28,20 @@ async fn run(args: ServeArgs) -> Result<(), String> {
              Pass --auth-file FILE, or --allow-unauthenticated if the network is trusted.",
             args.listen
         ));
+    }
+    for (flag, address) in [
+        ("--syslog-tcp", args.syslog_tcp),
+        ("--syslog-udp", args.syslog_udp),
+    ] {
+        match address {
+            Some(address) if !address.ip().is_loopback() && !args.allow_unauthenticated => {
+                return Err(format!(
+                    "refusing to receive syslog on {address} ({flag}): syslog has no authentication, \
+                     so anyone who can reach it could write logs. Pass --allow-unauthenticated if the network is trusted."
+                ));
+            }
+            _ => {}
+        }
     }
     // What each backend holds in memory at most, for `/metrics`.
     let (backend, backend_memory): (Arc<dyn Backend>, Vec<(&'static str, usize)>) = match args
@@ -121,11 +136,14 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         service = service.auth_file(path).map_err(|e| e.to_string())?;
     }
     let authenticated = args.auth_file.is_some();
-    let router = service.router().map_err(|e| e.to_string())?;
+    let (router, state) = service.build().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Printed (and bound) before the HTTP line, which tests wait for.
+    let syslog = Listeners::start(&state, args.syslog_tcp, args.syslog_udp).await?;
+    drop(state);
     tracing::info!(address = %local, data = %args.data.display(), auth = authenticated, "logingest listening");
     // Tests and scripts read this line to find the port when --listen used port 0.
     println!("listening on http://{local}");
@@ -137,6 +155,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    tracing::info!("shutting down: storing what syslog senders sent");
+    syslog.stop().await;
     tracing::info!("shutting down: flushing the ingest queue");
     tokio::task::spawn_blocking(move || engine.close())
         .await

@@ -38,7 +38,7 @@ use crate::budget::{Budget, RecordRatio, Wait};
 use crate::cpu::Cpu;
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::tail::TailHub;
 
 /// Default of [`Service::ingest_memory_bytes`]: 512 MiB.
@@ -129,6 +129,12 @@ impl Service {
     /// The router: every endpoint of docs/http-api.md and the UI at `/`.
     /// Subscribes to the engine's live tail.
     pub fn router(self) -> Result<Router, ServiceError> {
+        self.build().map(|(router, _)| router)
+    }
+
+    /// The router and the state its handlers share (the binary's syslog
+    /// listeners submit through it too).
+    pub(crate) fn build(self) -> Result<(Router, Shared), ServiceError> {
         let max_body = self.engine.limits().max_body_bytes;
         if self.ingest_memory_bytes < max_body {
             return Err(ServiceError(format!(
@@ -154,6 +160,6 @@ impl Service {
             wait: self.wait,
             backend_memory: self.backend_memory,
         });
-        Ok(routes::router(state))
+        Ok((routes::router(Arc::clone(&state)), state))
     }
 }

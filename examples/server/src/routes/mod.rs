@@ -13,6 +13,8 @@ mod search;
 mod tail;
 pub mod ui;
 
+pub(crate) use ingest::submit;
+
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post};

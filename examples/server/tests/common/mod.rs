@@ -33,6 +33,8 @@ pub struct Server {
     agent: ureq::Agent,
     /// The pg backend's storage, deleted on drop.
     pg: Option<logingest::PgConfig>,
+    /// What it printed before its URL.
+    printed: Vec<String>,
 }
 
 /// Storage of the pg backend (a PG schema and an index prefix) that several
@@ -199,7 +201,7 @@ impl Server {
     ) -> Self {
         let mut all = backend_args;
         all.extend(args.iter().map(|s| s.to_string()));
-        let (child, url) = spawn(&dir, &all);
+        let (child, url, printed) = spawn(&dir, &all);
         Server {
             child,
             url,
@@ -208,6 +210,7 @@ impl Server {
             args: all,
             agent: agent(),
             pg,
+            printed,
         }
     }
 
@@ -236,9 +239,20 @@ impl Server {
 
     /// Starts the server again on the same data directory (after a kill).
     pub fn restart(&mut self) {
-        let (child, url) = spawn(&self.dir, &self.args);
+        let (child, url, printed) = spawn(&self.dir, &self.args);
         self.child = child;
         self.url = url;
+        self.printed = printed;
+    }
+
+    /// The address its syslog listener of `transport` (`tcp`, `udp`) is
+    /// bound to, as it printed it.
+    pub fn syslog(&self, transport: &str) -> std::net::SocketAddr {
+        let prefix = format!("syslog listening on {transport} ");
+        self.printed
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix)?.parse().ok())
+            .unwrap_or_else(|| panic!("no syslog {transport} address in {:?}", self.printed))
     }
 
     /// `GET path` with optional bearer key.
@@ -513,8 +527,8 @@ fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answ
 
 /// Spawns `logingest serve` on port 0 and waits for its "listening on" line
 /// (the load generator's own launcher, so both start servers alike).
-fn spawn(data: &Path, args: &[String]) -> (Child, String) {
-    logingest_benches::load::spawn_serve(&binary(), data, args, Duration::from_secs(60))
+fn spawn(data: &Path, args: &[String]) -> (Child, String, Vec<String>) {
+    logingest_benches::load::spawn_serve_printing(&binary(), data, args, Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("logingest did not start: {e}"))
 }
 

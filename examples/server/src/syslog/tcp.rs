@@ -1,0 +1,147 @@
+//! Syslog over TCP: each connection read into frames ([`Framer`]), each
+//! read's frames stored as one batch, up to [`IN_FLIGHT`] batches being
+//! committed while the next is read. A batch that cannot be stored yet is
+//! retried, and the connection is not read meanwhile: back-pressure the
+//! sender feels as a full socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use logingest_protocols::syslog::Framer;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::{frame_reason, store, transient, Frames, IN_FLIGHT, RETRY};
+use crate::state::Shared;
+
+/// Bytes read from a connection at a time.
+const READ_BYTES: usize = 64 << 10;
+
+/// Accepts connections until stopped, then waits for them to store what
+/// they read.
+pub async fn accept(state: Shared, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(Arc::clone(&state), stream, peer, stop.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "syslog: cannot accept a tcp connection");
+                    tokio::time::sleep(RETRY).await;
+                }
+            },
+            // Finished connections are reaped as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// Reads one connection until it ends or the server stops.
+async fn connection(
+    state: Shared,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    let budget = &state.requests;
+    // The read buffer and the frame being read come out of the ingest
+    // memory budget too: many idle connections cannot exhaust memory.
+    let mut held = budget.none();
+    if budget.try_grow(&mut held, READ_BYTES).is_err() {
+        tracing::warn!(%peer, "syslog: no memory for another tcp connection; closed");
+        state.metrics.syslog_refused("tcp", "overloaded", 1);
+        return;
+    }
+    let mut framer = Framer::new(state.engine.limits().max_record_bytes);
+    let mut buffer = vec![0; READ_BYTES];
+    let mut stores = JoinSet::new();
+    loop {
+        let read = tokio::select! {
+            read = stream.read(&mut buffer) => read,
+            _ = stop.changed() => break,
+        };
+        let (read, ended) = match read {
+            Ok(0) => (0, true),
+            Ok(n) => (n, false),
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "syslog: tcp connection failed");
+                (0, true)
+            }
+        };
+        let mut frames = Frames::default();
+        let mut refused = Vec::new();
+        let mut each = |frame: Result<&[u8], _>| match frame {
+            Ok(frame) => frames.push(frame, Some(peer.ip())),
+            Err(e) => refused.push(e),
+        };
+        framer.push(&buffer[..read], &mut each);
+        if ended {
+            framer.finish(&mut each);
+        }
+        for e in &refused {
+            tracing::debug!(%peer, error = %e, "syslog: frame refused");
+            state.metrics.syslog_refused("tcp", frame_reason(e), 1);
+        }
+        let wanted = READ_BYTES + framer.held();
+        let more = wanted.saturating_sub(held.bytes());
+        if more > 0 && budget.try_grow(&mut held, more).is_err() {
+            tracing::warn!(%peer, "syslog: no memory for a long frame; connection closed");
+            state.metrics.syslog_refused("tcp", "overloaded", 1);
+            break;
+        }
+        held.shrink_to(wanted);
+        if !frames.is_empty() {
+            while stores.len() >= IN_FLIGHT {
+                stores.join_next().await;
+            }
+            stores.spawn(store_until_done(
+                Arc::clone(&state),
+                Arc::new(frames),
+                stop.clone(),
+            ));
+        }
+        if ended {
+            break;
+        }
+    }
+    while stores.join_next().await.is_some() {}
+}
+
+/// Stores a batch, trying again while the server is short of room (and,
+/// once stopping, for a few seconds more); what cannot be stored is
+/// counted.
+async fn store_until_done(state: Shared, frames: Arc<Frames>, stop: watch::Receiver<bool>) {
+    let mut counted = false;
+    let mut tries_left_stopping = STOPPING_TRIES;
+    loop {
+        let Err(e) = store(&state, &frames, "tcp", state.wait, &mut counted).await else {
+            return;
+        };
+        if *stop.borrow() {
+            tries_left_stopping -= 1;
+        }
+        if !transient(&e) || tries_left_stopping == 0 {
+            tracing::warn!(
+                error = e.message(),
+                messages = frames.len(),
+                "syslog: messages lost"
+            );
+            state.metrics.syslog_refused("tcp", "error", frames.len());
+            return;
+        }
+        tracing::debug!(
+            error = e.message(),
+            "syslog: batch not stored yet; retrying"
+        );
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Tries a batch still gets once the server is stopping (25 x `RETRY`: 5 s).
+const STOPPING_TRIES: u32 = 25;

@@ -12,9 +12,9 @@
 //! | `message` | the line, as is |
 //! | `level` | the first stream label of `level`, `severity`, `detected_level`, `lvl`; else the same names in the entry's structured metadata |
 //! | `resourceId` | the first stream label of `service_name`, `service`, `app`, `application`, `job` |
-//! | `traceId`, `spanId` | structured metadata (else a label) `trace_id` / `traceID` / `traceId`, `span_id` / `spanID` / `spanId` |
+//! | `traceId`, `spanId` | structured metadata (else a label) `trace_id` / `traceID` / `traceId`, `span_id` / `spanID` / `spanId`: a pair of structured metadata moves there, not repeated under `metadata` |
 //! | `metadata.labels.<name>` | every stream label, the mapped ones too |
-//! | `metadata.<name>` | each pair of the entry's structured metadata |
+//! | `metadata.<name>` | each other pair of the entry's structured metadata |
 //!
 //! Structured metadata named `labels` or `attributes` is kept under
 //! `metadata.attributes.<name>` instead, so it cannot hide the labels.
@@ -212,10 +212,14 @@ const RESERVED: [&str; 2] = ["labels", "attributes"];
 /// The value of the first of `names` that `pairs` has; of a name given
 /// twice (structured metadata may), the last value, as `metadata` keeps.
 fn first<'a>(pairs: &'a [(String, String)], names: &[&str]) -> Option<&'a str> {
+    first_pair(pairs, names).map(|(_, value)| value.as_str())
+}
+
+/// [`first`], with the name it was found under.
+fn first_pair<'a>(pairs: &'a [(String, String)], names: &[&str]) -> Option<&'a (String, String)> {
     names
         .iter()
         .find_map(|name| pairs.iter().rev().find(|(n, _)| n == name))
-        .map(|(_, value)| value.as_str())
 }
 
 /// Reads the entries of a decoded push into records (see the module doc
@@ -261,15 +265,28 @@ pub fn records<E: From<ProtocolError>>(
             if let Some(service) = service {
                 out.string(fields::RESOURCE_ID, service);
             }
-            let trace = first(&entry.metadata, &TRACE).or_else(|| first(&stream.labels, &TRACE));
-            if let Some(trace) = trace {
-                out.string(fields::TRACE_ID, trace);
+            // Ids given as structured metadata move to their fields (they
+            // are unique values: indexing them twice is what costs most).
+            let mut moved = [None, None];
+            for (i, (field, names)) in [(fields::TRACE_ID, &TRACE), (fields::SPAN_ID, &SPAN)]
+                .into_iter()
+                .enumerate()
+            {
+                let id = match first_pair(&entry.metadata, names) {
+                    Some((name, value)) => {
+                        moved[i] = Some(name.as_str());
+                        Some(value.as_str())
+                    }
+                    None => first(&stream.labels, names),
+                };
+                if let Some(id) = id {
+                    out.string(field, id);
+                }
             }
-            let span = first(&entry.metadata, &SPAN).or_else(|| first(&stream.labels, &SPAN));
-            if let Some(span) = span {
-                out.string(fields::SPAN_ID, span);
-            }
-            out.raw(fields::METADATA, &metadata(&labels_json, &entry.metadata));
+            out.raw(
+                fields::METADATA,
+                &metadata(&labels_json, &entry.metadata, &moved),
+            );
             out.finish();
             batch.check_last(&mut meter)?;
         }
@@ -277,10 +294,12 @@ pub fn records<E: From<ProtocolError>>(
     batch.parse(options, meter)
 }
 
-/// `{"labels":{...}, <structured metadata>}` as JSON text.
-fn metadata(labels_json: &str, pairs: &[(String, String)]) -> String {
+/// `{"labels":{...}, <structured metadata>}` as JSON text, without the
+/// pairs of the names in `moved` (they became fields).
+fn metadata(labels_json: &str, pairs: &[(String, String)], moved: &[Option<&str>]) -> String {
     let (moved, own): (Vec<_>, Vec<_>) = pairs
         .iter()
+        .filter(|(name, _)| !moved.contains(&Some(name.as_str())))
         .partition(|(name, _)| RESERVED.contains(&name.as_str()));
     // A name given twice keeps its last value.
     let object = |pairs: Vec<&(String, String)>| -> Map<String, Value> {

@@ -54,6 +54,12 @@ struct Args {
     /// Skip stopping, reopening and settling the server for disk figures.
     #[arg(long)]
     no_reopen: bool,
+    /// Encode every request body before the clock starts (held in memory,
+    /// about the records' NDJSON size): the rate is then the server's alone,
+    /// not shared with this generator's encoding (protobuf, snappy) on the
+    /// same cores.
+    #[arg(long)]
+    prepare: bool,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -128,6 +134,7 @@ fn main() {
         verify: args.verify,
         reopen: !args.no_reopen,
         progress: !args.json,
+        prepare: args.prepare,
     };
     match load::run(&config) {
         Ok(report) => {

@@ -121,14 +121,18 @@ pub struct LoadConfig {
     pub reopen: bool,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Encode every request body before the clock starts (held in memory:
+    /// about the records' NDJSON size), so that the rate is the server's
+    /// alone, not shared with the generator's encoding on the same cores.
+    pub prepare: bool,
 }
 
 /// One request body and what it carries.
 struct Job {
     body: Vec<u8>,
     records: u64,
-    /// When it is due (fixed rate only).
-    due: Option<Instant>,
+    /// Records sent before it: with a fixed rate, when it is due.
+    offset: u64,
     /// One of its records as sent, kept for verification.
     sample: Option<String>,
 }
@@ -181,11 +185,15 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
         0
     };
     let tally = Arc::new(Tally::default());
+    let prepared: Option<Vec<Job>> = config.prepare.then(|| jobs(config).collect());
     let started = Instant::now();
     let sampling = std::sync::atomic::AtomicBool::new(true);
     let peak_parts = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| sample_rss(pid, &sampling));
-        let sent = send_all(config, &url, &tally, started);
+        let sent = match prepared {
+            Some(jobs) => send_all(config, &url, &tally, started, jobs.into_iter()),
+            None => send_all(config, &url, &tally, started, jobs(config)),
+        };
         sampling.store(false, Ordering::Relaxed);
         let peaks = sampler.join().unwrap_or_default();
         sent.map(|()| peaks)
@@ -284,6 +292,7 @@ fn send_all(
     url: &str,
     tally: &Arc<Tally>,
     started: Instant,
+    jobs: impl Iterator<Item = Job>,
 ) -> Result<(), String> {
     let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
     let bar = config.progress.then(|| progress_bar(config.records));
@@ -295,10 +304,21 @@ fn send_all(
             let endpoint = format!("{url}{}", config.protocol.path());
             let key = config.key.clone();
             let protocol = config.protocol;
+            let rate = config.rate;
             scope.spawn(move || {
                 let agent = agent();
                 for job in rx {
-                    send(&agent, &endpoint, protocol, key.as_deref(), job, &tally);
+                    let due = rate
+                        .map(|rate| started + Duration::from_secs_f64(job.offset as f64 / rate));
+                    send(
+                        &agent,
+                        &endpoint,
+                        protocol,
+                        key.as_deref(),
+                        job,
+                        due,
+                        &tally,
+                    );
                     if let Some(bar) = &bar {
                         bar.set_position(tally.acked_records.load(Ordering::Relaxed));
                     }
@@ -306,7 +326,11 @@ fn send_all(
             });
         }
         drop(rx);
-        produce(config, started, &tx);
+        for job in jobs {
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
         drop(tx);
     });
     if let Some(bar) = bar {
@@ -335,8 +359,8 @@ pub fn dump(records: u64, seed: u64, out: &mut impl std::io::Write) -> std::io::
     out.write_all(&buffer)
 }
 
-/// Generates the bodies in order and hands them out.
-fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender<Job>) {
+/// The request bodies, in order, generated as they are taken.
+fn jobs(config: &LoadConfig) -> impl Iterator<Item = Job> + '_ {
     let mut generator = Generator::new(
         GeneratorConfig::default()
             .seed(config.seed)
@@ -345,7 +369,10 @@ fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender
     let mut sent = 0u64;
     let mut request = 0u64;
     let mut line = Vec::with_capacity(512);
-    while sent < config.records {
+    std::iter::from_fn(move || {
+        if sent >= config.records {
+            return None;
+        }
         let n = (config.records - sent).min(config.batch as u64);
         let mut body = Vec::with_capacity(n as usize * 420);
         let mut lines = Vec::new();
@@ -368,25 +395,18 @@ fn produce(config: &LoadConfig, started: Instant, tx: &crossbeam_channel::Sender
         match config.protocol {
             Protocol::Otlp => body = otlp::body(&lines),
             Protocol::Loki => body = loki::body(&lines),
-            Protocol::Ndjson | Protocol::Bulk => {}
+            Protocol::Ndjson | Protocol::Bulk => body.shrink_to_fit(),
         }
-        let due = config
-            .rate
-            .map(|rate| started + Duration::from_secs_f64(sent as f64 / rate));
-        if tx
-            .send(Job {
-                body,
-                records: n,
-                due,
-                sample,
-            })
-            .is_err()
-        {
-            return;
-        }
+        let job = Job {
+            body,
+            records: n,
+            offset: sent,
+            sample,
+        };
         sent += n;
         request += 1;
-    }
+        Some(job)
+    })
 }
 
 fn agent() -> ureq::Agent {
@@ -404,15 +424,16 @@ fn send(
     protocol: Protocol,
     key: Option<&str>,
     job: Job,
+    due: Option<Instant>,
     tally: &Tally,
 ) {
-    if let Some(due) = job.due {
+    if let Some(due) = due {
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);
         }
     }
-    let start = job.due.unwrap_or_else(Instant::now);
+    let start = due.unwrap_or_else(Instant::now);
     loop {
         let request = agent
             .post(endpoint)

@@ -366,3 +366,50 @@ fn an_unreachable_server_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn query_shows_records_of_every_protocol_like_any_other() {
+    let server = Server::start_with(&["--syslog-tcp", "127.0.0.1:0"]);
+    let json = [("Content-Type", "application/json")];
+    let otlp = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},
+        "scopeLogs":[{"logRecords":[{"timeUnixNano":"1694764801000000000","severityText":"ERROR","body":{"stringValue":"payment failed"}}]}]}]}"#;
+    let answer = server.post("/v1/logs?refresh=wait_for", otlp.as_bytes(), &json, None);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let loki = r#"{"streams":[{"stream":{"job":"varlogs","level":"warn"},"values":[["1694764802000000000","disk 91% full"]]}]}"#;
+    let answer = server.post(
+        "/loki/api/v1/push?refresh=wait_for",
+        loki.as_bytes(),
+        &json,
+        None,
+    );
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    let mut syslog = std::net::TcpStream::connect(server.syslog("tcp")).unwrap();
+    syslog
+        .write_all(b"<11>1 2023-09-15T08:00:03Z host-7 billing 42 - - charge declined\n")
+        .unwrap();
+    drop(syslog);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.count("*") < 3 {
+        assert!(Instant::now() < deadline, "the syslog record never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out = run(&server.url, &["query", "--order", "asc"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|line| line.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["2023-09-15T08:00:01.000Z", "ERROR", "checkout"],
+            ["2023-09-15T08:00:02.000Z", "warn", "varlogs"],
+            ["2023-09-15T08:00:03.000Z", "error", "billing"],
+        ],
+        "{table}"
+    );
+}

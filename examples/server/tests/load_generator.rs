@@ -22,6 +22,7 @@ fn config(target: Target, protocol: Protocol) -> LoadConfig {
         verify: true,
         reopen: true,
         progress: false,
+        prepare: false,
     }
 }
 
@@ -96,6 +97,8 @@ fn load_generator_drives_a_running_server_over_every_protocol() {
         let mut config = config(target, protocol);
         // The second run adds to the first one's records.
         config.seed = total;
+        // Bodies made ahead of the clock or as they are sent: the same records.
+        config.prepare = matches!(protocol, Protocol::Bulk | Protocol::Loki);
         let report = load::run(&config).expect("load run");
         assert_eq!(report.acked_records, 12_000, "{}", report.to_text());
         assert_eq!(report.failures, 0, "{}", report.to_text());

@@ -60,7 +60,7 @@ export class Server {
       child.stdout.on('data', (d) => {
         out += d;
         const m = out.match(/listening on (http:\/\/[^\s;]+)/);
-        if (m) { clearTimeout(timer); ok(m[1]); }
+        if (m) { clearTimeout(timer); server.printed = out; ok(m[1]); }
       });
       child.on('exit', (code) => fail(new Error(`${bin} exited with ${code}: ${server.stderr}`)));
       child.on('error', fail);
@@ -72,6 +72,15 @@ export class Server {
     this.child = child;
     this.dir = dir;
     this.stderr = '';
+    /** What it printed on stdout up to its URL (syslog listeners come first). */
+    this.printed = '';
+  }
+
+  /** The port of its syslog listener of `transport` ('tcp', 'udp'). */
+  syslogPort(transport) {
+    const m = this.printed.match(new RegExp(`syslog listening on ${transport} [^\\s]+:(\\d+)`));
+    if (!m) throw new Error(`no syslog ${transport} listener in: ${this.printed}`);
+    return Number(m[1]);
   }
 
   /** An HTTP request to the server; returns {status, json, text}. */

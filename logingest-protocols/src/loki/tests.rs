@@ -56,7 +56,7 @@ fn protobuf_entries_map_onto_the_record_fields_and_keep_the_rest() {
     assert_eq!(records.len(), 2);
     assert_eq!(
         records[1].source(),
-        r#"{"timestamp":"2023-09-15T08:00:01.000000005Z","level":"warn","message":"line 1","resourceId":"checkout","traceId":"0102030405060708090a0b0c0d0e0f10","metadata":{"labels":{"app":"checkout","env":"prod","level":"warn"},"trace_id":"0102030405060708090a0b0c0d0e0f10","user":"u-7"}}"#
+        r#"{"timestamp":"2023-09-15T08:00:01.000000005Z","level":"warn","message":"line 1","resourceId":"checkout","traceId":"0102030405060708090a0b0c0d0e0f10","metadata":{"labels":{"app":"checkout","env":"prod","level":"warn"},"user":"u-7"}}"#
     );
 }
 

@@ -149,8 +149,8 @@ pub fn check_syslog(data: &[u8]) {
     let origin = Origin {
         received: RECEIVE_TIME,
         peer: None,
-        transport: "tcp",
     };
+    let mut each = Vec::new();
     for frame in whole.iter().flatten() {
         assert!(
             frame.len() <= limits.max_record_bytes,
@@ -159,6 +159,7 @@ pub fn check_syslog(data: &[u8]) {
         let result = syslog::decode(frame, &origin, &options);
         let again = syslog::decode(frame, &origin, &options);
         assert_eq!(format!("{result:?}"), format!("{again:?}"));
+        each.push(again);
         match result {
             Ok(record) => {
                 assert!(record.source().len() <= limits.max_record_bytes + INSERTED_TIME_BYTES);
@@ -173,6 +174,15 @@ pub fn check_syslog(data: &[u8]) {
             Err(e) => panic!("an error of another kind: {e:?}"),
         }
     }
+    // Together, as a server decodes a read's messages: the same records
+    // and the same refusals as each alone.
+    let messages: Vec<(&[u8], Origin)> = whole.iter().flatten().map(|f| (&f[..], origin)).collect();
+    let together = syslog::decode_all(&messages, &options, |_| Ok::<(), ProtocolError>(()))
+        .expect("the meter never refuses");
+    let (records, refused): (Vec<_>, Vec<_>) = each.into_iter().partition(Result::is_ok);
+    let records: Vec<Record> = records.into_iter().flatten().collect();
+    assert_eq!(together.records, records);
+    assert_eq!(together.refused.len(), refused.len());
 }
 
 fn check(choice: u8, body: &[u8], decoder: &Decoder<'_>) {

@@ -67,6 +67,12 @@ impl Batch {
         &mut self,
         meter: &mut impl FnMut(usize) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.check_size()?;
+        self.meter_growth(meter)
+    }
+
+    /// Whether the record just written is within the record size limit.
+    pub fn check_size(&self) -> Result<(), ProtocolError> {
         // Without the line's newline, as the parser counts.
         let bytes = self.text.len() - self.last_start - 1;
         if self.over || bytes > self.limit {
@@ -75,11 +81,27 @@ impl Batch {
             } else {
                 bytes.to_string()
             };
-            return Err(E::from(ProtocolError::Invalid {
+            return Err(ProtocolError::Invalid {
                 location: self.locations.last().cloned(),
                 reason: format!("record is {size} bytes, the limit is {}", self.limit),
-            }));
+            });
         }
+        Ok(())
+    }
+
+    /// Takes the record just written (or being written) out of the batch.
+    pub fn drop_last(&mut self) {
+        self.text.truncate(self.last_start);
+        self.locations.pop();
+        self.over = false;
+    }
+
+    /// Tells `meter` how much the batch's allocation grew since it was
+    /// last told.
+    pub fn meter_growth<E>(
+        &mut self,
+        meter: &mut impl FnMut(usize) -> Result<(), E>,
+    ) -> Result<(), E> {
         let held = self.text.capacity()
             + self.locations.capacity() * std::mem::size_of::<String>()
             + self.locations.last().map_or(0, String::capacity);
@@ -98,8 +120,22 @@ impl Batch {
     pub fn parse<E: From<ProtocolError>>(
         self,
         options: &ParseOptions,
-        mut meter: impl FnMut(usize) -> Result<(), E>,
+        meter: impl FnMut(usize) -> Result<(), E>,
     ) -> Result<Vec<Record>, E> {
+        self.parse_apart(options, meter)
+            .map_err(|failure| match failure {
+                Failure::Meter(e) => e,
+                Failure::Parse(e) => E::from(e),
+            })
+    }
+
+    /// [`Batch::parse`], telling a record the rules refuse (located) from a
+    /// refusal of `meter`.
+    pub fn parse_apart<E>(
+        self,
+        options: &ParseOptions,
+        mut meter: impl FnMut(usize) -> Result<(), E>,
+    ) -> Result<Vec<Record>, Failure<E, ProtocolError>> {
         if self.locations.is_empty() {
             return Ok(Vec::new());
         }
@@ -110,8 +146,8 @@ impl Batch {
             meter(bytes).map_err(Failure::Meter)
         });
         parsed.map_err(|failure| match failure {
-            Failure::Meter(e) => e,
-            Failure::Parse(e) => E::from(located(e, &self.locations)),
+            Failure::Meter(e) => Failure::Meter(e),
+            Failure::Parse(e) => Failure::Parse(located(e, &self.locations)),
         })
     }
 }
@@ -165,8 +201,10 @@ fn escaped(out: &mut Vec<u8>, text: &str) {
 }
 
 /// What stopped parsing: the record rules, or the caller's meter.
-enum Failure<E> {
-    Parse(Error),
+pub(crate) enum Failure<E, P = Error> {
+    /// A record the rules refuse.
+    Parse(P),
+    /// The meter's refusal.
     Meter(E),
 }
 

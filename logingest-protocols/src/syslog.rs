@@ -11,8 +11,14 @@
 //! | `level` | the severity: `emerg`, `alert`, `crit`, `error`, `warn`, `notice`, `info`, `debug` |
 //! | `resourceId` | APP-NAME (RFC 3164: the tag before `[pid]:`), else HOSTNAME |
 //! | `message` | MSG, without the byte order mark RFC 5424 allows |
-//! | `metadata.syslog` | `facility`, `severity` (syslog's own names), `hostname`, `appname`, `procid`, `msgid`, `version` (RFC 5424), `protocol` (`rfc5424`/`rfc3164`), `transport` (`tcp`/`udp`), `peer` (the sender's address) |
-//! | `metadata.sd.<SD-ID>.<name>` | each STRUCTURED-DATA parameter (unescaped; a name given twice: an array of its values) |
+//! | `traceId`, `spanId` | a STRUCTURED-DATA parameter `trace_id` / `traceId` / `traceID` (`span_id` ...) of one value, in any element: moved there, not repeated under `metadata.sd` |
+//! | `metadata.syslog` | `facility` (syslog's name), `hostname`, `procid`, `msgid`, `protocol` (`rfc5424`/`rfc3164`; `version` when not 1), `peer` (the sender's address) |
+//! | `metadata.sd.<SD-ID>.<name>` | each other STRUCTURED-DATA parameter (unescaped; a name given twice: an array of its values) |
+//!
+//! Not repeated under `metadata` (each field a record has costs indexing):
+//! the severity, which `level` names one to one; APP-NAME, which is the
+//! `resourceId` whenever there is one; the transport (TCP or UDP), which
+//! is how the message travelled, not what it says.
 //!
 //! RFC 3164 times have no year and no zone: they are read as UTC, in the
 //! receive time's year unless that puts them more than a day after the
@@ -30,10 +36,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use logingest_core::{fields, ParseOptions, Record, Timestamp};
-use serde_json::{Map, Value};
 use syslog_loose::{IncompleteDate, Message, Protocol, SyslogSeverity, Variant};
 
-use crate::record::Batch;
+use crate::record::{Batch, Failure};
 use crate::ProtocolError;
 
 pub use framing::{FrameError, Framer};
@@ -46,37 +51,88 @@ pub struct Origin {
     pub received: Timestamp,
     /// The sender's address.
     pub peer: Option<IpAddr>,
-    /// `"tcp"` or `"udp"`.
-    pub transport: &'static str,
 }
 
 /// Reads one message into a record, within `options`' limits (the record
 /// size, keys, depth, term length). An error names why; the location is
-/// the message's part (`structured data`, `timestamp`).
+/// the message's part (`timestamp`).
 pub fn decode(
     frame: &[u8],
     origin: &Origin,
     options: &ParseOptions,
 ) -> Result<Record, ProtocolError> {
-    let text = String::from_utf8_lossy(frame);
-    let received = origin.received;
-    let year = move |date| year_of(received, date);
-    let message = syslog_loose::parse_message_with_year_tz(&text, year, Some(Utc), Variant::Either);
     let mut batch = Batch::new(&options.limits);
-    write(&mut batch, &message, origin)?;
-    batch.check_last(&mut |_| Ok::<(), ProtocolError>(()))?;
-    let options = options.receive_time(received);
-    let mut records = batch.parse(&options, |_| Ok::<(), ProtocolError>(()))?;
+    write(&mut batch, frame, origin)?;
+    let mut records = batch.parse(options, |_| Ok::<(), ProtocolError>(()))?;
     // `write` made exactly one record.
     records
         .pop()
         .ok_or_else(|| ProtocolError::invalid(None, "the message made no record".to_owned()))
 }
 
-fn write(batch: &mut Batch, message: &Message<&str>, origin: &Origin) -> Result<(), ProtocolError> {
+/// Messages read into records together, each refused on its own.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// The records of the messages that made one, in order.
+    pub records: Vec<Record>,
+    /// Why each of the others made none.
+    pub refused: Vec<ProtocolError>,
+}
+
+/// Reads many messages into records, as [`decode`] does each, but parsed
+/// as one batch (what a server does with the messages of one read):
+/// `meter` is told of the records' text as it is written and of the
+/// records as they are made; its refusal ends the whole batch.
+pub fn decode_all<E>(
+    messages: &[(&[u8], Origin)],
+    options: &ParseOptions,
+    mut meter: impl FnMut(usize) -> Result<(), E>,
+) -> Result<Decoded, E> {
+    let mut batch = Batch::new(&options.limits);
+    let mut decoded = Decoded::default();
+    let mut written = Vec::with_capacity(messages.len());
+    for (frame, origin) in messages {
+        match write(&mut batch, frame, origin) {
+            Ok(()) => {
+                batch.meter_growth(&mut meter)?;
+                written.push((*frame, *origin));
+            }
+            Err(e) => {
+                batch.drop_last();
+                decoded.refused.push(e);
+            }
+        }
+    }
+    match batch.parse_apart(options, &mut meter) {
+        Ok(records) => decoded.records = records,
+        Err(Failure::Meter(e)) => return Err(e),
+        // A record the rules refuse (rare: too deep, a term too long): each
+        // message once more on its own, so that only it is refused.
+        Err(Failure::Parse(_)) => {
+            for (frame, origin) in written {
+                match decode(frame, &origin, options) {
+                    Ok(record) => {
+                        meter(record.memory())?;
+                        decoded.records.push(record);
+                    }
+                    Err(e) => decoded.refused.push(e),
+                }
+            }
+        }
+    }
+    Ok(decoded)
+}
+
+/// Writes one message's record into `batch`; an error leaves it there,
+/// for the caller to drop.
+fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), ProtocolError> {
+    let text = String::from_utf8_lossy(frame);
+    let received = origin.received;
+    let year = move |date| year_of(received, date);
+    let message = syslog_loose::parse_message_with_year_tz(&text, year, Some(Utc), Variant::Either);
     let mut out = batch.record("message".to_owned());
-    if let Some(time) = message.timestamp {
-        let nanos = time.timestamp_nanos_opt().ok_or_else(|| {
+    let time = match message.timestamp {
+        Some(time) => Timestamp::from_nanos(time.timestamp_nanos_opt().ok_or_else(|| {
             ProtocolError::invalid(
                 Some("timestamp".to_owned()),
                 format!(
@@ -84,12 +140,10 @@ fn write(batch: &mut Batch, message: &Message<&str>, origin: &Origin) -> Result<
                     time.to_rfc3339()
                 ),
             )
-        })?;
-        out.string(
-            fields::TIMESTAMP,
-            &Timestamp::from_nanos(nanos).to_rfc3339(),
-        );
-    }
+        })?),
+        None => received,
+    };
+    out.string(fields::TIMESTAMP, &time.to_rfc3339());
     if let Some(severity) = message.severity {
         out.string(fields::LEVEL, level(severity));
     }
@@ -97,71 +151,152 @@ fn write(batch: &mut Batch, message: &Message<&str>, origin: &Origin) -> Result<
     if let Some(resource) = message.appname.or(message.hostname) {
         out.string(fields::RESOURCE_ID, resource);
     }
-    let mut metadata = Map::new();
-    metadata.insert("syslog".to_owned(), Value::Object(header(message, origin)));
-    if !message.structured_data.is_empty() {
-        metadata.insert("sd".to_owned(), structured_data(message));
+    let mut elements = structured_data(&message);
+    for (field, names) in [(fields::TRACE_ID, &TRACE), (fields::SPAN_ID, &SPAN)] {
+        if let Some(id) = take_param(&mut elements, names) {
+            out.string(field, &id);
+        }
     }
-    out.raw("metadata", &Value::Object(metadata).to_string());
+    out.raw(fields::METADATA, &metadata(&message, origin, &elements));
     out.finish();
-    Ok(())
+    batch.check_size()
 }
 
-/// `metadata.syslog`: the header's fields and where the message came from.
-fn header(message: &Message<&str>, origin: &Origin) -> Map<String, Value> {
-    let mut syslog = Map::new();
-    let mut put = |key: &str, value: Option<String>| {
-        if let Some(value) = value {
-            syslog.insert(key.to_owned(), Value::String(value));
-        }
-    };
-    put("facility", message.facility.map(|f| f.as_str().to_owned()));
-    put("severity", message.severity.map(|s| s.as_str().to_owned()));
-    put("hostname", message.hostname.map(str::to_owned));
-    put("appname", message.appname.map(str::to_owned));
-    put("procid", message.procid.as_ref().map(ToString::to_string));
-    put("msgid", message.msgid.map(str::to_owned));
-    let protocol = match message.protocol {
-        Protocol::RFC5424(version) => {
-            put("version", Some(version.to_string()));
-            "rfc5424"
-        }
-        Protocol::RFC3164 => "rfc3164",
-    };
-    put("protocol", Some(protocol.to_owned()));
-    put("transport", Some(origin.transport.to_owned()));
-    put("peer", origin.peer.map(|ip| ip.to_string()));
-    syslog
-}
+/// Structured-data parameter names that give a record's ids, in order.
+const TRACE: [&str; 3] = ["trace_id", "traceId", "traceID"];
+const SPAN: [&str; 3] = ["span_id", "spanId", "spanID"];
 
-/// `metadata.sd`: `{"<SD-ID>": {"<name>": "<value>", ...}, ...}`; a name
-/// given twice in an element keeps every value, as an array.
-fn structured_data(message: &Message<&str>) -> Value {
-    let mut sd = Map::new();
+/// The structured data: elements of one SD-ID together, each parameter
+/// name once with every value it was given.
+type Elements<'a> = Vec<(&'a str, Vec<(&'a str, Vec<String>)>)>;
+
+fn structured_data<'a>(message: &Message<&'a str>) -> Elements<'a> {
+    let mut elements: Elements<'a> = Vec::new();
     for element in &message.structured_data {
-        let Value::Object(params) = sd
-            .entry(element.id.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()))
-        else {
-            continue;
+        let index = match elements.iter().position(|(id, _)| *id == element.id) {
+            Some(index) => index,
+            None => {
+                elements.push((element.id, Vec::new()));
+                elements.len() - 1
+            }
         };
+        let params = &mut elements[index].1;
         for (name, value) in element.params() {
-            match params.get_mut(*name) {
-                None => {
-                    params.insert((*name).to_owned(), Value::String(value));
-                }
-                Some(Value::Array(values)) => values.push(Value::String(value)),
-                Some(first) => {
-                    let first = first.take();
-                    params.insert(
-                        (*name).to_owned(),
-                        Value::Array(vec![first, Value::String(value)]),
-                    );
-                }
+            match params.iter_mut().find(|(n, _)| n == name) {
+                Some((_, values)) => values.push(value),
+                None => params.push((name, vec![value])),
             }
         }
     }
-    Value::Object(sd)
+    elements
+}
+
+/// Takes out the first parameter (in any element) of the first of `names`
+/// given one value: it becomes a field, not repeated under `metadata`.
+fn take_param(elements: &mut Elements<'_>, names: &[&str]) -> Option<String> {
+    for name in names {
+        for (_, params) in elements.iter_mut() {
+            if let Some(i) = params
+                .iter()
+                .position(|(n, values)| n == name && values.len() == 1)
+            {
+                return params.remove(i).1.pop();
+            }
+        }
+    }
+    None
+}
+
+/// `metadata` as JSON text: `syslog` (the header's fields not mapped
+/// elsewhere, and where the message came from) and `sd`.
+fn metadata(message: &Message<&str>, origin: &Origin, elements: &Elements<'_>) -> String {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"syslog\":{");
+    let mut first = true;
+    let mut put = |key: &str, value: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        json_string(&mut out, key);
+        out.push(b':');
+        json_string(&mut out, value);
+    };
+    if let Some(facility) = message.facility {
+        put("facility", facility.as_str());
+    }
+    if let Some(hostname) = message.hostname {
+        put("hostname", hostname);
+    }
+    // Not repeated here (each field a record has costs its indexing): the
+    // severity, which `level` names one to one, and APP-NAME, which is the
+    // resourceId whenever there is one.
+    let procid = message.procid.as_ref().map(ToString::to_string);
+    if let Some(procid) = &procid {
+        put("procid", procid);
+    }
+    if let Some(msgid) = message.msgid {
+        put("msgid", msgid);
+    }
+    match message.protocol {
+        Protocol::RFC5424(1) => put("protocol", "rfc5424"),
+        Protocol::RFC5424(version) => {
+            put("protocol", "rfc5424");
+            put("version", &version.to_string());
+        }
+        Protocol::RFC3164 => put("protocol", "rfc3164"),
+    }
+    if let Some(peer) = origin.peer {
+        put("peer", &peer.to_string());
+    }
+    out.push(b'}');
+    if !elements.is_empty() {
+        out.extend_from_slice(b",\"sd\":");
+        write_structured_data(&mut out, elements);
+    }
+    out.push(b'}');
+    // Only JSON text of UTF-8 strings was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `{"<SD-ID>": {"<name>": "<value>", ...}, ...}`; a name given twice
+/// keeps every value, as an array.
+fn write_structured_data(out: &mut Vec<u8>, elements: &Elements<'_>) {
+    out.push(b'{');
+    for (e, (id, params)) in elements.iter().enumerate() {
+        if e > 0 {
+            out.push(b',');
+        }
+        json_string(out, id);
+        out.extend_from_slice(b":{");
+        for (p, (name, values)) in params.iter().enumerate() {
+            if p > 0 {
+                out.push(b',');
+            }
+            json_string(out, name);
+            out.push(b':');
+            match values.as_slice() {
+                [one] => json_string(out, one),
+                many => {
+                    out.push(b'[');
+                    for (v, value) in many.iter().enumerate() {
+                        if v > 0 {
+                            out.push(b',');
+                        }
+                        json_string(out, value);
+                    }
+                    out.push(b']');
+                }
+            }
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+}
+
+/// `text` as a JSON string.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, text);
 }
 
 /// The record's `level` of a severity: syslog's names, except the four

@@ -54,6 +54,9 @@ struct Args {
     /// Skip stopping, reopening and settling the server for disk figures.
     #[arg(long)]
     no_reopen: bool,
+    /// With --url and --protocol syslog: the server's --syslog-tcp address.
+    #[arg(long)]
+    syslog: Option<std::net::SocketAddr>,
     /// Encode every request body before the clock starts (held in memory,
     /// about the records' NDJSON size): the rate is then the server's alone,
     /// not shared with this generator's encoding (protobuf, snappy) on the
@@ -82,6 +85,9 @@ enum ProtocolArg {
     Otlp,
     /// `POST /loki/api/v1/push`, snappy-compressed protobuf.
     Loki,
+    /// Syslog over TCP, octet-counted RFC 5424 (the server gets
+    /// `--syslog-tcp`; with --url, give its address as --syslog).
+    Syslog,
 }
 
 fn main() {
@@ -128,6 +134,7 @@ fn main() {
             ProtocolArg::Bulk => Protocol::Bulk,
             ProtocolArg::Otlp => Protocol::Otlp,
             ProtocolArg::Loki => Protocol::Loki,
+            ProtocolArg::Syslog => Protocol::Syslog,
         },
         seed: args.seed,
         key: args.key,
@@ -135,6 +142,7 @@ fn main() {
         reopen: !args.no_reopen,
         progress: !args.json,
         prepare: args.prepare,
+        syslog: args.syslog,
     };
     match load::run(&config) {
         Ok(report) => {

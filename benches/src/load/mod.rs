@@ -25,8 +25,10 @@ mod loki;
 mod otlp;
 mod report;
 mod server;
+mod syslog;
 mod verify;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,6 +56,10 @@ pub enum Protocol {
     /// `POST /loki/api/v1/push`: snappy-compressed protobuf, as Promtail
     /// sends it.
     Loki,
+    /// Syslog over TCP (`serve --syslog-tcp`): octet-counted RFC 5424, as
+    /// rsyslog forwards it. No acknowledgement: a run ends once the server
+    /// holds every record (`/healthz`).
+    Syslog,
 }
 
 impl Protocol {
@@ -63,6 +69,7 @@ impl Protocol {
             Protocol::Bulk => "/_bulk",
             Protocol::Otlp => "/v1/logs",
             Protocol::Loki => "/loki/api/v1/push",
+            Protocol::Syslog => "",
         }
     }
 
@@ -70,6 +77,7 @@ impl Protocol {
         match self {
             Protocol::Ndjson | Protocol::Bulk => "application/x-ndjson",
             Protocol::Otlp | Protocol::Loki => "application/x-protobuf",
+            Protocol::Syslog => "",
         }
     }
 }
@@ -121,6 +129,9 @@ pub struct LoadConfig {
     pub reopen: bool,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// With a `Url` target and [`Protocol::Syslog`]: the server's
+    /// `--syslog-tcp` address (a spawned server gets one of its own).
+    pub syslog: Option<SocketAddr>,
     /// Encode every request body before the clock starts (held in memory:
     /// about the records' NDJSON size), so that the rate is the server's
     /// alone, not shared with the generator's encoding on the same cores.
@@ -171,13 +182,24 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
                     data
                 }
             };
-            let process = ServerProcess::start(binary, &data, args)?;
+            let mut args = args.clone();
+            if config.protocol == Protocol::Syslog {
+                args.extend(["--syslog-tcp".to_owned(), "127.0.0.1:0".to_owned()]);
+            }
+            let process = ServerProcess::start(binary, &data, &args)?;
             let url = process.url().to_owned();
             let pid = process.pid();
             (Some(process), url, Some(pid), Some(data))
         }
         Target::Url { url, pid } => (None, url.clone(), *pid, None),
     };
+    let syslog = match &process {
+        Some(process) => process.syslog_tcp(),
+        None => config.syslog,
+    };
+    if config.protocol == Protocol::Syslog && syslog.is_none() {
+        return Err("syslog needs the server's --syslog-tcp address (--syslog ADDR)".into());
+    }
     let cpu_before = pid.and_then(cpu_seconds);
     let before = if config.verify {
         verify::total(&url, config.key.as_deref())?
@@ -190,9 +212,18 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
     let sampling = std::sync::atomic::AtomicBool::new(true);
     let peak_parts = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| sample_rss(pid, &sampling));
-        let sent = match prepared {
-            Some(jobs) => send_all(config, &url, &tally, started, jobs.into_iter()),
-            None => send_all(config, &url, &tally, started, jobs(config)),
+        let sent = match (syslog, prepared) {
+            (Some(address), prepared) if config.protocol == Protocol::Syslog => {
+                let durable_before = verify::durable(&url)?;
+                let jobs: Box<dyn Iterator<Item = Job>> = match prepared {
+                    Some(jobs) => Box::new(jobs.into_iter()),
+                    None => Box::new(jobs(config)),
+                };
+                send_syslog(config, address, &tally, jobs)?;
+                wait_stored(config, &url, &tally, durable_before)
+            }
+            (_, Some(jobs)) => send_all(config, &url, &tally, started, jobs.into_iter()),
+            (_, None) => send_all(config, &url, &tally, started, jobs(config)),
         };
         sampling.store(false, Ordering::Relaxed);
         let peaks = sampler.join().unwrap_or_default();
@@ -339,6 +370,75 @@ fn send_all(
     Ok(())
 }
 
+/// Writes every body to `connections` connections of the syslog listener
+/// (no answers to wait for: a connection is written as fast as the
+/// server reads it).
+fn send_syslog(
+    config: &LoadConfig,
+    address: SocketAddr,
+    tally: &Arc<Tally>,
+    jobs: impl Iterator<Item = Job>,
+) -> Result<(), String> {
+    use std::io::Write;
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..config.connections)
+            .map(|_| {
+                let rx = rx.clone();
+                let tally = Arc::clone(tally);
+                scope.spawn(move || -> Result<(), String> {
+                    let mut stream = syslog::connect(address)?;
+                    for job in rx {
+                        stream
+                            .write_all(&job.body)
+                            .map_err(|e| format!("syslog connection failed: {e}"))?;
+                        tally
+                            .acked_bytes
+                            .fetch_add(job.body.len() as u64, Ordering::Relaxed);
+                        if let Some(sample) = job.sample {
+                            tally.samples.lock().unwrap().push(sample);
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        drop(rx);
+        for job in jobs {
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a sender panicked".into())))
+    })
+}
+
+/// Waits until the server holds every record sent by syslog (or holds no
+/// more for 60 s): those it holds count as acknowledged, the rest as in
+/// doubt.
+fn wait_stored(config: &LoadConfig, url: &str, tally: &Tally, before: u64) -> Result<(), String> {
+    let mut last = (0, Instant::now());
+    loop {
+        let stored = verify::durable(url)?
+            .saturating_sub(before)
+            .min(config.records);
+        if stored > last.0 {
+            last = (stored, Instant::now());
+        }
+        if stored == config.records || last.1.elapsed() > Duration::from_secs(60) {
+            tally.acked_records.store(stored, Ordering::Relaxed);
+            tally
+                .in_doubt
+                .store(config.records - stored, Ordering::Relaxed);
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Writes the NDJSON that a run with `records` and `seed` sends (every
 /// protocol carries the same records), for feeding other engines the same
 /// data side by side.
@@ -386,7 +486,7 @@ fn jobs(config: &LoadConfig) -> impl Iterator<Item = Job> + '_ {
                     body.extend_from_slice(&line);
                 }
                 Protocol::Ndjson => body.extend_from_slice(&line),
-                Protocol::Otlp | Protocol::Loki => lines.push(line.clone()),
+                Protocol::Otlp | Protocol::Loki | Protocol::Syslog => lines.push(line.clone()),
             }
             if i == 0 && request.is_multiple_of(SAMPLE_EVERY) {
                 sample = Some(String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
@@ -395,6 +495,7 @@ fn jobs(config: &LoadConfig) -> impl Iterator<Item = Job> + '_ {
         match config.protocol {
             Protocol::Otlp => body = otlp::body(&lines),
             Protocol::Loki => body = loki::body(&lines),
+            Protocol::Syslog => body = syslog::body(&lines),
             Protocol::Ndjson | Protocol::Bulk => body.shrink_to_fit(),
         }
         let job = Job {

@@ -232,7 +232,9 @@ impl Report {
                     v.samples,
                     match self.protocol {
                         Protocol::Ndjson | Protocol::Bulk => "byte for byte",
-                        Protocol::Otlp | Protocol::Loki => "found by their fields",
+                        Protocol::Otlp | Protocol::Loki | Protocol::Syslog => {
+                            "found by their fields"
+                        }
                     }
                 ),
             );

@@ -15,25 +15,35 @@ pub struct ServerProcess {
     args: Vec<String>,
     child: Child,
     url: String,
+    /// What it printed before its URL.
+    printed: Vec<String>,
 }
 
 impl ServerProcess {
     /// Starts `binary serve --listen 127.0.0.1:0 --data data args...` and
     /// waits for its `listening on` line.
     pub fn start(binary: &Path, data: &Path, args: &[String]) -> Result<Self, String> {
-        let (child, url) = spawn_serve(binary, data, args, START_TIMEOUT)?;
+        let (child, url, printed) = spawn_serve_printing(binary, data, args, START_TIMEOUT)?;
         Ok(ServerProcess {
             binary: binary.to_owned(),
             data: data.to_owned(),
             args: args.to_vec(),
             child,
             url,
+            printed,
         })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The address of its `--syslog-tcp` listener, if it has one.
+    pub fn syslog_tcp(&self) -> Option<std::net::SocketAddr> {
+        self.printed
+            .iter()
+            .find_map(|line| line.strip_prefix("syslog listening on tcp ")?.parse().ok())
     }
 
     /// The process id.
@@ -67,9 +77,11 @@ impl ServerProcess {
     ///
     /// [`stop`]: ServerProcess::stop
     pub fn restart(&mut self) -> Result<(), String> {
-        let (child, url) = spawn_serve(&self.binary, &self.data, &self.args, START_TIMEOUT)?;
+        let (child, url, printed) =
+            spawn_serve_printing(&self.binary, &self.data, &self.args, START_TIMEOUT)?;
         self.child = child;
         self.url = url;
+        self.printed = printed;
         Ok(())
     }
 }

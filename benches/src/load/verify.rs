@@ -68,6 +68,23 @@ fn search(
     ))
 }
 
+/// The durable records the server holds (`/healthz`, no key needed).
+pub(super) fn durable(url: &str) -> Result<u64, String> {
+    let answer = super::agent()
+        .get(format!("{url}/healthz"))
+        .call()
+        .map_err(|e| format!("healthz: {e}"))?;
+    let text = answer
+        .into_body()
+        .read_to_string()
+        .map_err(|e| format!("healthz: {e}"))?;
+    let health: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("healthz answer {text}: {e}"))?;
+    health["records"]
+        .as_u64()
+        .ok_or_else(|| format!("healthz answer without records: {text}"))
+}
+
 pub(super) fn check(
     url: &str,
     key: Option<&str>,
@@ -104,6 +121,7 @@ pub(super) fn check(
         let found = match protocol {
             Protocol::Otlp => hits.iter().any(|hit| same_fields(hit, &record, true)),
             Protocol::Loki => hits.iter().any(|hit| same_fields(hit, &record, false)),
+            Protocol::Syslog => hits.iter().any(|hit| syslog_fields(hit, &record)),
             _ => hits.iter().any(|h| h == line),
         };
         if !found {
@@ -136,6 +154,18 @@ fn same_fields(hit: &str, sent: &serde_json::Value, typed: bool) -> bool {
             || metadata
                 .into_iter()
                 .all(|(key, value)| &hit["metadata"][key] == value))
+}
+
+/// Whether a stored record has the fields of a generator record sent as
+/// syslog: its message, level, service and ids (from the structured data),
+/// and its commit in the structured data.
+fn syslog_fields(hit: &str, sent: &serde_json::Value) -> bool {
+    let Ok(hit) = serde_json::from_str::<serde_json::Value>(hit) else {
+        return false;
+    };
+    let own = ["message", "level", "resourceId", "traceId", "spanId"];
+    own.iter().all(|key| hit[key] == sent[key])
+        && hit["metadata"]["sd"][super::syslog::SD_ID]["commit"] == sent["commit"]
 }
 
 /// `request` with the bearer key, if there is one.

@@ -23,6 +23,7 @@ fn config(target: Target, protocol: Protocol) -> LoadConfig {
         reopen: true,
         progress: false,
         prepare: false,
+        syslog: None,
     }
 }
 
@@ -77,17 +78,18 @@ fn load_generator_drives_a_server_it_starts_and_measures_its_disk() {
     assert!(json["disk"]["bytes_per_record"].as_f64().unwrap() > 0.0);
 }
 
-/// A running server (either backend) given by URL, over `_bulk`, OTLP and
-/// Loki too (their samples are found by their fields: the server writes
+/// A running server (either backend) given by URL, over `_bulk`, OTLP,
+/// Loki and syslog too (their samples are found by their fields: the server writes
 /// their text).
 #[test]
 fn load_generator_drives_a_running_server_over_every_protocol() {
-    let server = Server::start();
+    let server = Server::start_with(&["--syslog-tcp", "127.0.0.1:0"]);
     let runs = [
         (Protocol::Ndjson, 12_000),
         (Protocol::Bulk, 24_000),
         (Protocol::Otlp, 36_000),
         (Protocol::Loki, 48_000),
+        (Protocol::Syslog, 60_000),
     ];
     for (protocol, total) in runs {
         let target = Target::Url {
@@ -99,6 +101,7 @@ fn load_generator_drives_a_running_server_over_every_protocol() {
         config.seed = total;
         // Bodies made ahead of the clock or as they are sent: the same records.
         config.prepare = matches!(protocol, Protocol::Bulk | Protocol::Loki);
+        config.syslog = Some(server.syslog("tcp"));
         let report = load::run(&config).expect("load run");
         assert_eq!(report.acked_records, 12_000, "{}", report.to_text());
         assert_eq!(report.failures, 0, "{}", report.to_text());

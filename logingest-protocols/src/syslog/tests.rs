@@ -1,6 +1,6 @@
 use super::*;
 use logingest_core::Limits;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// 2026-12-07T12:00:00Z.
 const RECEIVED: i64 = 1_796_644_800_000_000_000;
@@ -9,7 +9,6 @@ fn origin() -> Origin {
     Origin {
         received: Timestamp::from_nanos(RECEIVED),
         peer: Some("127.0.0.1".parse().unwrap()),
-        transport: "tcp",
     }
 }
 
@@ -43,14 +42,10 @@ fn an_rfc5424_message_maps_every_part() {
             "metadata": {
                 "syslog": {
                     "facility": "local4",
-                    "severity": "notice",
                     "hostname": "mymachine.example.com",
-                    "appname": "evntslog",
                     "procid": "1234",
                     "msgid": "ID47",
-                    "version": "1",
                     "protocol": "rfc5424",
-                    "transport": "tcp",
                     "peer": "127.0.0.1",
                 },
                 "sd": {
@@ -161,4 +156,63 @@ fn levels_cover_every_severity() {
         levels,
         ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
     );
+}
+
+#[test]
+fn decode_all_refuses_each_bad_message_alone() {
+    let options =
+        ParseOptions::default().limits(Limits::default().max_record_bytes(400).max_term_bytes(16));
+    let long_app = "<13>1 - h an-app-name-of-many-bytes - - - too long a term";
+    let too_large = format!("<13>1 - h a - - - {}", "x".repeat(500));
+    let frames: Vec<&[u8]> = vec![
+        b"<13>1 - h a - - - first",
+        long_app.as_bytes(),
+        too_large.as_bytes(),
+        b"<13>1 - h b - - - last",
+    ];
+    let messages: Vec<(&[u8], Origin)> = frames.iter().map(|f| (*f, origin())).collect();
+    let mut metered = 0;
+    let decoded = decode_all(&messages, &options, |bytes| {
+        metered += bytes;
+        Ok::<(), ProtocolError>(())
+    })
+    .unwrap();
+    let messages: Vec<&str> = decoded.records.iter().map(Record::message).collect();
+    assert_eq!(messages, ["first", "last"]);
+    let reasons: Vec<String> = decoded
+        .refused
+        .iter()
+        .map(ProtocolError::to_string)
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("record is more than 400 bytes")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("resourceId")),
+        "{reasons:?}"
+    );
+    let memory: usize = decoded.records.iter().map(Record::memory).sum();
+    assert!(metered >= memory, "{metered} < {memory}");
+    // The same records as each decoded alone.
+    for (record, frame) in decoded.records.iter().zip([frames[0], frames[3]]) {
+        assert_eq!(record, &decode(frame, &origin(), &options).unwrap());
+    }
+}
+
+#[test]
+fn ids_in_structured_data_move_to_their_fields() {
+    let got = record(
+        r#"<14>1 - h a - - [otel trace_id="0af7651916cd43dd8448eb211c80319c" span_id="b7ad6b7169203331" x="1"] m"#,
+    );
+    assert_eq!(got["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(got["spanId"], "b7ad6b7169203331");
+    assert_eq!(got["metadata"]["sd"], json!({"otel": {"x": "1"}}));
+    // A name given twice is no one id: it stays where it was.
+    let got = record(r#"<14>1 - h a - - [x traceId="a" traceId="b"] m"#);
+    assert!(got.get("traceId").is_none(), "{got}");
+    assert_eq!(got["metadata"]["sd"]["x"]["traceId"], json!(["a", "b"]));
 }

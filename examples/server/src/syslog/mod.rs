@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use logingest::{ParseOptions, Timestamp};
+use logingest::{ParseOptions, Record, Timestamp};
 use logingest_protocols::syslog::{self, FrameError, Origin};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -150,27 +150,21 @@ async fn store(
         .run(move || {
             let options = ParseOptions::default().limits(shared.engine.limits());
             let received = Timestamp::now();
+            let messages: Vec<(&[u8], Origin)> = batch
+                .iter()
+                .map(|(frame, peer)| (frame, Origin { received, peer }))
+                .collect();
             let mut meter = Meter::new(&shared.requests, &mut reservation, 0);
-            let mut records = Vec::with_capacity(batch.len());
-            let mut invalid = 0;
-            for (frame, peer) in batch.iter() {
-                let origin = Origin {
-                    received,
-                    peer,
-                    transport,
-                };
-                match syslog::decode(frame, &origin, &options) {
-                    Ok(record) => {
-                        meter.add(record.memory())?;
-                        records.push(record);
-                    }
-                    Err(e) => {
-                        invalid += 1;
-                        tracing::debug!(error = %e, transport, "syslog message refused");
-                    }
-                }
+            let decoded = syslog::decode_all(&messages, &options, |bytes| meter.add(bytes))?;
+            // The records' text is gone once they are made.
+            let kept: usize = decoded.records.iter().map(Record::memory).sum();
+            meter.release(meter.used().saturating_sub(kept));
+            let kept = meter.used();
+            reservation.shrink_to(batch.bytes() + kept);
+            for e in &decoded.refused {
+                tracing::debug!(error = %e, transport, "syslog message refused");
             }
-            Ok::<_, ApiError>((records, invalid, reservation))
+            Ok::<_, ApiError>((decoded.records, decoded.refused.len(), reservation))
         })
         .await??;
     if !*counted && invalid > 0 {

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use logingest_protocols::syslog::Framer;
+use logingest_protocols::syslog::{FrameError, Framer};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -18,6 +18,10 @@ use crate::state::Shared;
 
 /// Bytes read from a connection at a time.
 const READ_BYTES: usize = 64 << 10;
+
+/// Most bytes of messages a connection gathers into one batch from what
+/// has arrived.
+const BATCH_BYTES: usize = 1 << 20;
 
 /// Accepts connections until stopped, then waits for them to store what
 /// they read.
@@ -66,7 +70,7 @@ async fn connection(
             read = stream.read(&mut buffer) => read,
             _ = stop.changed() => break,
         };
-        let (read, ended) = match read {
+        let (read, mut ended) = match read {
             Ok(0) => (0, true),
             Ok(n) => (n, false),
             Err(e) => {
@@ -76,18 +80,48 @@ async fn connection(
         };
         let mut frames = Frames::default();
         let mut refused = Vec::new();
-        let mut each = |frame: Result<&[u8], _>| match frame {
-            Ok(frame) => frames.push(frame, Some(peer.ip())),
-            Err(e) => refused.push(e),
-        };
-        framer.push(&buffer[..read], &mut each);
+        let ip = Some(peer.ip());
+        framer.push(&buffer[..read], |f| {
+            collect(f, &mut frames, &mut refused, ip)
+        });
+        // What else has arrived goes into the same batch (fewer, larger
+        // submissions when a sender is fast), up to BATCH_BYTES and while
+        // the budget has room for it.
+        while !ended && frames.text.len() < BATCH_BYTES {
+            let wanted = 2 * READ_BYTES + framer.held() + frames.bytes();
+            let more = wanted.saturating_sub(held.bytes());
+            if more > 0 && budget.try_grow(&mut held, more).is_err() {
+                break;
+            }
+            match stream.try_read(&mut buffer) {
+                Ok(0) => ended = true,
+                Ok(n) => framer.push(&buffer[..n], |f| collect(f, &mut frames, &mut refused, ip)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "syslog: tcp connection failed");
+                    ended = true;
+                }
+            }
+        }
         if ended {
-            framer.finish(&mut each);
+            framer.finish(|f| collect(f, &mut frames, &mut refused, ip));
         }
         for e in &refused {
             tracing::debug!(%peer, error = %e, "syslog: frame refused");
             state.metrics.syslog_refused("tcp", frame_reason(e), 1);
         }
+        if !frames.is_empty() {
+            while stores.len() >= IN_FLIGHT {
+                stores.join_next().await;
+            }
+            // The batch is reserved by its store from here on.
+            stores.spawn(store_until_done(
+                Arc::clone(&state),
+                Arc::new(frames),
+                stop.clone(),
+            ));
+        }
+        // The frame being read stays with the connection.
         let wanted = READ_BYTES + framer.held();
         let more = wanted.saturating_sub(held.bytes());
         if more > 0 && budget.try_grow(&mut held, more).is_err() {
@@ -96,21 +130,24 @@ async fn connection(
             break;
         }
         held.shrink_to(wanted);
-        if !frames.is_empty() {
-            while stores.len() >= IN_FLIGHT {
-                stores.join_next().await;
-            }
-            stores.spawn(store_until_done(
-                Arc::clone(&state),
-                Arc::new(frames),
-                stop.clone(),
-            ));
-        }
         if ended {
             break;
         }
     }
     while stores.join_next().await.is_some() {}
+}
+
+/// Keeps a frame, or notes why it was refused.
+fn collect(
+    frame: Result<&[u8], FrameError>,
+    frames: &mut Frames,
+    refused: &mut Vec<FrameError>,
+    peer: Option<std::net::IpAddr>,
+) {
+    match frame {
+        Ok(frame) => frames.push(frame, peer),
+        Err(e) => refused.push(e),
+    }
 }
 
 /// Stores a batch, trying again while the server is short of room (and,

@@ -29,6 +29,8 @@ pub struct Metrics {
     protocol_rejected: IntCounterVec,
     /// Syslog messages refused or dropped, by transport and reason.
     syslog_refused: IntCounterVec,
+    /// Syslog batches tried again (TCP back-pressure).
+    pub syslog_retries: IntCounter,
     queue_requests: IntGauge,
     queue_records: IntGauge,
     queue_bytes: IntGauge,
@@ -102,6 +104,11 @@ impl Metrics {
             &["transport", "reason"],
         )
         .expect("valid metric");
+        let syslog_retries = IntCounter::new(
+            "logingest_syslog_retried_batches_total",
+            "Syslog TCP batches tried again because the queue or the memory budget was full (their connections are not read meanwhile).",
+        )
+        .expect("valid metric");
         let queue_requests = IntGauge::new(
             "logingest_queue_requests",
             "Requests waiting in the ingest queue.",
@@ -155,6 +162,7 @@ impl Metrics {
             Box::new(protocol_records.clone()),
             Box::new(protocol_rejected.clone()),
             Box::new(syslog_refused.clone()),
+            Box::new(syslog_retries.clone()),
             Box::new(queue_requests.clone()),
             Box::new(queue_records.clone()),
             Box::new(queue_bytes.clone()),
@@ -173,6 +181,7 @@ impl Metrics {
             protocol_records,
             protocol_rejected,
             syslog_refused,
+            syslog_retries,
             queue_requests,
             queue_records,
             queue_bytes,

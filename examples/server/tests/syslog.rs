@@ -411,3 +411,58 @@ fn a_syslog_listener_off_loopback_needs_allow_unauthenticated() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_full_budget_holds_tcp_senders_back_and_loses_nothing() {
+    // A memory budget for ingest of 4 MiB, waited for 1 ms at most: the
+    // batches of eight busy connections (their buffers take a quarter of
+    // it, a batch at most another) must find no room, and be tried again
+    // while their connections are not read.
+    let server = Server::start_with(&[
+        "--syslog-tcp",
+        "127.0.0.1:0",
+        "--max-body-bytes",
+        "1048576",
+        "--ingest-memory-bytes",
+        "4194304",
+        "--block-timeout-ms",
+        "1",
+    ]);
+    let tcp = server.syslog("tcp");
+    let (connections, per_connection) = (8, 5_000);
+    let senders: Vec<_> = (0..connections)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(tcp).unwrap();
+                let mut body = Vec::new();
+                for i in 0..per_connection {
+                    let message = format!("<14>1 - h sender-{c} - - - message {i} of sender {c}");
+                    body.extend_from_slice(format!("{} {message}", message.len()).as_bytes());
+                }
+                stream.write_all(&body).unwrap();
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let total = (connections * per_connection) as u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.records() < total {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {total} stored",
+            server.records()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(server.records(), total, "nothing twice");
+    assert!(
+        server.metric("logingest_syslog_retried_batches_total") > 0.0,
+        "the budget was never full: the test proved nothing"
+    );
+    for reason in ["error", "overloaded", "invalid"] {
+        assert_eq!(refused(&server, "tcp", reason), 0, "{reason}");
+    }
+    let _ = wait_for(&server, "resourceId:sender-7 message:4999", 1);
+}

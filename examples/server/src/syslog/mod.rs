@@ -118,6 +118,56 @@ impl Frames {
     }
 }
 
+/// Messages gathered into batches of at most `cap` bytes of [`need`]
+/// each (one message alone may need more).
+#[derive(Debug)]
+struct Batches {
+    done: Vec<Frames>,
+    current: Frames,
+    cap: usize,
+}
+
+impl Batches {
+    /// Batches that each need at most a quarter of the budget: a batch can
+    /// always be reserved whole while three others are.
+    fn new(state: &Shared) -> Batches {
+        Batches {
+            done: Vec::new(),
+            current: Frames::default(),
+            cap: state.requests.limit() / 4,
+        }
+    }
+
+    fn push(&mut self, frame: &[u8], peer: Option<IpAddr>) {
+        if !self.current.is_empty() && need(&self.current) + 8 * frame.len() + 1536 > self.cap {
+            self.done.push(std::mem::take(&mut self.current));
+        }
+        self.current.push(frame, peer);
+    }
+
+    /// Bytes of messages gathered.
+    fn len(&self) -> usize {
+        self.done.iter().map(|f| f.text.len()).sum::<usize>() + self.current.text.len()
+    }
+
+    /// Memory held by the messages.
+    fn bytes(&self) -> usize {
+        self.done.iter().map(Frames::bytes).sum::<usize>() + self.current.bytes()
+    }
+
+    /// The batches, each sized to what it holds.
+    fn into_batches(mut self) -> Vec<Frames> {
+        if !self.current.is_empty() {
+            self.done.push(self.current);
+        }
+        for frames in &mut self.done {
+            frames.text.shrink_to_fit();
+            frames.ends.shrink_to_fit();
+        }
+        self.done
+    }
+}
+
 /// The `reason` label of a frame refused by the framer.
 fn frame_reason(error: &FrameError) -> &'static str {
     match error {
@@ -126,26 +176,57 @@ fn frame_reason(error: &FrameError) -> &'static str {
     }
 }
 
+/// What a batch is expected to need while it is decoded: its messages,
+/// their records' text (which grows by doubling) and the records; about
+/// 1.3 KiB a record and 7 bytes a byte of message in all (`Record::memory`
+/// of syslog records: 1,085 bytes for a 48-byte message, 2,148 for 278).
+fn need(frames: &Frames) -> usize {
+    frames.bytes() + 8 * frames.text.len() + 1536 * frames.len()
+}
+
+/// What the tries of one batch learnt.
+#[derive(Debug)]
+struct Tries {
+    /// Refused messages were counted (by an earlier try).
+    counted: bool,
+    /// Memory to reserve, in one wait, before decoding.
+    need: usize,
+}
+
+impl Tries {
+    fn new(state: &Shared, frames: &Frames) -> Tries {
+        Tries {
+            counted: false,
+            need: need(frames).min(state.requests.limit() / 2),
+        }
+    }
+}
+
 /// Decodes `frames` off the runtime's threads and submits their records,
 /// answering once they are durable. Messages that make no valid record are
-/// counted (`invalid`) unless `counted` says a try before did; an error is
-/// the submission's (the budget, the queue, the backend), for the caller
-/// to retry or count.
+/// counted (`invalid`) once; an error is the submission's (the budget, the
+/// queue, the backend), for the caller to retry or count.
+///
+/// All the memory a batch needs is reserved in one wait before it is
+/// decoded: batches that each held part of the budget while waiting for
+/// more could wait for each other forever. A batch that needed more than
+/// it reserved reserves twice what it reached on its next try.
 async fn store(
     state: &Shared,
     frames: &Arc<Frames>,
     transport: &'static str,
     wait: Wait,
-    counted: &mut bool,
+    tries: &mut Tries,
 ) -> Result<usize, ApiError> {
     let mut reservation = state.requests.none();
     state
         .requests
-        .grow(&mut reservation, frames.bytes(), wait)
+        .grow(&mut reservation, tries.need, wait)
         .await?;
     let shared = Arc::clone(state);
     let batch = Arc::clone(frames);
-    let (records, invalid, reservation) = state
+    let prepaid = tries.need.saturating_sub(frames.bytes());
+    let decoded = state
         .cpu
         .run(move || {
             let options = ParseOptions::default().limits(shared.engine.limits());
@@ -154,8 +235,9 @@ async fn store(
                 .iter()
                 .map(|(frame, peer)| (frame, Origin { received, peer }))
                 .collect();
-            let mut meter = Meter::new(&shared.requests, &mut reservation, 0);
-            let decoded = syslog::decode_all(&messages, &options, |bytes| meter.add(bytes))?;
+            let mut meter = Meter::new(&shared.requests, &mut reservation, prepaid);
+            let decoded = syslog::decode_all(&messages, &options, |bytes| meter.add(bytes))
+                .map_err(|e| (e, meter.used()))?;
             // The records' text is gone once they are made.
             let kept: usize = decoded.records.iter().map(Record::memory).sum();
             meter.release(meter.used().saturating_sub(kept));
@@ -164,13 +246,19 @@ async fn store(
             for e in &decoded.refused {
                 tracing::debug!(error = %e, transport, "syslog message refused");
             }
-            Ok::<_, ApiError>((decoded.records, decoded.refused.len(), reservation))
+            Ok::<_, (ApiError, usize)>((decoded.records, decoded.refused.len(), reservation))
         })
-        .await??;
-    if !*counted && invalid > 0 {
+        .await?;
+    let (records, invalid, reservation) = decoded.map_err(|(e, reached)| {
+        // At most half the budget: a need that could never be met while
+        // connections hold their buffers would be retried forever.
+        tries.need = (frames.bytes() + 2 * reached).min(state.requests.limit() / 2);
+        e
+    })?;
+    if !tries.counted && invalid > 0 {
         state.metrics.syslog_refused(transport, "invalid", invalid);
     }
-    *counted = true;
+    tries.counted = true;
     if records.is_empty() {
         return Ok(0);
     }

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{frame_reason, store, transient, Frames, IN_FLIGHT, RETRY};
+use super::{frame_reason, store, transient, Batches, Frames, Tries, IN_FLIGHT, RETRY};
 use crate::state::Shared;
 
 /// Bytes read from a connection at a time.
@@ -55,12 +55,19 @@ async fn connection(
 ) {
     let budget = &state.requests;
     // The read buffer and the frame being read come out of the ingest
-    // memory budget too: many idle connections cannot exhaust memory.
+    // memory budget too (128 KiB a connection): many idle connections
+    // cannot exhaust memory. A connection waits for its room, holding
+    // nothing and read by nobody: its sender waits too.
     let mut held = budget.none();
-    if budget.try_grow(&mut held, READ_BYTES).is_err() {
-        tracing::warn!(%peer, "syslog: no memory for another tcp connection; closed");
-        state.metrics.syslog_refused("tcp", "overloaded", 1);
-        return;
+    while budget
+        .grow(&mut held, held_for(0), state.wait)
+        .await
+        .is_err()
+    {
+        if *stop.borrow() {
+            return;
+        }
+        tokio::time::sleep(RETRY).await;
     }
     let mut framer = Framer::new(state.engine.limits().max_record_bytes);
     let mut buffer = vec![0; READ_BYTES];
@@ -78,24 +85,26 @@ async fn connection(
                 (0, true)
             }
         };
-        let mut frames = Frames::default();
+        let mut gathered = Batches::new(&state);
         let mut refused = Vec::new();
         let ip = Some(peer.ip());
         framer.push(&buffer[..read], |f| {
-            collect(f, &mut frames, &mut refused, ip)
+            collect(f, &mut gathered, &mut refused, ip)
         });
-        // What else has arrived goes into the same batch (fewer, larger
-        // submissions when a sender is fast), up to BATCH_BYTES and while
-        // the budget has room for it.
-        while !ended && frames.text.len() < BATCH_BYTES {
-            let wanted = 2 * READ_BYTES + framer.held() + frames.bytes();
+        // What else has arrived goes into the same submission (fewer,
+        // larger submissions when a sender is fast), up to BATCH_BYTES and
+        // while the budget has room for the messages.
+        while !ended && gathered.len() < BATCH_BYTES {
+            let wanted = held_for(framer.held()) + gathered.bytes();
             let more = wanted.saturating_sub(held.bytes());
             if more > 0 && budget.try_grow(&mut held, more).is_err() {
                 break;
             }
             match stream.try_read(&mut buffer) {
                 Ok(0) => ended = true,
-                Ok(n) => framer.push(&buffer[..n], |f| collect(f, &mut frames, &mut refused, ip)),
+                Ok(n) => framer.push(&buffer[..n], |f| {
+                    collect(f, &mut gathered, &mut refused, ip)
+                }),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     tracing::debug!(%peer, error = %e, "syslog: tcp connection failed");
@@ -104,17 +113,21 @@ async fn connection(
             }
         }
         if ended {
-            framer.finish(|f| collect(f, &mut frames, &mut refused, ip));
+            framer.finish(|f| collect(f, &mut gathered, &mut refused, ip));
         }
         for e in &refused {
             tracing::debug!(%peer, error = %e, "syslog: frame refused");
             state.metrics.syslog_refused("tcp", frame_reason(e), 1);
         }
-        if !frames.is_empty() {
+        for frames in gathered.into_batches() {
             while stores.len() >= IN_FLIGHT {
                 stores.join_next().await;
             }
-            // The batch is reserved by its store from here on.
+            // The batch is reserved by its store from here on: no longer
+            // by the connection (counted twice, batches waiting to be
+            // handed over could take the room their stores wait for).
+            let floor = held_for(framer.held());
+            held.shrink_to(held.bytes().saturating_sub(frames.bytes()).max(floor));
             stores.spawn(store_until_done(
                 Arc::clone(&state),
                 Arc::new(frames),
@@ -122,9 +135,9 @@ async fn connection(
             ));
         }
         // The frame being read stays with the connection.
-        let wanted = READ_BYTES + framer.held();
+        let wanted = held_for(framer.held());
         let more = wanted.saturating_sub(held.bytes());
-        if more > 0 && budget.try_grow(&mut held, more).is_err() {
+        if more > 0 && budget.grow(&mut held, more, state.wait).await.is_err() {
             tracing::warn!(%peer, "syslog: no memory for a long frame; connection closed");
             state.metrics.syslog_refused("tcp", "overloaded", 1);
             break;
@@ -137,15 +150,23 @@ async fn connection(
     while stores.join_next().await.is_some() {}
 }
 
+/// What a connection holds of the budget while the frame it is reading
+/// takes `frame` bytes: its read buffer and room for a frame of up to
+/// [`READ_BYTES`], so that only longer frames need more (a connection that
+/// waited for a few bytes behind a large reservation could not go on).
+fn held_for(frame: usize) -> usize {
+    READ_BYTES + frame.max(READ_BYTES)
+}
+
 /// Keeps a frame, or notes why it was refused.
 fn collect(
     frame: Result<&[u8], FrameError>,
-    frames: &mut Frames,
+    gathered: &mut Batches,
     refused: &mut Vec<FrameError>,
     peer: Option<std::net::IpAddr>,
 ) {
     match frame {
-        Ok(frame) => frames.push(frame, peer),
+        Ok(frame) => gathered.push(frame, peer),
         Err(e) => refused.push(e),
     }
 }
@@ -154,10 +175,10 @@ fn collect(
 /// once stopping, for a few seconds more); what cannot be stored is
 /// counted.
 async fn store_until_done(state: Shared, frames: Arc<Frames>, stop: watch::Receiver<bool>) {
-    let mut counted = false;
+    let mut tries = Tries::new(&state, &frames);
     let mut tries_left_stopping = STOPPING_TRIES;
     loop {
-        let Err(e) = store(&state, &frames, "tcp", state.wait, &mut counted).await else {
+        let Err(e) = store(&state, &frames, "tcp", state.wait, &mut tries).await else {
             return;
         };
         if *stop.borrow() {
@@ -176,6 +197,7 @@ async fn store_until_done(state: Shared, frames: Arc<Frames>, stop: watch::Recei
             error = e.message(),
             "syslog: batch not stored yet; retrying"
         );
+        state.metrics.syslog_retries.inc();
         tokio::time::sleep(RETRY).await;
     }
 }

@@ -10,7 +10,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{store, transient, Frames, IN_FLIGHT};
+use super::{store, transient, Batches, Tries, IN_FLIGHT};
 use crate::budget::Wait;
 use crate::state::Shared;
 
@@ -30,7 +30,7 @@ pub async fn receive(state: Shared, socket: UdpSocket, mut stop: watch::Receiver
     let limit = state.engine.limits().max_record_bytes;
     let mut buffer = vec![0; DATAGRAM_BYTES];
     let mut stores = JoinSet::new();
-    let mut pending = Frames::default();
+    let mut pending = Batches::new(&state);
     loop {
         tokio::select! {
             received = socket.recv_from(&mut buffer) => {
@@ -42,7 +42,7 @@ pub async fn receive(state: Shared, socket: UdpSocket, mut stop: watch::Receiver
                             let message = message(&buffer[..length]);
                             if message.len() > limit {
                                 too_large += 1;
-                            } else if pending.text.len() + message.len() > PENDING_BYTES {
+                            } else if pending.len() + message.len() > PENDING_BYTES {
                                 overloaded += 1;
                             } else if !message.is_empty() {
                                 pending.push(message, Some(peer.ip()));
@@ -62,31 +62,32 @@ pub async fn receive(state: Shared, socket: UdpSocket, mut stop: watch::Receiver
             Some(_) = stores.join_next(), if !stores.is_empty() => {}
             _ = stop.changed() => break,
         }
-        if !pending.is_empty() && stores.len() < IN_FLIGHT {
-            stores.spawn(store_or_drop(
-                Arc::clone(&state),
-                std::mem::take(&mut pending),
-            ));
+        if pending.len() > 0 && stores.len() < IN_FLIGHT {
+            let batches = std::mem::replace(&mut pending, Batches::new(&state));
+            stores.spawn(store_or_drop(Arc::clone(&state), batches));
         }
     }
-    if !pending.is_empty() {
+    if pending.len() > 0 {
         stores.spawn(store_or_drop(Arc::clone(&state), pending));
     }
     while stores.join_next().await.is_some() {}
 }
 
-/// Stores a batch if there is room for it now; otherwise it is dropped
+/// Stores each batch if there is room for it now; otherwise it is dropped
 /// and counted.
-async fn store_or_drop(state: Shared, frames: Frames) {
-    let frames = Arc::new(frames);
-    if let Err(e) = store(&state, &frames, "udp", Wait::No, &mut false).await {
-        tracing::debug!(
-            error = e.message(),
-            messages = frames.len(),
-            "syslog: udp batch dropped"
-        );
-        let reason = if transient(&e) { "overloaded" } else { "error" };
-        state.metrics.syslog_refused("udp", reason, frames.len());
+async fn store_or_drop(state: Shared, batches: Batches) {
+    for frames in batches.into_batches() {
+        let frames = Arc::new(frames);
+        let mut tries = Tries::new(&state, &frames);
+        if let Err(e) = store(&state, &frames, "udp", Wait::No, &mut tries).await {
+            tracing::debug!(
+                error = e.message(),
+                messages = frames.len(),
+                "syslog: udp batch dropped"
+            );
+            let reason = if transient(&e) { "overloaded" } else { "error" };
+            state.metrics.syslog_refused("udp", reason, frames.len());
+        }
     }
 }
 

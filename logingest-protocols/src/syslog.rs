@@ -21,11 +21,13 @@
 //! is how the message travelled, not what it says.
 //!
 //! RFC 3164 times have no year and no zone: they are read as UTC, in the
-//! receive time's year unless that puts them more than a day after the
-//! receive time, then in the year before (a December message read in
-//! January). A message that is not syslog at all (no `<PRI>`) is kept
-//! whole as the message, as RFC 3164 section 4.3.3 tells a relay to do;
-//! bytes that are not UTF-8 become U+FFFD.
+//! latest of the next, this and the previous year that puts them at most a
+//! day after the receive time (a December message read in January is of
+//! the year before; one of 1 January read on 31 December of the next). A
+//! line without `<PRI>` is read as RFC 3164 as far as it goes, without a
+//! level; a line with a PRI over 191, or no readable header, is kept whole
+//! as the message, as RFC 3164 section 4.3.3 tells a relay to do; bytes
+//! that are not UTF-8 become U+FFFD.
 //!
 //! The syslog grammar is read by `syslog_loose`, the parser Vector uses:
 //! well tested on what real senders emit, which is looser than either RFC.
@@ -103,7 +105,10 @@ pub fn decode_all<E>(
             }
         }
     }
-    match batch.parse_apart(options, &mut meter) {
+    // The batch is ours, not a request: only the record limits apply.
+    let mut batch_options = *options;
+    batch_options.limits.max_records = usize::MAX;
+    match batch.parse_apart(&batch_options, &mut meter) {
         Ok(records) => decoded.records = records,
         Err(Failure::Meter(e)) => return Err(e),
         // A record the rules refuse (rare: too deep, a term too long): each
@@ -129,7 +134,13 @@ fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), Protoco
     let text = String::from_utf8_lossy(frame);
     let received = origin.received;
     let year = move |date| year_of(received, date);
-    let message = syslog_loose::parse_message_with_year_tz(&text, year, Some(Utc), Variant::Either);
+    let mut message =
+        syslog_loose::parse_message_with_year_tz(&text, year, Some(Utc), Variant::Either);
+    if message.severity.is_some() && message.facility.is_none() {
+        // A PRI over 191 (facility 24 to 31) is no syslog PRI: the line is
+        // kept whole, as any line that is not syslog.
+        message = not_syslog(&text);
+    }
     let mut out = batch.record("message".to_owned());
     let time = match message.timestamp {
         Some(time) => Timestamp::from_nanos(time.timestamp_nanos_opt().ok_or_else(|| {
@@ -205,6 +216,23 @@ fn take_param(elements: &mut Elements<'_>, names: &[&str]) -> Option<String> {
         }
     }
     None
+}
+
+/// A line that is not syslog: all of it the message (trimmed, as the
+/// parser trims), nothing else known.
+fn not_syslog(text: &str) -> Message<&str> {
+    Message {
+        protocol: Protocol::RFC3164,
+        facility: None,
+        severity: None,
+        timestamp: None,
+        hostname: None,
+        appname: None,
+        procid: None,
+        msgid: None,
+        structured_data: Vec::new(),
+        msg: text.trim(),
+    }
 }
 
 /// `metadata` as JSON text: `syslog` (the header's fields not mapped
@@ -315,17 +343,21 @@ fn level(severity: SyslogSeverity) -> &'static str {
 }
 
 /// The year of an RFC 3164 time (month, day, hour, minute, second): the
-/// receive time's, unless that is more than a day after the receive time.
+/// latest of the next, the receive time's and the previous year that puts
+/// it at most a day after the receive time (a sender's clock may run a
+/// little ahead, also across New Year).
 fn year_of(received: Timestamp, (month, day, hour, minute, second): IncompleteDate) -> i32 {
     let now = DateTime::from_timestamp_nanos(received.as_nanos());
     let year = now.year();
-    let then = NaiveDate::from_ymd_opt(year, month, day)
-        .and_then(|date| date.and_hms_opt(hour, minute, second))
-        .map(|then| then.and_utc());
-    match then {
-        Some(then) if then - now > TimeDelta::days(1) => year - 1,
-        _ => year,
-    }
+    let at = |year: i32| {
+        NaiveDate::from_ymd_opt(year, month, day)
+            .and_then(|date| date.and_hms_opt(hour, minute, second))
+            .map(|then| then.and_utc())
+    };
+    [year + 1, year]
+        .into_iter()
+        .find(|&y| at(y).is_some_and(|then| then - now <= TimeDelta::days(1)))
+        .unwrap_or(year - 1)
 }
 
 #[cfg(test)]

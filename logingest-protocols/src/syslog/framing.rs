@@ -12,7 +12,8 @@
 //! length is known, or it ends at the next newline) and reported; a frame
 //! cut short by the end of the stream is reported as truncated. Nothing is
 //! buffered beyond the frame being read, so a connection holds at most
-//! `limit` bytes however much it sends.
+//! `limit` bytes for a counted frame (and, as a line grows by doubling,
+//! about twice that for a line) however much it sends.
 
 /// Why a frame is not a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,6 +117,8 @@ impl Framer {
                             }));
                             State::SkipOctets { missing: expected }
                         } else {
+                            // Exactly what the frame takes: at most `limit`.
+                            self.frame.reserve_exact(expected);
                             State::Octets {
                                 expected,
                                 missing: expected,
@@ -154,7 +157,9 @@ impl Framer {
                 State::Line => {
                     let end = input.iter().position(|&b| b == b'\n');
                     let take = end.unwrap_or(input.len());
-                    if self.frame.len() + take > self.limit {
+                    // One byte more than the limit: the CR of a CRLF end,
+                    // checked once the line is whole (`end_line`).
+                    if self.frame.len() + take > self.limit + 1 {
                         each(Err(FrameError::TooLarge {
                             bytes: None,
                             limit: self.limit,
@@ -202,9 +207,20 @@ impl Framer {
         self.frame.capacity()
     }
 
+    /// Whether part of a frame has been read (and would be lost if the
+    /// stream stopped being read now).
+    pub fn in_frame(&self) -> bool {
+        !matches!(self.state, State::Start)
+    }
+
     fn end_line(&mut self, each: &mut impl FnMut(Result<&[u8], FrameError>)) {
         let line = self.frame.strip_suffix(b"\r").unwrap_or(&self.frame);
-        if !line.is_empty() {
+        if line.len() > self.limit {
+            each(Err(FrameError::TooLarge {
+                bytes: None,
+                limit: self.limit,
+            }));
+        } else if !line.is_empty() {
             each(Ok(line));
         }
         self.frame.clear();
@@ -282,6 +298,9 @@ mod tests {
         expected.extend(ok(&["fits"]));
         assert_eq!(frames(5, &[b"far too long", b" still\nfits\n"]), expected);
         assert_eq!(frames(5, &[b"12345\n"]), ok(&["12345"]), "exact");
+        assert_eq!(frames(5, &[b"12345\r\n"]), ok(&["12345"]), "exact, CRLF");
+        assert_eq!(frames(5, &[b"123456\r\n"]), vec![too_large(None)]);
+        assert_eq!(frames(5, &[b"123456\n"]), vec![too_large(None)]);
     }
 
     #[test]

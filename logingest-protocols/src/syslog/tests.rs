@@ -216,3 +216,36 @@ fn ids_in_structured_data_move_to_their_fields() {
     assert!(got.get("traceId").is_none(), "{got}");
     assert_eq!(got["metadata"]["sd"]["x"]["traceId"], json!(["a", "b"]));
 }
+
+#[test]
+fn an_rfc3164_time_just_after_new_year_is_of_the_next_year() {
+    // A sender's clock a little ahead, across New Year.
+    let received = Timestamp::parse_rfc3339("2026-12-31T23:59:50Z").unwrap();
+    assert_eq!(year_of(received, (1, 1, 0, 0, 5)), 2027);
+    assert_eq!(year_of(received, (12, 31, 23, 59, 40)), 2026);
+    assert_eq!(year_of(received, (6, 1, 0, 0, 0)), 2026);
+}
+
+#[test]
+fn a_pri_over_191_is_no_pri_the_line_is_kept_whole() {
+    for line in ["<192>Oct 11 22:14:15 host app: x", "<200>1 - h a - - - y"] {
+        let got = record(line);
+        assert_eq!(got["message"], line, "{got}");
+        assert!(got.get("level").is_none(), "{got}");
+        assert!(got["metadata"]["syslog"].get("facility").is_none(), "{got}");
+    }
+    // 191 is the last PRI: local7.debug.
+    let got = record("<191>1 - h a - - - z");
+    assert_eq!(got["level"], "debug");
+    assert_eq!(got["metadata"]["syslog"]["facility"], "local7");
+}
+
+#[test]
+fn max_records_does_not_apply_to_a_batch_of_messages() {
+    let options = ParseOptions::default().limits(Limits::default().max_records(3));
+    let frames: Vec<String> = (0..10).map(|i| format!("<13>1 - h a - - - m{i}")).collect();
+    let messages: Vec<(&[u8], Origin)> = frames.iter().map(|f| (f.as_bytes(), origin())).collect();
+    let decoded = decode_all(&messages, &options, |_| Ok::<(), ProtocolError>(())).unwrap();
+    assert_eq!(decoded.records.len(), 10);
+    assert!(decoded.refused.is_empty());
+}

@@ -84,6 +84,31 @@ pub async fn submit(
     records: Vec<Record>,
     wait_visible: bool,
 ) -> Result<(usize, u64), ApiError> {
+    enqueue(state, records)
+        .await?
+        .wait(state, wait_visible)
+        .await
+        .map_err(|(e, _)| e)
+}
+
+/// Records in the ingest queue, not yet known to be durable.
+pub struct Queued {
+    ticket: logingest::ingest::Ticket,
+    count: usize,
+    bytes: usize,
+}
+
+/// Whether records whose wait failed may be stored all the same (the
+/// wait timed out, the commit may still come): sending them again could
+/// store them twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaybeStored {
+    Yes,
+    No,
+}
+
+/// Queues `records` as one submission (nothing is stored when it fails).
+pub async fn enqueue(state: &Shared, records: Vec<Record>) -> Result<Queued, ApiError> {
     let count = records.len();
     let bytes: usize = records.iter().map(Record::size).sum();
     // Submitting may wait for room in the queue (`--when-full block`), and
@@ -95,34 +120,60 @@ pub async fn submit(
             .await
             .map_err(|e| ApiError::from(Error::backend_msg(false, e.to_string())))??
     };
-    // Waiting for the commit (and the refresh) parks no thread.
-    let ack = tokio::time::timeout(WAIT, ticket.durable())
-        .await
-        .unwrap_or(Err(WriteError::Timeout("durability")))
-        .map_err(|e| match e {
-            e @ WriteError::DiskFull { .. } => {
-                tracing::warn!(error = %e, "disk full: batch refused");
-                ApiError::disk_full(
-                    "disk full: nothing of this request was stored; retry once space is freed on the server's disk",
-                )
-            }
-            e => ApiError::from(e),
-        })?;
-    if wait_visible {
-        tokio::time::timeout(WAIT, ticket.visible())
+    Ok(Queued {
+        ticket,
+        count,
+        bytes,
+    })
+}
+
+impl Queued {
+    /// Waits until the records are durable (and visible if asked).
+    pub async fn wait(
+        self,
+        state: &Shared,
+        wait_visible: bool,
+    ) -> Result<(usize, u64), (ApiError, MaybeStored)> {
+        let Queued {
+            ticket,
+            count,
+            bytes,
+        } = self;
+        // Waiting for the commit (and the refresh) parks no thread.
+        let ack = tokio::time::timeout(WAIT, ticket.durable())
             .await
-            .unwrap_or(Err(WriteError::Timeout("visibility")))
+            .unwrap_or(Err(WriteError::Timeout("durability")))
             .map_err(|e| match e {
                 e @ WriteError::DiskFull { .. } => {
-                    tracing::warn!(error = %e, "disk full: stored records cannot be indexed");
-                    ApiError::disk_full(
-                        "disk full: the records were stored but cannot be made searchable until space is freed on the server's disk; they become searchable then, without being sent again",
-                    )
+                    tracing::warn!(error = %e, "disk full: batch refused");
+                    let e = ApiError::disk_full(
+                        "disk full: nothing of this request was stored; retry once space is freed on the server's disk",
+                    );
+                    (e, MaybeStored::No)
                 }
-                e => ApiError::from(e),
+                e @ WriteError::Timeout(_) => (ApiError::from(e), MaybeStored::Yes),
+                e => (ApiError::from(e), MaybeStored::No),
             })?;
+        if wait_visible {
+            tokio::time::timeout(WAIT, ticket.visible())
+                .await
+                .unwrap_or(Err(WriteError::Timeout("visibility")))
+                .map_err(|e| {
+                    let e = match e {
+                        e @ WriteError::DiskFull { .. } => {
+                            tracing::warn!(error = %e, "disk full: stored records cannot be indexed");
+                            ApiError::disk_full(
+                                "disk full: the records were stored but cannot be made searchable until space is freed on the server's disk; they become searchable then, without being sent again",
+                            )
+                        }
+                        e => ApiError::from(e),
+                    };
+                    // Durable already.
+                    (e, MaybeStored::Yes)
+                })?;
+        }
+        state.metrics.ingested_records.inc_by(count as u64);
+        state.metrics.ingested_bytes.inc_by(bytes as u64);
+        Ok((count, ack.first_seq))
     }
-    state.metrics.ingested_records.inc_by(count as u64);
-    state.metrics.ingested_bytes.inc_by(bytes as u64);
-    Ok((count, ack.first_seq))
 }

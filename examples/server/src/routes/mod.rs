@@ -13,7 +13,7 @@ mod search;
 mod tail;
 pub mod ui;
 
-pub(crate) use ingest::submit;
+pub(crate) use ingest::{enqueue, MaybeStored};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};

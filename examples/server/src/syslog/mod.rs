@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 
 use crate::budget::{Meter, Wait};
 use crate::error::ApiError;
-use crate::routes::submit;
+use crate::routes::{enqueue, MaybeStored};
 use crate::state::Shared;
 
 /// Most batches a connection (or the UDP socket) has in flight: read
@@ -187,8 +187,11 @@ fn need(frames: &Frames) -> usize {
 /// What the tries of one batch learnt.
 #[derive(Debug)]
 struct Tries {
-    /// Refused messages were counted (by an earlier try).
-    counted: bool,
+    /// When the batch was read: the time of its messages without one, and
+    /// the year of RFC 3164 times, whichever try stores it.
+    received: Timestamp,
+    /// Messages that made no record (counted by the first try to decode).
+    invalid: Option<usize>,
     /// Memory to reserve, in one wait, before decoding.
     need: usize,
 }
@@ -196,16 +199,37 @@ struct Tries {
 impl Tries {
     fn new(state: &Shared, frames: &Frames) -> Tries {
         Tries {
-            counted: false,
+            received: Timestamp::now(),
+            invalid: None,
             need: need(frames).min(state.requests.limit() / 2),
+        }
+    }
+}
+
+/// Why a try did not store its batch.
+struct Failed {
+    error: ApiError,
+    /// Whether trying again may help and cannot store the batch twice.
+    again: bool,
+    /// The records may be stored all the same (the wait for their commit
+    /// timed out).
+    maybe_stored: bool,
+}
+
+impl From<ApiError> for Failed {
+    /// An error before the records were queued: nothing was stored.
+    fn from(error: ApiError) -> Failed {
+        Failed {
+            again: transient(&error),
+            maybe_stored: false,
+            error,
         }
     }
 }
 
 /// Decodes `frames` off the runtime's threads and submits their records,
 /// answering once they are durable. Messages that make no valid record are
-/// counted (`invalid`) once; an error is the submission's (the budget, the
-/// queue, the backend), for the caller to retry or count.
+/// counted (`invalid`) once.
 ///
 /// All the memory a batch needs is reserved in one wait before it is
 /// decoded: batches that each held part of the budget while waiting for
@@ -217,7 +241,7 @@ async fn store(
     transport: &'static str,
     wait: Wait,
     tries: &mut Tries,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Failed> {
     let mut reservation = state.requests.none();
     state
         .requests
@@ -226,11 +250,11 @@ async fn store(
     let shared = Arc::clone(state);
     let batch = Arc::clone(frames);
     let prepaid = tries.need.saturating_sub(frames.bytes());
+    let received = tries.received;
     let decoded = state
         .cpu
         .run(move || {
             let options = ParseOptions::default().limits(shared.engine.limits());
-            let received = Timestamp::now();
             let messages: Vec<(&[u8], Origin)> = batch
                 .iter()
                 .map(|(frame, peer)| (frame, Origin { received, peer }))
@@ -255,17 +279,52 @@ async fn store(
         tries.need = (frames.bytes() + 2 * reached).min(state.requests.limit() / 2);
         e
     })?;
-    if !tries.counted && invalid > 0 {
+    if tries.invalid.is_none() && invalid > 0 {
         state.metrics.syslog_refused(transport, "invalid", invalid);
     }
-    tries.counted = true;
+    tries.invalid = Some(invalid);
     if records.is_empty() {
         return Ok(0);
     }
-    let (count, _) = submit(state, records, false).await?;
+    let queued = enqueue(state, records).await?;
+    let (count, _) = queued
+        .wait(state, false)
+        .await
+        .map_err(|(error, maybe)| Failed {
+            again: maybe == MaybeStored::No && transient(&error),
+            maybe_stored: maybe == MaybeStored::Yes,
+            error,
+        })?;
     drop(reservation);
     state.metrics.ingest_outcome("syslog", Ok(&count));
     Ok(count)
+}
+
+/// Counts the messages of a batch given up after `failed` (less those
+/// counted as `invalid` already) under `reason`, or `unconfirmed` when they
+/// may be stored all the same.
+fn count_given_up(
+    state: &Shared,
+    transport: &str,
+    frames: &Frames,
+    tries: &Tries,
+    failed: &Failed,
+    reason: &'static str,
+) {
+    let messages = frames.len() - tries.invalid.unwrap_or(0);
+    let reason = if failed.maybe_stored {
+        "unconfirmed"
+    } else {
+        reason
+    };
+    tracing::warn!(
+        error = failed.error.message(),
+        messages,
+        transport,
+        reason,
+        "syslog: batch given up"
+    );
+    state.metrics.syslog_refused(transport, reason, messages);
 }
 
 /// Whether a refused submission may succeed later: room in a budget or the

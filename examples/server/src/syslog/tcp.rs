@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{frame_reason, store, transient, Batches, Frames, Tries, IN_FLIGHT, RETRY};
+use super::{count_given_up, frame_reason, store, Batches, Frames, Tries, IN_FLIGHT, RETRY};
 use crate::state::Shared;
 
 /// Bytes read from a connection at a time.
@@ -75,7 +75,13 @@ async fn connection(
     loop {
         let read = tokio::select! {
             read = stream.read(&mut buffer) => read,
-            _ = stop.changed() => break,
+            _ = stop.changed() => {
+                // What was read of a frame is lost with the connection.
+                if framer.in_frame() {
+                    state.metrics.syslog_refused("tcp", "truncated", 1);
+                }
+                break;
+            }
         };
         let (read, mut ended) = match read {
             Ok(0) => (0, true),
@@ -178,23 +184,18 @@ async fn store_until_done(state: Shared, frames: Arc<Frames>, stop: watch::Recei
     let mut tries = Tries::new(&state, &frames);
     let mut tries_left_stopping = STOPPING_TRIES;
     loop {
-        let Err(e) = store(&state, &frames, "tcp", state.wait, &mut tries).await else {
+        let Err(failed) = store(&state, &frames, "tcp", state.wait, &mut tries).await else {
             return;
         };
         if *stop.borrow() {
             tries_left_stopping -= 1;
         }
-        if !transient(&e) || tries_left_stopping == 0 {
-            tracing::warn!(
-                error = e.message(),
-                messages = frames.len(),
-                "syslog: messages lost"
-            );
-            state.metrics.syslog_refused("tcp", "error", frames.len());
+        if !failed.again || tries_left_stopping == 0 {
+            count_given_up(&state, "tcp", &frames, &tries, &failed, "error");
             return;
         }
         tracing::debug!(
-            error = e.message(),
+            error = failed.error.message(),
             "syslog: batch not stored yet; retrying"
         );
         state.metrics.syslog_retries.inc();

@@ -10,12 +10,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{store, transient, Batches, Tries, IN_FLIGHT};
+use super::{count_given_up, store, Batches, Tries, IN_FLIGHT};
 use crate::budget::Wait;
 use crate::state::Shared;
 
 /// The largest UDP payload.
 const DATAGRAM_BYTES: usize = 65_535;
+
+/// Most datagrams read before the loop looks at its batches and stop.
+const DATAGRAMS_A_PASS: usize = 1024;
 
 /// Most bytes of messages waiting for a batch in flight to finish; what
 /// arrives beyond is dropped.
@@ -35,6 +38,7 @@ pub async fn receive(state: Shared, socket: UdpSocket, mut stop: watch::Receiver
         tokio::select! {
             received = socket.recv_from(&mut buffer) => {
                 let mut received = Some(received);
+                let mut passed = 0;
                 let (mut too_large, mut overloaded) = (0, 0);
                 while let Some(result) = received.take() {
                     match result {
@@ -50,8 +54,13 @@ pub async fn receive(state: Shared, socket: UdpSocket, mut stop: watch::Receiver
                         }
                         Err(e) => tracing::debug!(error = %e, "syslog: udp receive failed"),
                     }
-                    // Until nothing waits (`WouldBlock`) or a receive fails.
-                    received = socket.try_recv_from(&mut buffer).ok().map(Ok);
+                    // Until nothing waits (`WouldBlock`), a receive fails, or
+                    // a pass has read its share: a sender faster than this
+                    // loop must not keep it from storing or stopping.
+                    passed += 1;
+                    if passed < DATAGRAMS_A_PASS {
+                        received = socket.try_recv_from(&mut buffer).ok().map(Ok);
+                    }
                 }
                 for (reason, count) in [("too_large", too_large), ("overloaded", overloaded)] {
                     if count > 0 {
@@ -79,14 +88,9 @@ async fn store_or_drop(state: Shared, batches: Batches) {
     for frames in batches.into_batches() {
         let frames = Arc::new(frames);
         let mut tries = Tries::new(&state, &frames);
-        if let Err(e) = store(&state, &frames, "udp", Wait::No, &mut tries).await {
-            tracing::debug!(
-                error = e.message(),
-                messages = frames.len(),
-                "syslog: udp batch dropped"
-            );
-            let reason = if transient(&e) { "overloaded" } else { "error" };
-            state.metrics.syslog_refused("udp", reason, frames.len());
+        if let Err(failed) = store(&state, &frames, "udp", Wait::No, &mut tries).await {
+            let reason = if failed.again { "overloaded" } else { "error" };
+            count_given_up(&state, "udp", &frames, &tries, &failed, reason);
         }
     }
 }

@@ -24,7 +24,8 @@ struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 8)]
     connections: usize,
-    /// Offer a fixed rate, records/s (default: as fast as acknowledged).
+    /// Offer a fixed rate, records/s (default: as fast as acknowledged; not
+    /// for syslog, sent as fast as the server reads).
     #[arg(long)]
     rate: Option<f64>,
     /// Endpoint to send to.

@@ -115,7 +115,8 @@ pub struct LoadConfig {
     pub batch: usize,
     /// Concurrent connections.
     pub connections: usize,
-    /// Fixed offered rate in records/s; `None`: as fast as acknowledged.
+    /// Fixed offered rate in records/s; `None`: as fast as acknowledged
+    /// (HTTP protocols; syslog is always sent as fast as it is read).
     pub rate: Option<f64>,
     /// Endpoint.
     pub protocol: Protocol,
@@ -160,6 +161,8 @@ struct Tally {
     latencies: Mutex<Vec<Duration>>,
     samples: Mutex<Vec<String>>,
     first_failure: Mutex<Option<String>>,
+    /// When the server held the last record a syslog run sent.
+    finished: Mutex<Option<Instant>>,
 }
 
 /// Every this many requests, one record is kept for verification.
@@ -219,8 +222,8 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
                     Some(jobs) => Box::new(jobs.into_iter()),
                     None => Box::new(jobs(config)),
                 };
-                send_syslog(config, address, &tally, jobs)?;
-                wait_stored(config, &url, &tally, durable_before)
+                syslog::send(config, address, &tally, jobs)?;
+                syslog::wait_stored(config, &url, &tally, durable_before)
             }
             (_, Some(jobs)) => send_all(config, &url, &tally, started, jobs.into_iter()),
             (_, None) => send_all(config, &url, &tally, started, jobs(config)),
@@ -229,7 +232,11 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
         let peaks = sampler.join().unwrap_or_default();
         sent.map(|()| peaks)
     })?;
-    let elapsed = started.elapsed();
+    // Syslog: until the last record came, not the end of the wait for more.
+    let elapsed = match tally.finished.lock().unwrap().take() {
+        Some(finished) => finished.saturating_duration_since(started),
+        None => started.elapsed(),
+    };
     let cpu = pid
         .and_then(cpu_seconds)
         .zip(cpu_before)
@@ -368,75 +375,6 @@ fn send_all(
         bar.finish();
     }
     Ok(())
-}
-
-/// Writes every body to `connections` connections of the syslog listener
-/// (no answers to wait for: a connection is written as fast as the
-/// server reads it).
-fn send_syslog(
-    config: &LoadConfig,
-    address: SocketAddr,
-    tally: &Arc<Tally>,
-    jobs: impl Iterator<Item = Job>,
-) -> Result<(), String> {
-    use std::io::Write;
-    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..config.connections)
-            .map(|_| {
-                let rx = rx.clone();
-                let tally = Arc::clone(tally);
-                scope.spawn(move || -> Result<(), String> {
-                    let mut stream = syslog::connect(address)?;
-                    for job in rx {
-                        stream
-                            .write_all(&job.body)
-                            .map_err(|e| format!("syslog connection failed: {e}"))?;
-                        tally
-                            .acked_bytes
-                            .fetch_add(job.body.len() as u64, Ordering::Relaxed);
-                        if let Some(sample) = job.sample {
-                            tally.samples.lock().unwrap().push(sample);
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        drop(rx);
-        for job in jobs {
-            if tx.send(job).is_err() {
-                break;
-            }
-        }
-        drop(tx);
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a sender panicked".into())))
-    })
-}
-
-/// Waits until the server holds every record sent by syslog (or holds no
-/// more for 60 s): those it holds count as acknowledged, the rest as in
-/// doubt.
-fn wait_stored(config: &LoadConfig, url: &str, tally: &Tally, before: u64) -> Result<(), String> {
-    let mut last = (0, Instant::now());
-    loop {
-        let stored = verify::durable(url)?
-            .saturating_sub(before)
-            .min(config.records);
-        if stored > last.0 {
-            last = (stored, Instant::now());
-        }
-        if stored == config.records || last.1.elapsed() > Duration::from_secs(60) {
-            tally.acked_records.store(stored, Ordering::Relaxed);
-            tally
-                .in_doubt
-                .store(config.records - stored, Ordering::Relaxed);
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Writes the NDJSON that a run with `records` and `seed` sends (every

@@ -9,8 +9,13 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use super::{verify, Job, LoadConfig, Tally};
 
 /// The SD-ID the record's other fields go under (an enterprise number of
 /// the documentation range, as RFC 5424's examples use).
@@ -79,4 +84,78 @@ fn param(out: &mut Vec<u8>, name: &str, value: &str) {
 /// A connection to the server's syslog listener.
 pub(super) fn connect(address: SocketAddr) -> Result<TcpStream, String> {
     TcpStream::connect(address).map_err(|e| format!("cannot connect to syslog at {address}: {e}"))
+}
+
+/// Writes every body to `connections` connections of the syslog listener
+/// (no answers to wait for: a connection is written as fast as the
+/// server reads it).
+pub(super) fn send(
+    config: &LoadConfig,
+    address: SocketAddr,
+    tally: &Arc<Tally>,
+    jobs: impl Iterator<Item = Job>,
+) -> Result<(), String> {
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..config.connections)
+            .map(|_| {
+                let rx = rx.clone();
+                let tally = Arc::clone(tally);
+                scope.spawn(move || -> Result<(), String> {
+                    let mut stream = connect(address)?;
+                    for job in rx {
+                        stream
+                            .write_all(&job.body)
+                            .map_err(|e| format!("syslog connection failed: {e}"))?;
+                        tally
+                            .acked_bytes
+                            .fetch_add(job.body.len() as u64, Ordering::Relaxed);
+                        if let Some(sample) = job.sample {
+                            tally.samples.lock().unwrap().push(sample);
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        drop(rx);
+        for job in jobs {
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a sender panicked".into())))
+    })
+}
+
+/// Waits until the server holds every record sent by syslog (or holds no
+/// more for 60 s): those it holds count as acknowledged, the rest as in
+/// doubt.
+pub(super) fn wait_stored(
+    config: &LoadConfig,
+    url: &str,
+    tally: &Tally,
+    before: u64,
+) -> Result<(), String> {
+    let mut last = (0, Instant::now());
+    loop {
+        let stored = verify::durable(url)?
+            .saturating_sub(before)
+            .min(config.records);
+        if stored > last.0 {
+            last = (stored, Instant::now());
+        }
+        if stored == config.records || last.1.elapsed() > Duration::from_secs(60) {
+            *tally.finished.lock().unwrap() = Some(last.1);
+            tally.acked_records.store(stored, Ordering::Relaxed);
+            tally
+                .in_doubt
+                .store(config.records - stored, Ordering::Relaxed);
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -5,7 +5,7 @@
 //!
 //! Syslog has no acknowledgement: a run writes every body to its
 //! connections, then waits until the server holds them all (see
-//! `super::send_syslog`).
+//! [`send`] and [`wait_stored`]).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};

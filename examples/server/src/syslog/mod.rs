@@ -9,8 +9,9 @@
 //!   durable within the batch linger, and nothing read is given up while
 //!   the server runs: when the queue or the memory budget is full, the
 //!   connection stops being read (the sender's socket fills and it waits)
-//!   and the batch is retried until it is stored. A shutdown stores what
-//!   was read before it.
+//!   and the batch is retried until it is stored (not once it was queued
+//!   and its commit is only unconfirmed: that could store it twice). A
+//!   shutdown stores what was read before it, within 25 more tries.
 //! - UDP: there is no way to slow a sender down, so what does not fit is
 //!   dropped, and counted.
 //!

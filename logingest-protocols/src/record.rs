@@ -195,7 +195,7 @@ impl RecordText<'_> {
 }
 
 /// `text` as a JSON string, escaped straight into `out`.
-fn escaped(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn escaped(out: &mut Vec<u8>, text: &str) {
     // Writing a string into a `Vec` cannot fail.
     let _ = serde_json::to_writer(out, text);
 }

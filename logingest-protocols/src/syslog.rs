@@ -40,7 +40,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use logingest_core::{fields, ParseOptions, Record, Timestamp};
 use syslog_loose::{IncompleteDate, Message, Protocol, SyslogSeverity, Variant};
 
-use crate::record::{Batch, Failure};
+use crate::record::{escaped, Batch, Failure};
 use crate::ProtocolError;
 
 pub use framing::{FrameError, Framer};
@@ -245,9 +245,9 @@ fn metadata(message: &Message<&str>, origin: &Origin, elements: &Elements<'_>) -
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        json_string(&mut out, key);
+        escaped(&mut out, key);
         out.push(b':');
-        json_string(&mut out, value);
+        escaped(&mut out, value);
     };
     if let Some(facility) = message.facility {
         put("facility", facility.as_str());
@@ -294,23 +294,23 @@ fn write_structured_data(out: &mut Vec<u8>, elements: &Elements<'_>) {
         if e > 0 {
             out.push(b',');
         }
-        json_string(out, id);
+        escaped(out, id);
         out.extend_from_slice(b":{");
         for (p, (name, values)) in params.iter().enumerate() {
             if p > 0 {
                 out.push(b',');
             }
-            json_string(out, name);
+            escaped(out, name);
             out.push(b':');
             match values.as_slice() {
-                [one] => json_string(out, one),
+                [one] => escaped(out, one),
                 many => {
                     out.push(b'[');
                     for (v, value) in many.iter().enumerate() {
                         if v > 0 {
                             out.push(b',');
                         }
-                        json_string(out, value);
+                        escaped(out, value);
                     }
                     out.push(b']');
                 }
@@ -319,12 +319,6 @@ fn write_structured_data(out: &mut Vec<u8>, elements: &Elements<'_>) {
         out.push(b'}');
     }
     out.push(b'}');
-}
-
-/// `text` as a JSON string.
-fn json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(out, text);
 }
 
 /// The record's `level` of a severity: syslog's names, except the four

@@ -217,7 +217,7 @@ pub fn run(config: &LoadConfig) -> Result<Report, String> {
         let sampler = scope.spawn(|| sample_rss(pid, &sampling));
         let sent = match (syslog, prepared) {
             (Some(address), prepared) if config.protocol == Protocol::Syslog => {
-                let durable_before = verify::durable(&url)?;
+                let durable_before = verify::durable(&agent(), &url)?;
                 let jobs: Box<dyn Iterator<Item = Job>> = match prepared {
                     Some(jobs) => Box::new(jobs.into_iter()),
                     None => Box::new(jobs(config)),
@@ -332,45 +332,29 @@ fn send_all(
     started: Instant,
     jobs: impl Iterator<Item = Job>,
 ) -> Result<(), String> {
-    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
     let bar = config.progress.then(|| progress_bar(config.records));
-    std::thread::scope(|scope| {
-        for _ in 0..config.connections {
-            let rx = rx.clone();
-            let tally = Arc::clone(tally);
-            let bar = bar.clone();
-            let endpoint = format!("{url}{}", config.protocol.path());
-            let key = config.key.clone();
-            let protocol = config.protocol;
-            let rate = config.rate;
-            scope.spawn(move || {
-                let agent = agent();
-                for job in rx {
-                    let due = rate
-                        .map(|rate| started + Duration::from_secs_f64(job.offset as f64 / rate));
-                    send(
-                        &agent,
-                        &endpoint,
-                        protocol,
-                        key.as_deref(),
-                        job,
-                        due,
-                        &tally,
-                    );
-                    if let Some(bar) = &bar {
-                        bar.set_position(tally.acked_records.load(Ordering::Relaxed));
-                    }
-                }
-            });
-        }
-        drop(rx);
-        for job in jobs {
-            if tx.send(job).is_err() {
-                break;
+    let endpoint = format!("{url}{}", config.protocol.path());
+    fan_out(config.connections, jobs, |rx| {
+        let agent = agent();
+        for job in rx {
+            let due = config
+                .rate
+                .map(|rate| started + Duration::from_secs_f64(job.offset as f64 / rate));
+            send(
+                &agent,
+                &endpoint,
+                config.protocol,
+                config.key.as_deref(),
+                job,
+                due,
+                tally,
+            );
+            if let Some(bar) = &bar {
+                bar.set_position(tally.acked_records.load(Ordering::Relaxed));
             }
         }
-        drop(tx);
-    });
+        Ok(())
+    })?;
     if let Some(bar) = bar {
         bar.finish();
     }
@@ -445,6 +429,35 @@ fn jobs(config: &LoadConfig) -> impl Iterator<Item = Job> + '_ {
         sent += n;
         request += 1;
         Some(job)
+    })
+}
+
+/// Hands `jobs` out, in order, to `connections` threads each running
+/// `work` on what it is given; the first error of any of them.
+fn fan_out(
+    connections: usize,
+    jobs: impl Iterator<Item = Job>,
+    work: impl Fn(crossbeam_channel::Receiver<Job>) -> Result<(), String> + Sync,
+) -> Result<(), String> {
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(connections * 2);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..connections)
+            .map(|_| {
+                let rx = rx.clone();
+                let work = &work;
+                scope.spawn(move || work(rx))
+            })
+            .collect();
+        drop(rx);
+        for job in jobs {
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a sender panicked".into())))
     })
 }
 

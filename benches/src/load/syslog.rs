@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{verify, Job, LoadConfig, Tally};
+use super::{fan_out, verify, Job, LoadConfig, Tally};
 
 /// The SD-ID the record's other fields go under (an enterprise number of
 /// the documentation range, as RFC 5424's examples use).
@@ -95,39 +95,20 @@ pub(super) fn send(
     tally: &Arc<Tally>,
     jobs: impl Iterator<Item = Job>,
 ) -> Result<(), String> {
-    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.connections * 2);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..config.connections)
-            .map(|_| {
-                let rx = rx.clone();
-                let tally = Arc::clone(tally);
-                scope.spawn(move || -> Result<(), String> {
-                    let mut stream = connect(address)?;
-                    for job in rx {
-                        stream
-                            .write_all(&job.body)
-                            .map_err(|e| format!("syslog connection failed: {e}"))?;
-                        tally
-                            .acked_bytes
-                            .fetch_add(job.body.len() as u64, Ordering::Relaxed);
-                        if let Some(sample) = job.sample {
-                            tally.samples.lock().unwrap().push(sample);
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        drop(rx);
-        for job in jobs {
-            if tx.send(job).is_err() {
-                break;
+    fan_out(config.connections, jobs, |rx| {
+        let mut stream = connect(address)?;
+        for job in rx {
+            stream
+                .write_all(&job.body)
+                .map_err(|e| format!("syslog connection failed: {e}"))?;
+            tally
+                .acked_bytes
+                .fetch_add(job.body.len() as u64, Ordering::Relaxed);
+            if let Some(sample) = job.sample {
+                tally.samples.lock().unwrap().push(sample);
             }
         }
-        drop(tx);
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a sender panicked".into())))
+        Ok(())
     })
 }
 
@@ -140,9 +121,10 @@ pub(super) fn wait_stored(
     tally: &Tally,
     before: u64,
 ) -> Result<(), String> {
+    let agent = super::agent();
     let mut last = (0, Instant::now());
     loop {
-        let stored = verify::durable(url)?
+        let stored = verify::durable(&agent, url)?
             .saturating_sub(before)
             .min(config.records);
         if stored > last.0 {

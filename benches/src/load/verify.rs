@@ -69,8 +69,8 @@ fn search(
 }
 
 /// The durable records the server holds (`/healthz`, no key needed).
-pub(super) fn durable(url: &str) -> Result<u64, String> {
-    let answer = super::agent()
+pub(super) fn durable(agent: &ureq::Agent, url: &str) -> Result<u64, String> {
+    let answer = agent
         .get(format!("{url}/healthz"))
         .call()
         .map_err(|e| format!("healthz: {e}"))?;

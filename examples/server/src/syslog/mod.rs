@@ -108,7 +108,7 @@ impl Frames {
 
     /// Memory held.
     fn bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<(usize, IpAddr)>()
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<(usize, Option<IpAddr>)>()
     }
 
     fn iter(&self) -> impl Iterator<Item = (&[u8], Option<IpAddr>)> {

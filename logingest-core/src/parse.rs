@@ -14,12 +14,14 @@ mod fields;
 mod frame;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use crate::error::{Error, RecordError, Result};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
 
 pub use ecs::parse_ecs_document;
+pub use writer::{FieldError, RecordWriter};
 
 /// Limits enforced while parsing. Every limit violation is an error naming
 /// the limit; nothing is truncated.

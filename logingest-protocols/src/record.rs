@@ -72,7 +72,7 @@ impl Batch {
     }
 
     /// Whether the record just written is within the record size limit.
-    pub fn check_size(&self) -> Result<(), ProtocolError> {
+    fn check_size(&self) -> Result<(), ProtocolError> {
         // Without the line's newline, as the parser counts.
         let bytes = self.text.len() - self.last_start - 1;
         if self.over || bytes > self.limit {
@@ -87,13 +87,6 @@ impl Batch {
             });
         }
         Ok(())
-    }
-
-    /// Takes the record just written (or being written) out of the batch.
-    pub fn drop_last(&mut self) {
-        self.text.truncate(self.last_start);
-        self.locations.pop();
-        self.over = false;
     }
 
     /// Tells `meter` how much the batch's allocation grew since it was
@@ -120,22 +113,8 @@ impl Batch {
     pub fn parse<E: From<ProtocolError>>(
         self,
         options: &ParseOptions,
-        meter: impl FnMut(usize) -> Result<(), E>,
-    ) -> Result<Vec<Record>, E> {
-        self.parse_apart(options, meter)
-            .map_err(|failure| match failure {
-                Failure::Meter(e) => e,
-                Failure::Parse(e) => E::from(e),
-            })
-    }
-
-    /// [`Batch::parse`], telling a record the rules refuse (located) from a
-    /// refusal of `meter`.
-    pub fn parse_apart<E>(
-        self,
-        options: &ParseOptions,
         mut meter: impl FnMut(usize) -> Result<(), E>,
-    ) -> Result<Vec<Record>, Failure<E, ProtocolError>> {
+    ) -> Result<Vec<Record>, E> {
         if self.locations.is_empty() {
             return Ok(Vec::new());
         }
@@ -146,8 +125,8 @@ impl Batch {
             meter(bytes).map_err(Failure::Meter)
         });
         parsed.map_err(|failure| match failure {
-            Failure::Meter(e) => Failure::Meter(e),
-            Failure::Parse(e) => Failure::Parse(located(e, &self.locations)),
+            Failure::Meter(e) => e,
+            Failure::Parse(e) => E::from(located(e, &self.locations)),
         })
     }
 }
@@ -195,15 +174,15 @@ impl RecordText<'_> {
 }
 
 /// `text` as a JSON string, escaped straight into `out`.
-pub(crate) fn escaped(out: &mut Vec<u8>, text: &str) {
+fn escaped(out: &mut Vec<u8>, text: &str) {
     // Writing a string into a `Vec` cannot fail.
     let _ = serde_json::to_writer(out, text);
 }
 
 /// What stopped parsing: the record rules, or the caller's meter.
-pub(crate) enum Failure<E, P = Error> {
+enum Failure<E> {
     /// A record the rules refuse.
-    Parse(P),
+    Parse(Error),
     /// The meter's refusal.
     Meter(E),
 }

@@ -36,11 +36,13 @@ mod framing;
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use logingest_core::{fields, ParseOptions, Record, Timestamp};
-use syslog_loose::{IncompleteDate, Message, Protocol, SyslogSeverity, Variant};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
-use crate::record::{escaped, Batch, Failure};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use logingest_core::{fields, Limits, ParseOptions, Record, RecordWriter, Timestamp};
+use syslog_loose::{IncompleteDate, Message, Protocol, StructuredElement, SyslogSeverity, Variant};
+
 use crate::ProtocolError;
 
 pub use framing::{FrameError, Framer};
@@ -63,13 +65,7 @@ pub fn decode(
     origin: &Origin,
     options: &ParseOptions,
 ) -> Result<Record, ProtocolError> {
-    let mut batch = Batch::new(&options.limits);
-    write(&mut batch, frame, origin)?;
-    let mut records = batch.parse(options, |_| Ok::<(), ProtocolError>(()))?;
-    // `write` made exactly one record.
-    records
-        .pop()
-        .ok_or_else(|| ProtocolError::invalid(None, "the message made no record".to_owned()))
+    read(frame, origin, &options.limits, &mut Peers::default())
 }
 
 /// Messages read into records together, each refused on its own.
@@ -81,56 +77,36 @@ pub struct Decoded {
     pub refused: Vec<ProtocolError>,
 }
 
-/// Reads many messages into records, as [`decode`] does each, but parsed
-/// as one batch (what a server does with the messages of one read):
-/// `meter` is told of the records' text as it is written and of the
-/// records as they are made; its refusal ends the whole batch.
+/// Reads many messages into records, as [`decode`] does each (what a
+/// server does with the messages of one read): `meter` is told of each
+/// record as it is made; its refusal ends the whole batch.
 pub fn decode_all<E>(
     messages: &[(&[u8], Origin)],
     options: &ParseOptions,
     mut meter: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<Decoded, E> {
-    let mut batch = Batch::new(&options.limits);
     let mut decoded = Decoded::default();
-    let mut written = Vec::with_capacity(messages.len());
+    let mut peers = Peers::default();
     for (frame, origin) in messages {
-        match write(&mut batch, frame, origin) {
-            Ok(()) => {
-                batch.meter_growth(&mut meter)?;
-                written.push((*frame, *origin));
+        match read(frame, origin, &options.limits, &mut peers) {
+            Ok(record) => {
+                meter(record.memory())?;
+                decoded.records.push(record);
             }
-            Err(e) => {
-                batch.drop_last();
-                decoded.refused.push(e);
-            }
-        }
-    }
-    // The batch is ours, not a request: only the record limits apply.
-    let mut batch_options = *options;
-    batch_options.limits.max_records = usize::MAX;
-    match batch.parse_apart(&batch_options, &mut meter) {
-        Ok(records) => decoded.records = records,
-        Err(Failure::Meter(e)) => return Err(e),
-        // A record the rules refuse (rare: too deep, a term too long): each
-        // message once more on its own, so that only it is refused.
-        Err(Failure::Parse(_)) => {
-            for (frame, origin) in written {
-                match decode(frame, &origin, options) {
-                    Ok(record) => {
-                        meter(record.memory())?;
-                        decoded.records.push(record);
-                    }
-                    Err(e) => decoded.refused.push(e),
-                }
-            }
+            Err(e) => decoded.refused.push(e),
         }
     }
     Ok(decoded)
 }
 
-/// Writes one message's record into `batch`; an error leaves it there,
-/// for the caller to drop.
-fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), ProtocolError> {
+/// Reads one message into its record, written as it is read
+/// ([`RecordWriter`]: the record's text and parts in one pass).
+fn read(
+    frame: &[u8],
+    origin: &Origin,
+    limits: &Limits,
+    peers: &mut Peers,
+) -> Result<Record, ProtocolError> {
     let text = String::from_utf8_lossy(frame);
     let received = origin.received;
     let year = move |date| year_of(received, date);
@@ -141,11 +117,10 @@ fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), Protoco
         // kept whole, as any line that is not syslog.
         message = not_syslog(&text);
     }
-    let mut out = batch.record("message".to_owned());
     let time = match message.timestamp {
         Some(time) => Timestamp::from_nanos(time.timestamp_nanos_opt().ok_or_else(|| {
             ProtocolError::invalid(
-                Some("timestamp".to_owned()),
+                Some(fields::TIMESTAMP.to_owned()),
                 format!(
                     "{} is outside the times a record can have (1677 to 2262)",
                     time.to_rfc3339()
@@ -154,7 +129,10 @@ fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), Protoco
         })?),
         None => received,
     };
-    out.string(fields::TIMESTAMP, &time.to_rfc3339());
+    // The record's text is about the message's size (its JSON punctuation
+    // and the header's field names against the message's own syntax).
+    let mut out = RecordWriter::with_capacity(limits, frame.len() + 160);
+    out.timestamp(time);
     if let Some(severity) = message.severity {
         out.string(fields::LEVEL, level(severity));
     }
@@ -168,9 +146,11 @@ fn write(batch: &mut Batch, frame: &[u8], origin: &Origin) -> Result<(), Protoco
             out.string(field, &id);
         }
     }
-    out.raw(fields::METADATA, &metadata(&message, origin, &elements));
-    out.finish();
-    batch.check_size()
+    out.object(fields::METADATA);
+    let peer = origin.peer.map(|peer| peers.text(peer));
+    write_metadata(&mut out, &message, peer, &elements);
+    out.finish(received)
+        .map_err(|e| ProtocolError::invalid(Some(fields::MESSAGE.to_owned()), e.to_string()))
 }
 
 /// Structured-data parameter names that give a record's ids, in order.
@@ -178,44 +158,150 @@ const TRACE: [&str; 3] = ["trace_id", "traceId", "traceID"];
 const SPAN: [&str; 3] = ["span_id", "spanId", "spanID"];
 
 /// The structured data: elements of one SD-ID together, each parameter
-/// name once with every value it was given.
-type Elements<'a> = Vec<(&'a str, Vec<(&'a str, Vec<String>)>)>;
+/// name once with every value it was given (a parameter taken out for a
+/// field is left with none).
+type Elements<'a> = Groups<'a, Groups<'a, Values<'a>>>;
 
 fn structured_data<'a>(message: &Message<&'a str>) -> Elements<'a> {
-    let mut elements: Elements<'a> = Vec::new();
+    let mut elements = Elements::default();
     for element in &message.structured_data {
-        let index = match elements.iter().position(|(id, _)| *id == element.id) {
-            Some(index) => index,
-            None => {
-                elements.push((element.id, Vec::new()));
-                elements.len() - 1
-            }
-        };
-        let params = &mut elements[index].1;
-        for (name, value) in element.params() {
-            match params.iter_mut().find(|(n, _)| n == name) {
-                Some((_, values)) => values.push(value),
-                None => params.push((name, vec![value])),
-            }
+        let params = elements.entry(element.id);
+        for &(name, value) in &element.params {
+            params.entry(name).push(unescaped(element.id, name, value));
         }
     }
     elements
 }
 
+/// A parameter's value without RFC 5424's escapes, read as `syslog_loose`
+/// reads them; borrowed when there are none (most values).
+fn unescaped<'a>(id: &'a str, name: &'a str, value: &'a str) -> Cow<'a, str> {
+    if !value.contains('\\') {
+        return Cow::Borrowed(value);
+    }
+    let one = StructuredElement {
+        id,
+        params: vec![(name, value)],
+    };
+    Cow::Owned(
+        one.params()
+            .next()
+            .map(|(_, value)| value)
+            .unwrap_or_default(),
+    )
+}
+
+/// The values of one parameter name, in order.
+#[derive(Debug, Default)]
+enum Values<'a> {
+    /// None (left so by [`take_param`]).
+    #[default]
+    None,
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> Values<'a> {
+    fn push(&mut self, value: Cow<'a, str>) {
+        *self = match std::mem::take(self) {
+            Values::None => Values::One(value),
+            Values::One(first) => Values::Many(vec![first, value]),
+            Values::Many(mut all) => {
+                all.push(value);
+                Values::Many(all)
+            }
+        };
+    }
+}
+
 /// Takes out the first parameter (in any element) of the first of `names`
 /// given one value: it becomes a field, not repeated under `metadata`.
-fn take_param(elements: &mut Elements<'_>, names: &[&str]) -> Option<String> {
+fn take_param<'a>(elements: &mut Elements<'a>, names: &[&str]) -> Option<Cow<'a, str>> {
     for name in names {
-        for (_, params) in elements.iter_mut() {
-            if let Some(i) = params
-                .iter()
-                .position(|(n, values)| n == name && values.len() == 1)
-            {
-                return params.remove(i).1.pop();
+        for (_, params) in &mut elements.items {
+            if let Some(values @ &mut Values::One(_)) = params.get_mut(name) {
+                if let Values::One(value) = std::mem::take(values) {
+                    return Some(value);
+                }
             }
         }
     }
     None
+}
+
+/// The text of the last sender's address: the messages of one read come
+/// from one sender, and each would format it again.
+#[derive(Debug, Default)]
+struct Peers {
+    last: Option<(IpAddr, String)>,
+}
+
+impl Peers {
+    fn text(&mut self, peer: IpAddr) -> &str {
+        if self.last.as_ref().is_none_or(|(ip, _)| *ip != peer) {
+            self.last = Some((peer, peer.to_string()));
+        }
+        self.last.as_ref().map_or("", |(_, text)| text)
+    }
+}
+
+/// Values grouped by name in the order names first came: found by a scan
+/// while there are few, by a map beyond, so that a message of many
+/// elements or parameters costs linear time.
+#[derive(Debug)]
+struct Groups<'a, T> {
+    items: Vec<(&'a str, T)>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<T> Default for Groups<'_, T> {
+    fn default() -> Self {
+        Groups {
+            items: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+/// Groups found by a scan before the map is built.
+const FEW_GROUPS: usize = 8;
+
+impl<'a, T: Default> Groups<'a, T> {
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            self.items.iter().position(|(n, _)| *n == name)
+        } else {
+            self.index.get(name).copied()
+        }
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut T> {
+        let i = self.position(name)?;
+        Some(&mut self.items[i].1)
+    }
+
+    /// The group of `name`, made empty if there is none yet.
+    fn entry(&mut self, name: &'a str) -> &mut T {
+        let i = match self.position(name) {
+            Some(i) => i,
+            None => {
+                self.items.push((name, T::default()));
+                let i = self.items.len() - 1;
+                if !self.index.is_empty() {
+                    self.index.insert(name, i);
+                } else if self.items.len() > FEW_GROUPS {
+                    self.index = self
+                        .items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (n, _))| (*n, i))
+                        .collect();
+                }
+                i
+            }
+        };
+        &mut self.items[i].1
+    }
 }
 
 /// A line that is not syslog: all of it the message (trimmed, as the
@@ -235,90 +321,58 @@ fn not_syslog(text: &str) -> Message<&str> {
     }
 }
 
-/// `metadata` as JSON text: `syslog` (the header's fields not mapped
-/// elsewhere, and where the message came from) and `sd`.
-fn metadata(message: &Message<&str>, origin: &Origin, elements: &Elements<'_>) -> String {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"{\"syslog\":{");
-    let mut first = true;
-    let mut put = |key: &str, value: &str| {
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-        escaped(&mut out, key);
-        out.push(b':');
-        escaped(&mut out, value);
-    };
+/// The members of `metadata` (open in `out`): `syslog` (the header's
+/// fields not mapped elsewhere, and where the message came from) and `sd`.
+fn write_metadata(
+    out: &mut RecordWriter<'_>,
+    message: &Message<&str>,
+    peer: Option<&str>,
+    elements: &Elements<'_>,
+) {
+    out.object("syslog");
     if let Some(facility) = message.facility {
-        put("facility", facility.as_str());
+        out.string("facility", facility.as_str());
     }
     if let Some(hostname) = message.hostname {
-        put("hostname", hostname);
+        out.string("hostname", hostname);
     }
     // Not repeated here (each field a record has costs its indexing): the
     // severity, which `level` names one to one, and APP-NAME, which is the
     // resourceId whenever there is one.
-    let procid = message.procid.as_ref().map(ToString::to_string);
-    if let Some(procid) = &procid {
-        put("procid", procid);
+    if let Some(procid) = &message.procid {
+        out.string("procid", &procid.to_string());
     }
     if let Some(msgid) = message.msgid {
-        put("msgid", msgid);
+        out.string("msgid", msgid);
     }
     match message.protocol {
-        Protocol::RFC5424(1) => put("protocol", "rfc5424"),
+        Protocol::RFC5424(1) => out.string("protocol", "rfc5424"),
         Protocol::RFC5424(version) => {
-            put("protocol", "rfc5424");
-            put("version", &version.to_string());
+            out.string("protocol", "rfc5424");
+            out.string("version", &version.to_string());
         }
-        Protocol::RFC3164 => put("protocol", "rfc3164"),
+        Protocol::RFC3164 => out.string("protocol", "rfc3164"),
     }
-    if let Some(peer) = origin.peer {
-        put("peer", &peer.to_string());
+    if let Some(peer) = peer {
+        out.string("peer", peer);
     }
-    out.push(b'}');
-    if !elements.is_empty() {
-        out.extend_from_slice(b",\"sd\":");
-        write_structured_data(&mut out, elements);
+    out.end();
+    if elements.items.is_empty() {
+        return;
     }
-    out.push(b'}');
-    // Only JSON text of UTF-8 strings was written.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// `{"<SD-ID>": {"<name>": "<value>", ...}, ...}`; a name given twice
-/// keeps every value, as an array.
-fn write_structured_data(out: &mut Vec<u8>, elements: &Elements<'_>) {
-    out.push(b'{');
-    for (e, (id, params)) in elements.iter().enumerate() {
-        if e > 0 {
-            out.push(b',');
-        }
-        escaped(out, id);
-        out.extend_from_slice(b":{");
-        for (p, (name, values)) in params.iter().enumerate() {
-            if p > 0 {
-                out.push(b',');
-            }
-            escaped(out, name);
-            out.push(b':');
-            match values.as_slice() {
-                [one] => escaped(out, one),
-                many => {
-                    out.push(b'[');
-                    for (v, value) in many.iter().enumerate() {
-                        if v > 0 {
-                            out.push(b',');
-                        }
-                        escaped(out, value);
-                    }
-                    out.push(b']');
-                }
+    out.object("sd");
+    for (id, params) in &elements.items {
+        out.object(id);
+        for (name, values) in &params.items {
+            match values {
+                Values::None => {}
+                Values::One(one) => out.string(name, one),
+                Values::Many(many) => out.strings(name, many),
             }
         }
-        out.push(b'}');
+        out.end();
     }
-    out.push(b'}');
+    out.end();
 }
 
 /// The record's `level` of a severity: syslog's names, except the four

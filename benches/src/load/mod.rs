@@ -63,6 +63,22 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// One request body of the generator records `lines` (NDJSON lines)
+    /// in this protocol (syslog: octet-counted RFC 5424 frames).
+    pub fn body(self, lines: &[Vec<u8>]) -> Vec<u8> {
+        match self {
+            Protocol::Ndjson => lines.concat(),
+            Protocol::Bulk => lines
+                .iter()
+                .flat_map(|line| [&b"{\"create\":{}}\n"[..], line])
+                .collect::<Vec<&[u8]>>()
+                .concat(),
+            Protocol::Otlp => otlp::body(lines),
+            Protocol::Loki => loki::body(lines),
+            Protocol::Syslog => syslog::body(lines),
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Protocol::Ndjson => "/logs",
@@ -390,36 +406,22 @@ fn jobs(config: &LoadConfig) -> impl Iterator<Item = Job> + '_ {
     );
     let mut sent = 0u64;
     let mut request = 0u64;
-    let mut line = Vec::with_capacity(512);
     std::iter::from_fn(move || {
         if sent >= config.records {
             return None;
         }
         let n = (config.records - sent).min(config.batch as u64);
-        let mut body = Vec::with_capacity(n as usize * 420);
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(n as usize);
         let mut sample = None;
         for i in 0..n {
-            line.clear();
+            let mut line = Vec::with_capacity(512);
             generator.write_line(&mut line);
-            match config.protocol {
-                Protocol::Bulk => {
-                    body.extend_from_slice(b"{\"create\":{}}\n");
-                    body.extend_from_slice(&line);
-                }
-                Protocol::Ndjson => body.extend_from_slice(&line),
-                Protocol::Otlp | Protocol::Loki | Protocol::Syslog => lines.push(line.clone()),
-            }
             if i == 0 && request.is_multiple_of(SAMPLE_EVERY) {
                 sample = Some(String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
             }
+            lines.push(line);
         }
-        match config.protocol {
-            Protocol::Otlp => body = otlp::body(&lines),
-            Protocol::Loki => body = loki::body(&lines),
-            Protocol::Syslog => body = syslog::body(&lines),
-            Protocol::Ndjson | Protocol::Bulk => body.shrink_to_fit(),
-        }
+        let body = config.protocol.body(&lines);
         let job = Job {
             body,
             records: n,

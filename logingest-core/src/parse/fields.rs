@@ -81,7 +81,7 @@ pub(super) fn record(
 }
 
 /// Inserts `"timestamp": receive_time` as the first member of an object's text.
-fn with_timestamp(text: &str, t: Timestamp) -> String {
+pub(super) fn with_timestamp(text: &str, t: Timestamp) -> String {
     let rest = text.strip_prefix('{').expect("a record is an object");
     let sep = if rest.trim_start().starts_with('}') {
         ""
@@ -133,7 +133,7 @@ impl Walk<'_> {
 
 /// The byte length of the first token of `message` (lowercased, as indexed)
 /// longer than `limit`, if any.
-fn longest_token(message: &str, limit: usize) -> Option<usize> {
+pub(super) fn longest_token(message: &str, limit: usize) -> Option<usize> {
     // Fast path: no token can exceed the limit if the whole text is shorter,
     // even after lowercasing (at most 3 bytes out per byte in).
     if message.len().saturating_mul(3) <= limit {
@@ -151,7 +151,7 @@ fn longest_token(message: &str, limit: usize) -> Option<usize> {
         .find(|&len| len > limit)
 }
 
-fn term_too_long(what: &str, len: usize, limit: usize) -> String {
+pub(super) fn term_too_long(what: &str, len: usize, limit: usize) -> String {
     format!(
         "{what} {len} bytes is longer than a searchable term may be ({limit} bytes); split it or move it to a field that is not indexed"
     )

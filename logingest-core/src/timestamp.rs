@@ -3,8 +3,9 @@
 //! Every record and every time bound is normalised to one `i64` of nanoseconds
 //! in UTC, so backends compare integers and never parse dates. The range is
 //! 1677-09-21 to 2262-04-11; a date outside it is rejected, not clamped.
-//! Parsing and formatting go through the `time` crate (RFC 3339 with any offset
-//! and fractional seconds).
+//! Parsing goes through the `time` crate (RFC 3339 with any offset and
+//! fractional seconds); formatting writes the `time` crate's fields digit by
+//! digit (once per record for sources without JSON, such as syslog).
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};

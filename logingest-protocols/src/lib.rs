@@ -16,12 +16,15 @@
 //! else the client sent is kept under `metadata`, so nothing is lost; the
 //! mappings, with an example each, are in `docs/ingest-protocols.md`.
 //!
-//! Why records are made by writing their JSON text and parsing it with
-//! [`logingest_core::parse_records_metered`]: the record's text *is* what
-//! the store keeps and what a search returns, and the one parser then
-//! applies every limit (record size, keys, depth, term length) exactly as
-//! for a record sent as JSON. Its errors are mapped back to where the
-//! record came from in the request (`resourceLogs[0].scopeLogs[1].logRecords[7]`).
+//! Why OTLP and Loki records are made by writing their JSON text and
+//! parsing it with [`logingest_core::parse_records_metered`]: the record's
+//! text *is* what the store keeps and what a search returns, and the one
+//! parser then applies every limit (record size, keys, depth, term length)
+//! exactly as for a record sent as JSON. Its errors are mapped back to
+//! where the record came from in the request
+//! (`resourceLogs[0].scopeLogs[1].logRecords[7]`). Syslog records, whose
+//! values are all strings, are made by [`logingest_core::RecordWriter`]
+//! instead: the same rules in one pass, without reading the text again.
 //!
 //! [`Record`]: logingest_core::Record
 #![deny(missing_docs)]

@@ -85,7 +85,10 @@ pub fn decode_all<E>(
     options: &ParseOptions,
     mut meter: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<Decoded, E> {
-    let mut decoded = Decoded::default();
+    let mut decoded = Decoded {
+        records: Vec::with_capacity(messages.len()),
+        refused: Vec::new(),
+    };
     let mut peers = Peers::default();
     for (frame, origin) in messages {
         match read(frame, origin, &options.limits, &mut peers) {
@@ -129,9 +132,10 @@ fn read(
         })?),
         None => received,
     };
-    // The record's text is about the message's size (its JSON punctuation
-    // and the header's field names against the message's own syntax).
-    let mut out = RecordWriter::with_capacity(limits, frame.len() + 160);
+    // The record's text is the message's size and then some: its JSON
+    // punctuation, the header's field names (about 200 bytes more for an
+    // RFC 5424 message with structured data). Too little would double it.
+    let mut out = RecordWriter::with_capacity(limits, frame.len() + 320);
     out.timestamp(time);
     if let Some(severity) = message.severity {
         out.string(fields::LEVEL, level(severity));

@@ -3,10 +3,11 @@
 //!
 //! Why: a protocol that is not our JSON (syslog) used to write each record
 //! as JSON text and hand the text to the parser, which read it all again
-//! (for a syslog record, half of its decoding time). [`RecordWriter`]
+//! (for a syslog record, about half of its decoding time). [`RecordWriter`]
 //! makes the same [`Record`] the parser would make of the text it writes,
 //! applying the same rules (`docs/records.md`) and limits, with the same
-//! reasons: `message` a string without over-long tokens, `timestamp` an
+//! reasons (a record that breaks several: the parser names its size first,
+//! the writer the first rule it meets in writing order, its size last): `message` a string without over-long tokens, `timestamp` an
 //! RFC 3339 time, the known keyword fields strings, `metadata` an object,
 //! no empty or duplicate keys, nesting within the limit, each keyword
 //! value a searchable term, the whole within the record size. The tests

@@ -177,8 +177,8 @@ fn frame_reason(error: &FrameError) -> &'static str {
     }
 }
 
-/// What a batch is expected to need while it is decoded: its messages,
-/// their records' text (which grows by doubling) and the records; about
+/// What a batch is expected to need while it is decoded: its messages and
+/// the records (their text, keywords and message); about
 /// 1.3 KiB a record and 7 bytes a byte of message in all (`Record::memory`
 /// of syslog records: 1,085 bytes for a 48-byte message, 2,148 for 278).
 fn need(frames: &Frames) -> usize {
@@ -263,7 +263,8 @@ async fn store(
             let mut meter = Meter::new(&shared.requests, &mut reservation, prepaid);
             let decoded = syslog::decode_all(&messages, &options, |bytes| meter.add(bytes))
                 .map_err(|e| (e, meter.used()))?;
-            // The records' text is gone once they are made.
+            // What the meter was told beyond the records (nothing, as the
+            // records are written in one pass) is given back.
             let kept: usize = decoded.records.iter().map(Record::memory).sum();
             meter.release(meter.used().saturating_sub(kept));
             let kept = meter.used();

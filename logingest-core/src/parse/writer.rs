@@ -116,6 +116,13 @@ impl Member {
     }
 }
 
+/// A value that nests: an array or an object.
+#[derive(Clone, Copy)]
+enum Container {
+    Array,
+    Object,
+}
+
 const RFC3339: &str = "an RFC 3339 string such as \"2023-09-15T08:00:00Z\"";
 
 impl<'l> RecordWriter<'l> {
@@ -193,21 +200,7 @@ impl<'l> RecordWriter<'l> {
     /// Writes `"key": ["value", ...]`: each value a keyword at the key's
     /// path (an array is one more level of nesting).
     pub fn strings<S: AsRef<str>>(&mut self, key: &str, values: &[S]) {
-        if !self.key(key) {
-            return;
-        }
-        if self.open.len() == 1 {
-            let what = match Member::of(key) {
-                Member::Message | Member::StringKeyword => Some("a string"),
-                Member::Timestamp => Some(RFC3339),
-                Member::Metadata => Some("an object"),
-                Member::Other => None,
-            };
-            if let Some(what) = what {
-                return self.fail_here(key, format!("expected {what}, found an array"));
-            }
-        }
-        if !self.nest(key) {
+        if !self.container(key, Container::Array) {
             return;
         }
         self.source.push(b'[');
@@ -226,20 +219,7 @@ impl<'l> RecordWriter<'l> {
     /// Opens the object `"key": {`: members written next go into it, until
     /// [`RecordWriter::end`].
     pub fn object(&mut self, key: &str) {
-        if !self.key(key) {
-            return;
-        }
-        if self.open.len() == 1 {
-            let what = match Member::of(key) {
-                Member::Message | Member::StringKeyword => Some("a string"),
-                Member::Timestamp => Some(RFC3339),
-                Member::Metadata | Member::Other => None,
-            };
-            if let Some(what) = what {
-                return self.fail_here(key, format!("expected {what}, found an object"));
-            }
-        }
-        if !self.nest(key) {
+        if !self.container(key, Container::Object) {
             return;
         }
         self.source.push(b'{');
@@ -331,6 +311,32 @@ impl<'l> RecordWriter<'l> {
         }
         self.source.push(b':');
         true
+    }
+
+    /// Writes `"key":` for an array or object value: false (nothing more
+    /// to write) when a top-level member of that name must be something
+    /// else, or the value would nest too deep.
+    fn container(&mut self, key: &str, container: Container) -> bool {
+        if !self.key(key) {
+            return false;
+        }
+        if self.open.len() == 1 {
+            let what = match (Member::of(key), container) {
+                (Member::Message | Member::StringKeyword, _) => Some("a string"),
+                (Member::Timestamp, _) => Some(RFC3339),
+                (Member::Metadata, Container::Array) => Some("an object"),
+                (Member::Metadata, Container::Object) | (Member::Other, _) => None,
+            };
+            if let Some(what) = what {
+                let found = match container {
+                    Container::Array => "an array",
+                    Container::Object => "an object",
+                };
+                self.fail_here(key, format!("expected {what}, found {found}"));
+                return false;
+            }
+        }
+        self.nest(key)
     }
 
     /// Checks one more level of nesting (an object or array as the value

@@ -42,6 +42,15 @@ pub struct Limits {
     /// bytes, tantivy over 65,530. Refusing is better than a record that some
     /// backend silently cannot find.
     pub max_term_bytes: usize,
+    /// Most bytes a record's keyword fields may take to index: each value
+    /// counts with its dotted path, which an array repeats for every
+    /// element. `None` (the default): four times `max_record_bytes`.
+    ///
+    /// Why: without it a record within the size limit could make work and
+    /// memory quadratic in its size (a key of half a megabyte over an
+    /// array of a hundred thousand elements is 50 GB of paths) before any
+    /// budget sees it. Ordinary records index one to two times their text.
+    pub max_indexed_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -52,6 +61,7 @@ impl Default for Limits {
             max_records: Limits::DEFAULT_MAX_RECORDS,
             max_depth: 32,
             max_term_bytes: 32_000,
+            max_indexed_bytes: None,
         }
     }
 }
@@ -86,6 +96,19 @@ impl Limits {
     pub fn max_term_bytes(mut self, bytes: usize) -> Self {
         self.max_term_bytes = bytes;
         self
+    }
+
+    /// Sets the most bytes a record's keyword fields may take to index.
+    pub fn max_indexed_bytes(mut self, bytes: usize) -> Self {
+        self.max_indexed_bytes = Some(bytes);
+        self
+    }
+
+    /// The most bytes a record's keyword fields may take to index:
+    /// `max_indexed_bytes`, or four times `max_record_bytes`.
+    pub fn indexed_bytes_limit(&self) -> usize {
+        self.max_indexed_bytes
+            .unwrap_or(self.max_record_bytes.saturating_mul(4))
     }
 
     /// Sets the deepest nesting.

@@ -37,6 +37,7 @@ pub(super) fn record(
         limits,
         path: String::new(),
         keywords: Vec::new(),
+        indexed: Indexed::default(),
         message: None,
         timestamp: None,
         problem: None,
@@ -101,6 +102,7 @@ struct Walk<'l> {
     /// Dotted path of the value being visited.
     path: String,
     keywords: Vec<(String, String)>,
+    indexed: Indexed,
     message: Option<String>,
     timestamp: Option<Timestamp>,
     /// The first rule broken: (field path, reason). Set before aborting serde.
@@ -124,6 +126,9 @@ impl Walk<'_> {
     fn push_keyword<E: de::Error>(&mut self, path: String, value: String) -> Result<(), E> {
         if value.len() > self.limits.max_term_bytes {
             let reason = term_too_long("a value of", value.len(), self.limits.max_term_bytes);
+            return Err(self.fail(Some(path), reason));
+        }
+        if let Err(reason) = self.indexed.add(path.len(), value.len(), self.limits) {
             return Err(self.fail(Some(path), reason));
         }
         self.keywords.push((path, value));
@@ -155,6 +160,27 @@ pub(super) fn term_too_long(what: &str, len: usize, limit: usize) -> String {
     format!(
         "{what} {len} bytes is longer than a searchable term may be ({limit} bytes); split it or move it to a field that is not indexed"
     )
+}
+
+/// Bytes a record's keyword fields take to index so far (each value with
+/// its dotted path), held to [`Limits::indexed_bytes_limit`] as each one is
+/// added, before a path is copied for it.
+#[derive(Debug, Default)]
+pub(super) struct Indexed(usize);
+
+impl Indexed {
+    /// Counts a value of `value` bytes at a path of `path` bytes: the
+    /// reason to refuse the record once the total passes the limit.
+    pub(super) fn add(&mut self, path: usize, value: usize, limits: &Limits) -> Result<(), String> {
+        self.0 = self.0.saturating_add(path).saturating_add(value);
+        let limit = limits.indexed_bytes_limit();
+        if self.0 > limit {
+            return Err(format!(
+                "the record's keyword fields take more than {limit} bytes to index (each value with its dotted path, which an array repeats for every element)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The keys of one object, to find duplicates: a list while it is short

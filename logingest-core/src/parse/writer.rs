@@ -7,10 +7,12 @@
 //! makes the same [`Record`] the parser would make of the text it writes,
 //! applying the same rules (`docs/records.md`) and limits, with the same
 //! reasons (a record that breaks several: the parser names its size first,
-//! the writer the first rule it meets in writing order, its size last): `message` a string without over-long tokens, `timestamp` an
-//! RFC 3339 time, the known keyword fields strings, `metadata` an object,
-//! no empty or duplicate keys, nesting within the limit, each keyword
-//! value a searchable term, the whole within the record size. The tests
+//! the writer the first rule it meets in writing order, its size last):
+//! `message` a string without over-long tokens, `timestamp` an RFC 3339
+//! time, the known keyword fields strings, `metadata` an object, no empty
+//! or duplicate keys, nesting within the limit, each keyword value a
+//! searchable term, the keyword fields within what a record may index,
+//! the whole within the record size. The tests
 //! hold it to that: whatever is written, the parser reading the record's
 //! text accepts it and makes an equal record, or refuses what the writer
 //! refused.
@@ -21,7 +23,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use super::fields::{longest_token, term_too_long, with_timestamp};
+use super::fields::{longest_token, term_too_long, with_timestamp, Indexed};
 use super::Limits;
 use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
@@ -49,6 +51,7 @@ pub struct RecordWriter<'l> {
     message: Option<String>,
     timestamp: Option<Timestamp>,
     keywords: Vec<(String, String)>,
+    indexed: Indexed,
     /// Dotted path of the innermost open object (empty: the record).
     path: String,
     /// The open objects, the record first.
@@ -142,6 +145,7 @@ impl<'l> RecordWriter<'l> {
             message: None,
             timestamp: None,
             keywords: Vec::new(),
+            indexed: Indexed::default(),
             path: String::new(),
             open: vec![Object::default()],
             problem: None,
@@ -356,6 +360,14 @@ impl<'l> RecordWriter<'l> {
     fn keyword(&mut self, key: &str, value: &str) -> bool {
         if value.len() > self.limits.max_term_bytes {
             let reason = term_too_long("a value of", value.len(), self.limits.max_term_bytes);
+            self.fail_here(key, reason);
+            return false;
+        }
+        let path_len = match self.path.len() {
+            0 => key.len(),
+            len => len + 1 + key.len(),
+        };
+        if let Err(reason) = self.indexed.add(path_len, value.len(), self.limits) {
             self.fail_here(key, reason);
             return false;
         }

@@ -150,7 +150,11 @@ proptest! {
 
     #[test]
     fn and_refuses_what_it_refuses_under_small_limits(ops in prop::collection::vec(op(), 0..14)) {
-        let limits = Limits::default().max_term_bytes(20).max_depth(3).max_record_bytes(160);
+        let limits = Limits::default()
+            .max_term_bytes(20)
+            .max_depth(3)
+            .max_record_bytes(160)
+            .max_indexed_bytes(200);
         check(&ops, limits);
     }
 }
@@ -203,4 +207,27 @@ fn many_keys_cost_linear_time_and_a_repeated_one_is_refused() {
     let error = writer.finish(Timestamp::from_nanos(0)).unwrap_err();
     assert_eq!(error.field.as_deref(), Some("metadata.k99999"));
     assert_eq!(error.reason, "duplicate field");
+}
+
+#[test]
+fn a_long_path_repeated_by_many_values_is_refused_once_past_the_indexing_limit() {
+    let limits = Limits::default();
+    let limit = limits.indexed_bytes_limit();
+    let id = "x".repeat(200_000);
+    let mut writer = RecordWriter::new(&limits);
+    writer.string("message", "m");
+    writer.object("metadata");
+    writer.object(&id);
+    // 200 KB of path each: the limit is passed at the 21st value, long
+    // before the 100,000th.
+    writer.strings("p", &vec!["v"; 100_000]);
+    let error = writer.finish(Timestamp::from_nanos(0)).unwrap_err();
+    assert_eq!(error.field, Some(format!("metadata.{id}.p")));
+    assert!(
+        error
+            .reason
+            .contains(&format!("take more than {limit} bytes to index")),
+        "{}",
+        error.reason
+    );
 }

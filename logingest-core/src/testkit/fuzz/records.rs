@@ -11,7 +11,9 @@
 //!   `max_body_bytes`; each record's text is a slice of the body (or that
 //!   slice with the receive time inserted first, and then the record's time
 //!   is the receive time); each keyword value and message token within
-//!   `max_term_bytes`; `message`/`timestamp` are never keyword paths; and
+//!   `max_term_bytes`, the keywords' paths and values together within
+//!   `Limits::indexed_bytes_limit`; `message`/`timestamp` are never keyword
+//!   paths; and
 //!   the record's stored text parses back, alone, to the same record;
 //! - `Err`: an invalid record names a line and 1-based column that exist in
 //!   the body (no column only for an empty body), and its `Display` shows
@@ -139,6 +141,15 @@ fn check_ok(body: &[u8], records: &[Record], options: &ParseOptions) {
                 "keyword `{path}` over the term limit"
             );
         }
+        let indexed: usize = record
+            .keywords()
+            .iter()
+            .map(|(path, value)| path.len() + value.len())
+            .sum();
+        assert!(
+            indexed <= limits.indexed_bytes_limit(),
+            "keywords take {indexed} bytes to index, over the limit"
+        );
         for token in tokenize(record.message()) {
             assert!(
                 token.len() <= limits.max_term_bytes,

@@ -46,6 +46,7 @@ use crate::error;
 use crate::index::SearchIndex;
 use crate::store::Store;
 use crate::translate::QueryBuilder;
+use crate::verify::Failure;
 
 /// Key of the `meta` row that records a retention deletion in progress.
 const RETENTION_PENDING: &str = "retention_pending";
@@ -61,8 +62,7 @@ pub struct TantivyBackend {
 
 struct Inner {
     dir: PathBuf,
-    config: TantivyConfig,
-    store: Store,
+    store: Arc<Store>,
     index: SearchIndex,
     /// Serialises writers, recovery and retention: one batch at a time
     /// reaches SQLite and the index queue, in sequence order. Refreshes do
@@ -94,11 +94,10 @@ impl TantivyBackend {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(error::io)?;
         let lock = lock(&dir)?;
-        let store = Store::open(&dir.join("records.sqlite"), &config)?;
+        let store = Arc::new(Store::open(&dir.join("records.sqlite"), &config)?);
         let index = SearchIndex::open(&dir.join("index"), &config)?;
         let inner = Arc::new(Inner {
             dir,
-            config: config.clone(),
             store,
             index,
             write: Mutex::new(()),
@@ -254,18 +253,31 @@ impl Inner {
         Ok(deleted)
     }
 
-    fn query(
+    /// Runs `query` through `collector`: an error met while verifying
+    /// candidates on the record store fails the search.
+    fn run<C: tantivy::collector::Collector>(
         &self,
         searcher: &tantivy::Searcher,
         query: &Query,
-    ) -> Result<Box<dyn tantivy::query::Query>> {
+        collector: &C,
+    ) -> Result<C::Fruit> {
+        let failure = Failure::default();
         let mut builder = QueryBuilder {
             fields: self.index.fields,
             searcher,
-            store_cache_blocks: self.config.doc_store_cache_blocks,
+            store: &self.store,
+            failure: &failure,
             term_texts: &self.term_texts,
         };
-        translate(query, &mut builder)
+        let tantivy_query = translate(query, &mut builder)?;
+        let fruit = searcher
+            .search(tantivy_query.as_ref(), collector)
+            .map_err(error::index)?;
+        let failed = failure.lock().take();
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(fruit),
+        }
     }
 }
 
@@ -311,15 +323,12 @@ impl Backend for TantivyBackend {
         let inner = &self.inner;
         let searcher = inner.index.searcher();
         let query = request.time.within(&request.query);
-        let tantivy_query = inner.query(&searcher, &query)?;
         let collector = Page {
             order: request.order,
             limit: request.limit.saturating_add(1),
             cursor: request.cursor,
         };
-        let (total, ranked) = searcher
-            .search(tantivy_query.as_ref(), &collector)
-            .map_err(error::index)?;
+        let (total, ranked) = inner.run(&searcher, &query, &collector)?;
         let ranked = Ranked::from_nanos(ranked, request.limit);
         let sources = inner.store.sources(&ranked.seqs())?;
         Ok(ranked.into_page(total, sources))
@@ -329,10 +338,7 @@ impl Backend for TantivyBackend {
         request.validate()?;
         let searcher = self.inner.index.searcher();
         let query = request.selection();
-        let tantivy_query = self.inner.query(&searcher, &query)?;
-        let counts = searcher
-            .search(tantivy_query.as_ref(), &Buckets::new(request))
-            .map_err(error::index)?;
+        let counts = self.inner.run(&searcher, &query, &Buckets::new(request))?;
         Ok(Histogram::new(
             request.start,
             request.bucket_width(),
@@ -344,13 +350,10 @@ impl Backend for TantivyBackend {
         request.validate()?;
         let searcher = self.inner.index.searcher();
         let query = request.time.within(&request.query);
-        let tantivy_query = self.inner.query(&searcher, &query)?;
         let values = Values {
             path: request.field.clone(),
         };
-        let counts = searcher
-            .search(tantivy_query.as_ref(), &values)
-            .map_err(error::index)?;
+        let counts = self.inner.run(&searcher, &query, &values)?;
         Ok(request.top(counts))
     }
 

@@ -20,21 +20,23 @@
 //!   `timestamp` spelled exactly as the parser spells that time is not kept
 //!   but written again from it.
 //!
-//! Every section is compressed with zstd on its own, the shapes and each
-//! column with the trained dictionary of that column when the block names a
-//! dictionary set ([`Dictionaries`]): small blocks (a page of hits decodes
-//! every block it touches whole) then compress as well as large ones.
-//! `0x00` can mark values because valid JSON has no raw NUL byte outside
-//! strings and none inside
+//! Every section is compressed on its own ([`codec`]): with zstd, the shapes
+//! and each column with the trained dictionary of that column when the
+//! block names a dictionary set ([`Dictionaries`]), so that small blocks (a
+//! page of hits decodes every block it touches whole) compress as well as
+//! large ones; the `message` column with lz4, because message regexes
+//! verify their candidates on it ([`messages`]). `0x00` can mark values
+//! because valid JSON has no raw NUL byte outside strings and none inside
 //! (control characters must be escaped), and every stored record was
 //! validated by the parser. Should a text still not scan, the whole text is
 //! kept as one value of a column of its own, so encoding never fails.
 //!
-//! Layout of an encoded block (`u32` little-endian, `v` a LEB128 varint):
+//! Layout of an encoded block (`v` a LEB128 varint, `u8` one byte):
 //!
 //! ```text
-//! "LGB1"  v:dictionary_set  v:records  v:columns  (v:name_len name)*columns
-//! section*(3 + columns)   each: v:raw_len v:zstd_len zstd_bytes
+//! "LGB2"  v:dictionary_set  v:records  v:columns  (v:name_len name)*columns
+//! section*(3 + columns)   each: u8:codec v:raw_len v:len bytes
+//!                         (codec 0 zstd, 1 lz4; format 1, "LGB1": no codec, all zstd)
 //! sections: seqs (first, then deltas), times (v:exponent, then zigzag
 //!           deltas in units of 10^exponent ns),
 //!           shapes (v:len per record, then the bytes),
@@ -45,18 +47,26 @@
 //! decoding also refuses anything inconsistent, so a damaged block is an
 //! error, never wrong text.
 
-use zstd::dict::DecoderDictionary;
-
+use codec::{read_section, skip_section, Codec, Compression};
 pub(crate) use dictionaries::Dictionaries;
+pub(crate) use messages::{decode_messages, Messages};
 use scan::{split, Columns};
 use time::time_text;
 
+mod codec;
 mod dictionaries;
+mod messages;
 mod scan;
 mod time;
 
 /// First bytes of every encoded block (format version 1).
-const MAGIC: &[u8; 4] = b"LGB1";
+const MAGIC: &[u8; 4] = b"LGB2";
+
+/// First bytes of blocks of format 1, whose sections are all zstd.
+const MAGIC_1: &[u8; 4] = b"LGB1";
+
+/// The column of records' messages.
+const MESSAGE: &str = "message";
 
 /// Marks a cut-out value in a shape.
 const MARKER: u8 = 0x00;
@@ -239,60 +249,17 @@ pub(crate) fn encode(block: &Block, level: i32, dictionaries: Option<&Dictionari
         put_varint(&mut out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
     }
-    let mut zstd = Compression::new(level);
-    zstd.section(&mut out, &sections.seqs, None);
-    zstd.section(&mut out, &sections.times, None);
+    let mut compression = Compression::new(level);
+    compression.section(&mut out, &sections.seqs, Codec::Zstd, None);
+    compression.section(&mut out, &sections.times, Codec::Zstd, None);
     let dictionary = |name: &str| dictionaries.and_then(|d| d.raw(name));
-    zstd.section(&mut out, &sections.shapes, dictionary(SHAPES));
+    compression.section(&mut out, &sections.shapes, Codec::Zstd, dictionary(SHAPES));
     for (name, raw) in sections.names.iter().zip(&sections.columns) {
-        zstd.section(&mut out, raw, dictionary(name));
+        let codec = Codec::of_column(name);
+        let dictionary = dictionary(name).filter(|_| codec == Codec::Zstd);
+        compression.section(&mut out, raw, codec, dictionary);
     }
     out
-}
-
-/// One zstd context for plain sections and one for sections with a
-/// dictionary, reused across the sections of a block (a context costs far
-/// more to set up than a small section to compress).
-///
-/// The dictionary is loaded as raw bytes for each section rather than
-/// referenced prepared: a prepared dictionary carries match tables sized
-/// for large inputs, which zstd copies into the context for every section
-/// (measured: a third more CPU for the whole ingest path), while loading
-/// 16 KiB of raw dictionary builds tables sized for the section at hand.
-struct Compression<'d> {
-    level: i32,
-    plain: zstd::bulk::Compressor<'d>,
-    with_dictionary: Option<zstd::bulk::Compressor<'d>>,
-}
-
-impl Compression<'_> {
-    fn new(level: i32) -> Self {
-        Compression {
-            level,
-            plain: zstd::bulk::Compressor::new(level).expect("a zstd context"),
-            with_dictionary: None,
-        }
-    }
-
-    fn section(&mut self, out: &mut Vec<u8>, raw: &[u8], dictionary: Option<&[u8]>) {
-        let compressor = match dictionary {
-            Some(dictionary) => {
-                let level = self.level;
-                let compressor = self.with_dictionary.get_or_insert_with(|| {
-                    zstd::bulk::Compressor::new(level).expect("a zstd context")
-                });
-                compressor
-                    .set_dictionary(level, dictionary)
-                    .expect("a dictionary loads");
-                compressor
-            }
-            None => &mut self.plain,
-        };
-        let compressed = compressor.compress(raw).expect("zstd compresses any input");
-        put_varint(out, raw.len() as u64);
-        put_varint(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-    }
 }
 
 /// Decodes an encoded block.
@@ -304,38 +271,12 @@ pub(crate) fn decode(
     dictionaries: Option<&Dictionaries>,
 ) -> Result<Block, DecodeError> {
     let mut r = Reader { data, at: 0 };
-    if r.bytes(4)? != MAGIC {
-        return Err(bad("not a block (bad magic bytes)"));
-    }
-    let dictionary_id = r.varint()?;
-    let given = dictionaries.map_or(0, |d| d.id as u64);
-    if dictionary_id != given {
-        return Err(bad(format!(
-            "written with dictionary set {dictionary_id}, decoded with {given}"
-        )));
-    }
-    let n = r.count()?;
-    let column_count = r.count()?;
-    let mut names = Vec::with_capacity(column_count);
-    for _ in 0..column_count {
-        let len = r.count()?;
-        names
-            .push(std::str::from_utf8(r.bytes(len)?).map_err(|_| bad("column name is not UTF-8"))?);
-    }
-    let mut zstd = Decompression::new()?;
+    let Header { n, names, codecs } = header(&mut r, dictionaries)?;
+    let column_count = names.len();
     let dictionary = |name: &str| dictionaries.and_then(|d| d.decoder(name));
-    let seq_section = r.section(&mut zstd, None)?;
-    let mut seqs = Vec::with_capacity(n);
-    let mut s = Reader::over(&seq_section);
-    let mut previous = 0u64;
-    for _ in 0..n {
-        previous = previous.wrapping_add(s.varint()?);
-        seqs.push(previous);
-    }
-    if seqs.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(bad("sequence numbers out of order"));
-    }
-    let time_section = r.section(&mut zstd, None)?;
+    let section = |r: &mut Reader, dictionary| read_section(r, codecs, dictionary);
+    let seqs = seqs(&section(&mut r, None)?, n)?;
+    let time_section = section(&mut r, None)?;
     let mut timestamps = Vec::with_capacity(n);
     let mut t = Reader::over(&time_section);
     let exponent = u32::try_from(t.varint()?)
@@ -348,7 +289,7 @@ pub(crate) fn decode(
         previous = previous.wrapping_add(unzigzag(t.varint()?));
         timestamps.push(previous.wrapping_mul(unit));
     }
-    let shape_section = r.section(&mut zstd, dictionary(SHAPES))?;
+    let shape_section = section(&mut r, dictionary(SHAPES))?;
     let mut shape_reader = Reader::over(&shape_section);
     let mut shape_lens = Vec::with_capacity(n);
     for _ in 0..n {
@@ -356,7 +297,7 @@ pub(crate) fn decode(
     }
     let column_sections: Vec<Vec<u8>> = names
         .iter()
-        .map(|name| r.section(&mut zstd, dictionary(name)))
+        .map(|name| section(&mut r, dictionary(name)))
         .collect::<Result<_, _>>()?;
     if r.at != data.len() {
         return Err(bad("trailing bytes after the last section"));
@@ -402,6 +343,60 @@ pub(crate) fn decode(
         text,
         ends,
     })
+}
+
+/// What an encoded block's header says.
+struct Header<'a> {
+    /// Records in the block.
+    n: usize,
+    /// Its columns, in section order.
+    names: Vec<&'a str>,
+    /// Whether each section starts with its codec (format 2).
+    codecs: bool,
+}
+
+/// Reads an encoded block's header, after checking it was written with
+/// `dictionaries`.
+fn header<'a>(
+    r: &mut Reader<'a>,
+    dictionaries: Option<&Dictionaries>,
+) -> Result<Header<'a>, DecodeError> {
+    let codecs = match r.bytes(4)? {
+        magic if magic == MAGIC => true,
+        magic if magic == MAGIC_1 => false,
+        _ => return Err(bad("not a block (bad magic bytes)")),
+    };
+    let dictionary_id = r.varint()?;
+    let given = dictionaries.map_or(0, |d| d.id as u64);
+    if dictionary_id != given {
+        return Err(bad(format!(
+            "written with dictionary set {dictionary_id}, decoded with {given}"
+        )));
+    }
+    let n = r.count()?;
+    let column_count = r.count()?;
+    let mut names = Vec::with_capacity(column_count);
+    for _ in 0..column_count {
+        let len = r.count()?;
+        names
+            .push(std::str::from_utf8(r.bytes(len)?).map_err(|_| bad("column name is not UTF-8"))?);
+    }
+    Ok(Header { n, names, codecs })
+}
+
+/// The `n` sequence numbers of a block's first section.
+fn seqs(section: &[u8], n: usize) -> Result<Vec<u64>, DecodeError> {
+    let mut seqs = Vec::with_capacity(n);
+    let mut s = Reader::over(section);
+    let mut previous = 0u64;
+    for _ in 0..n {
+        previous = previous.wrapping_add(s.varint()?);
+        seqs.push(previous);
+    }
+    if seqs.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad("sequence numbers out of order"));
+    }
+    Ok(seqs)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -459,69 +454,6 @@ impl<'a> Reader<'a> {
         let bytes = &self.data[self.at..end];
         self.at = end;
         Ok(bytes)
-    }
-
-    fn section<'d>(
-        &mut self,
-        zstd: &mut Decompression<'d>,
-        dictionary: Option<&'d DecoderDictionary<'static>>,
-    ) -> Result<Vec<u8>, DecodeError> {
-        let raw_len = self.varint()?;
-        let len = self.count()?;
-        let compressed = self.bytes(len)?;
-        let raw_len = usize::try_from(raw_len)
-            .ok()
-            .filter(|&l| l <= 1 << 30)
-            .ok_or_else(|| bad("implausible section size"))?;
-        let raw = zstd.decompress(compressed, raw_len, dictionary)?;
-        if raw.len() != raw_len {
-            return Err(bad("section shorter than its header says"));
-        }
-        Ok(raw)
-    }
-}
-
-/// A zstd context for plain sections and one for sections with a
-/// dictionary, reused across the sections of a block.
-struct Decompression<'d> {
-    plain: zstd::bulk::Decompressor<'d>,
-    with_dictionary: Option<zstd::bulk::Decompressor<'d>>,
-}
-
-impl<'d> Decompression<'d> {
-    fn new() -> Result<Self, DecodeError> {
-        Ok(Decompression {
-            plain: zstd::bulk::Decompressor::new().map_err(|e| bad(format!("zstd: {e}")))?,
-            with_dictionary: None,
-        })
-    }
-
-    fn decompress(
-        &mut self,
-        compressed: &[u8],
-        capacity: usize,
-        dictionary: Option<&'d DecoderDictionary<'static>>,
-    ) -> Result<Vec<u8>, DecodeError> {
-        let zstd_error = |e: std::io::Error| bad(format!("zstd: {e}"));
-        let decompressor = match dictionary {
-            Some(dictionary) => {
-                if self.with_dictionary.is_none() {
-                    self.with_dictionary = Some(
-                        zstd::bulk::Decompressor::with_prepared_dictionary(dictionary)
-                            .map_err(zstd_error)?,
-                    );
-                }
-                let decompressor = self.with_dictionary.as_mut().expect("just set");
-                decompressor
-                    .set_prepared_dictionary(dictionary)
-                    .map_err(zstd_error)?;
-                decompressor
-            }
-            None => &mut self.plain,
-        };
-        decompressor
-            .decompress(compressed, capacity)
-            .map_err(zstd_error)
     }
 }
 

@@ -52,9 +52,6 @@ pub struct TantivyConfig {
     /// Indexing threads of the tantivy writer. Default 1 (these machines
     /// have 2 cores; the other serves SQLite and searches).
     pub indexing_threads: usize,
-    /// Blocks of the document store each search keeps decompressed, per
-    /// segment (regex verification reads stored messages). Default 16.
-    pub doc_store_cache_blocks: usize,
     /// Most records in one block of the record store. Default 512: a page
     /// of hits decodes every block it touches whole, and a selective
     /// query's newest 100 hits can lie in 100 blocks; at 1M records 4,096
@@ -92,7 +89,6 @@ impl Default for TantivyConfig {
             index_queue_bytes: 16 << 20,
             merge_threads: 1,
             indexing_threads: 1,
-            doc_store_cache_blocks: 16,
             block_records: 512,
             block_cache_bytes: TantivyConfig::DEFAULT_BLOCK_CACHE_BYTES,
             block_compression_level: 3,

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `seq` | u64, fast | identity and tie order; joins hits back to SQLite |
 //! | `ts` | i64, indexed + fast | time ranges, order, histograms |
-//! | `message` | text, our tokenizer, positions, **stored** | terms, phrases, wildcards; stored so regexes can be verified without SQLite |
+//! | `message` | text, our tokenizer, positions | terms, phrases, wildcards; not stored: regexes verify candidates on the record store's `message` column (`crate::verify`) |
 //! | `kw` | raw text `path\0value`, fast | keyword equality, wildcards, regexes (term dictionary), facets (fast column) |
 //! | `path` | raw text | `field:*`: every keyword path and each of its parents |
 //!
@@ -27,8 +27,11 @@ use tantivy::query::RangeQuery;
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
+use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::config::TantivyConfig;
 use crate::error;
@@ -74,9 +77,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         .set_fieldnorms(false);
     let message = builder.add_text_field(
         names::MESSAGE,
-        TextOptions::default()
-            .set_indexing_options(message_indexing)
-            .set_stored(),
+        TextOptions::default().set_indexing_options(message_indexing),
     );
     let raw = TextFieldIndexing::default()
         .set_tokenizer("raw")
@@ -167,6 +168,17 @@ pub(crate) fn register_tokenizer(index: &Index) {
     );
 }
 
+/// The settings of a new index. No field is stored, yet tantivy's document
+/// store keeps an entry per document (its position, 4 bytes a record in
+/// lz4); zstd over large blocks keeps it small, and nothing reads it.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
+        docstore_blocksize: 1 << 20,
+        ..IndexSettings::default()
+    }
+}
+
 /// Opens the index in `dir`, or creates it. An index of another schema
 /// (written by an older version) is removed and created anew: the index is
 /// derived data, and the backend re-indexes every record from the record
@@ -174,7 +186,10 @@ pub(crate) fn register_tokenizer(index: &Index) {
 fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
     let open = |schema: Schema| {
         let directory = MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
-        Index::open_or_create(directory, schema)
+        Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .open_or_create(directory)
     };
     match open(schema.clone()) {
         Err(tantivy::TantivyError::SchemaError(_)) => {
@@ -190,7 +205,8 @@ fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
 /// sequence number its commits hold.
 fn open_index(dir: &Path) -> tantivy::Result<(Index, IndexReader, u64)> {
     let (schema, _) = schema();
-    let index = open_or_rebuild(dir, schema)?;
+    let mut index = open_or_rebuild(dir, schema)?;
+    index.set_default_multithread_executor()?;
     register_tokenizer(&index);
     let committed_through = match index.load_metas()?.payload {
         Some(text) => serde_json::from_str::<Payload>(&text)

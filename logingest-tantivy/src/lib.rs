@@ -38,6 +38,7 @@ mod regex_prefilter;
 mod store;
 mod tokenizer;
 mod translate;
+mod verify;
 
 pub use backend::TantivyBackend;
 pub use config::{Synchronous, TantivyConfig};

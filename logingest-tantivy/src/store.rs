@@ -32,7 +32,7 @@ use logingest_core::{Error, Record, Result, Timestamp, WriteAck};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::block::{self, Block, Dictionaries};
+use crate::block::{self, Block, Dictionaries, Messages};
 use crate::cache::BlockCache;
 use crate::config::TantivyConfig;
 use crate::error;
@@ -390,39 +390,61 @@ impl Store {
 
     /// Reads, checks and decodes one block.
     fn read_block(&self, conn: &Connection, row: BlockRow) -> Result<Block> {
+        let (data, dictionaries) = self.read_checked(conn, row)?;
+        let block = block::decode(&data, dictionaries.as_deref()).map_err(|e| corrupt(row, e))?;
+        if block.seqs.first() != Some(&row.first_seq) || block.seqs.last() != Some(&row.last_seq) {
+            return Err(corrupt(row, "its records do not match its range"));
+        }
+        Ok(block)
+    }
+
+    /// The messages of the block holding `seq` (`None`: no such record,
+    /// deleted by retention meanwhile), for verifying message regexes.
+    pub(crate) fn messages(&self, seq: u64) -> Result<Option<Messages>> {
+        self.read(|conn| {
+            let Some(row) = block_of(conn, seq)?.filter(|row| row.holds(seq)) else {
+                return Ok(None);
+            };
+            let (data, dictionaries) = self.read_checked(conn, row)?;
+            let messages = block::decode_messages(&data, dictionaries.as_deref())
+                .map_err(|e| corrupt(row, e))?;
+            if messages.first_seq() != Some(row.first_seq)
+                || messages.last_seq() != Some(row.last_seq)
+            {
+                return Err(corrupt(row, "its records do not match its range"));
+            }
+            Ok(Some(messages))
+        })
+    }
+
+    /// A block's encoded bytes, checked against its checksum, and the
+    /// dictionary set it was written with.
+    fn read_checked(
+        &self,
+        conn: &Connection,
+        row: BlockRow,
+    ) -> Result<(Vec<u8>, Option<Arc<Dictionaries>>)> {
         let data: Option<Vec<u8>> = conn
             .prepare_cached("SELECT data FROM block_data WHERE id = ?1")
             .and_then(|mut select| select.query_row([row.id], |r| r.get(0)).optional())
             .map_err(error::store)?;
-        let corrupt = |reason: String| {
-            Error::backend_msg(
-                false,
-                format!(
-                    "block {} (records {}..={}) of the record store is corrupt: {reason}; \
-                     the records in it cannot be read (restore the directory from a backup)",
-                    row.id, row.first_seq, row.last_seq
-                ),
-            )
-        };
-        let data = data.ok_or_else(|| corrupt("its data row is missing".into()))?;
+        let data = data.ok_or_else(|| corrupt(row, "its data row is missing"))?;
         let computed = crc32fast::hash(&data);
         if computed != row.checksum {
-            return Err(corrupt(format!(
-                "checksum mismatch (stored {:08x}, computed {computed:08x} over {} bytes)",
-                row.checksum,
-                data.len()
-            )));
+            return Err(corrupt(
+                row,
+                format!(
+                    "checksum mismatch (stored {:08x}, computed {computed:08x} over {} bytes)",
+                    row.checksum,
+                    data.len()
+                ),
+            ));
         }
         let dictionaries = match row.dictionaries {
             0 => None,
             id => Some(self.dictionary_set(conn, id)?),
         };
-        let block =
-            block::decode(&data, dictionaries.as_deref()).map_err(|e| corrupt(e.to_string()))?;
-        if block.seqs.first() != Some(&row.first_seq) || block.seqs.last() != Some(&row.last_seq) {
-            return Err(corrupt("its records do not match its range".into()));
-        }
-        Ok(block)
+        Ok((data, dictionaries))
     }
 
     /// The dictionary set `id`, read and checked once, then kept.
@@ -452,6 +474,18 @@ impl Store {
         self.dictionaries.lock().insert(id, Arc::clone(&set));
         Ok(set)
     }
+}
+
+/// The error for a block that cannot be read as written.
+fn corrupt(row: BlockRow, reason: impl std::fmt::Display) -> Error {
+    Error::backend_msg(
+        false,
+        format!(
+            "block {} (records {}..={}) of the record store is corrupt: {reason}; \
+             the records in it cannot be read (restore the directory from a backup)",
+            row.id, row.first_seq, row.last_seq
+        ),
+    )
 }
 
 impl Drop for Store {

@@ -16,35 +16,42 @@
 //!   document;
 //! - message regexes → see [`crate::regex_prefilter`]: an index prefilter
 //!   from the literals every match must contain, then verification of the
-//!   Rust regex on the stored raw message of each candidate;
+//!   Rust regex on each candidate's message, read from the record store's
+//!   `message` column ([`crate::block::Messages`]; the index keeps no copy);
 //! - ranges → a range on the `ts` fast field; `field:*` → a term of `path`;
 //! - `NOT q` → the complement of `q`'s matches ([`crate::complement`]).
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use logingest_core::query::{Field as QField, RegexPattern, Translate, Wildcard, WildcardPart};
 use logingest_core::{Result, Timestamp};
 use regex_syntax::hir::{HirKind, Look};
-use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::query::doc_predicate_query::DocPredicateQuery;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
     TermSetQuery,
 };
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocId, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Searcher, Term};
 
 use crate::complement::Complement;
 use crate::dictionary::TermTexts;
 use crate::error;
 use crate::index::{kw_text, names, Fields, KW_SEPARATOR};
 use crate::regex_prefilter::prefilter;
+use crate::store::Store;
+use crate::verify::{message_matches, Failure};
 
 /// Builds tantivy queries against one searcher (keyword regexes read its
 /// term dictionaries).
 pub(crate) struct QueryBuilder<'a> {
     pub fields: Fields,
     pub searcher: &'a Searcher,
-    pub store_cache_blocks: usize,
+    /// Where message regexes verify their candidates.
+    pub store: &'a Arc<Store>,
+    /// The first error met while verifying (a search that sets it fails).
+    pub failure: &'a Failure,
     /// Substring search over message terms (infix wildcards, regex pieces).
     pub term_texts: &'a TermTexts,
 }
@@ -262,20 +269,11 @@ impl Translate for QueryBuilder<'_> {
                         })
                 };
                 let candidates = prefilter(pattern, self.fields.message, &partial)?;
-                let regex = pattern.clone();
-                let message = self.fields.message;
-                let blocks = self.store_cache_blocks;
-                let verify = FunctionPredicate::from(move |segment: &SegmentReader| {
-                    let store = segment.get_store_reader(blocks)?;
-                    let regex = regex.clone();
-                    Ok(move |doc: DocId| {
-                        store.get::<TantivyDocument>(doc).ok().is_some_and(|d| {
-                            d.get_first(message)
-                                .and_then(|v| v.as_str())
-                                .is_some_and(|m| regex.is_match(m))
-                        })
-                    })
-                });
+                let verify = message_matches(
+                    pattern.clone(),
+                    Arc::clone(self.store),
+                    Arc::clone(self.failure),
+                );
                 let verify: Boxed = Box::new(DocPredicateQuery::from(verify));
                 Ok(Box::new(BooleanQuery::new(vec![
                     (Occur::Must, candidates),

@@ -4,7 +4,9 @@
 //! error naming it, never a wrong or missing hit.
 
 use logingest_core::query::parse_query;
-use logingest_core::{parse_records, Backend, ParseOptions, SearchRequest};
+use logingest_core::{
+    parse_records, Backend, FacetRequest, HistogramRequest, ParseOptions, SearchRequest, Timestamp,
+};
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
 
 fn body(n: usize) -> String {
@@ -93,11 +95,31 @@ fn a_damaged_block_is_an_error_naming_it_not_a_wrong_answer() {
         err.contains("records 101..=200") && err.contains("corrupt"),
         "{err}"
     );
+    // So does a message regex, which verifies its candidates on the
+    // blocks' messages, when a candidate is in the damaged block: in a
+    // search, a histogram and facets alike.
+    let regex = parse_query("message:/number 1[5]0$/").unwrap();
+    let err = backend
+        .search(&SearchRequest::new(regex.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("records 101..=200"), "{err}");
+    let start = Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap();
+    let end = Timestamp::parse_rfc3339("2024-01-01T00:01:00Z").unwrap();
+    let histogram = HistogramRequest::new(regex.clone(), start, end, 4);
+    assert!(backend.histogram(&histogram).is_err());
+    assert!(backend
+        .facets(&FacetRequest::new(regex, "level", 5))
+        .is_err());
     // Records in other blocks are still served.
     let page = backend
         .search(&SearchRequest::new(parse_query("\"number 250\"").unwrap()))
         .unwrap();
     assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.hits[0].source, records[250].source());
+    let regex = parse_query("message:/number 2[5]0$/").unwrap();
+    let page = backend.search(&SearchRequest::new(regex)).unwrap();
+    assert_eq!(page.total, 1);
     assert_eq!(page.hits[0].source, records[250].source());
 }
 

@@ -181,10 +181,16 @@ fn ingest_cases() -> Vec<Case> {
         post("nested too deep", deep)
             .answer(400, "nested deeper than the limit of 32")
             .field("metadata.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"),
-        post("keyword paths over the indexing limit (4 × --max-record-bytes)", {
-            let key = "k".repeat(500);
-            format!("{{\"message\":\"m\",\"{key}\":[{}]}}", vec!["1"; 20].join(","))
-        })
+        post(
+            "keyword paths over the indexing limit (4 × --max-record-bytes)",
+            {
+                let key = "k".repeat(500);
+                format!(
+                    "{{\"message\":\"m\",\"{key}\":[{}]}}",
+                    vec!["1"; 20].join(",")
+                )
+            },
+        )
         .answer(400, "take more than 8000 bytes to index")
         .field("k".repeat(500).leak())
         .record(1)

@@ -1,4 +1,5 @@
-//! Trained zstd dictionaries of the block codec: one per column path.
+//! Trained zstd dictionaries of the block codec: one per column path (of
+//! the columns compressed with zstd).
 //!
 //! A block is small so that a page of hits decodes little, and zstd alone
 //! compresses a small input poorly: it has seen none of the text before.
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 
 use zstd::dict::DecoderDictionary;
 
-use super::{bad, put_varint, sections, Block, DecodeError, Reader, SHAPES};
+use super::{bad, put_varint, sections, Block, Codec, DecodeError, Reader, SHAPES};
 
 /// Records per training sample: about the size of one column of a block.
 const SAMPLE_RECORDS: usize = 64;
@@ -71,7 +72,10 @@ impl Dictionaries {
                     .or_default()
                     .push(sections.shapes);
                 for (name, raw) in sections.names.into_iter().zip(sections.columns) {
-                    samples.entry(name).or_default().push(raw);
+                    // lz4 columns use no dictionary.
+                    if Codec::of_column(&name) == Codec::Zstd {
+                        samples.entry(name).or_default().push(raw);
+                    }
                 }
                 group = Block::new();
             }

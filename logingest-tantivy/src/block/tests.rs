@@ -112,15 +112,27 @@ fn dictionaries_shrink_small_blocks_and_must_match() {
     let training = logs(0, 4096);
     let dictionaries = Dictionaries::train(7, &training);
     assert!(!dictionaries.is_empty());
-    assert!(dictionaries.raw("message").is_some());
+    assert!(dictionaries.raw("level").is_some());
+    assert!(dictionaries.raw("message").is_none(), "lz4 takes no dictionary");
     let block = logs(10_000, 256);
     let plain = encode(&block, 3, None);
     let trained = encode(&block, 3, Some(&dictionaries));
+    assert!(trained.len() < plain.len());
+    // The message column is lz4, without a dictionary: the other columns
+    // and the shapes shrink.
+    let mut silent = Block::new();
+    for (seq, ts, text) in block.records() {
+        let mut record: serde_json::Value = serde_json::from_str(text).unwrap();
+        record["message"] = "".into();
+        silent.push(seq, ts, &record.to_string());
+    }
+    let (without, with) = (
+        encode(&silent, 3, None).len(),
+        encode(&silent, 3, Some(&dictionaries)).len(),
+    );
     assert!(
-        trained.len() * 10 < plain.len() * 9,
-        "with dictionaries {} bytes, without {}",
-        trained.len(),
-        plain.len()
+        with * 10 < without * 9,
+        "with dictionaries {with} bytes, without {without}"
     );
     assert_eq!(decode(&trained, Some(&dictionaries)).unwrap(), block);
     assert!(decode(&trained, None)
@@ -237,5 +249,133 @@ fn derived_timestamps_and_time_units_round_trip() {
             );
         }
         assert_eq!(decode(&encode(&block, 3, None), None).unwrap(), block);
+    }
+}
+
+/// The messages of `texts` decoded as a block: each equal to the message
+/// serde reads from its record.
+fn check_messages(texts: &[String]) {
+    let mut block = Block::new();
+    for (i, text) in texts.iter().enumerate() {
+        block.push(10 + 2 * i as u64, i as i64, text);
+    }
+    let messages = decode_messages(&encode(&block, 3, None), None).expect("decodes");
+    for (i, text) in texts.iter().enumerate() {
+        let record: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            messages
+                .get(10 + 2 * i as u64)
+                .map(|m| m.unwrap().into_owned()),
+            record["message"].as_str().map(str::to_owned),
+            "{text}"
+        );
+    }
+    assert!(messages.get(11).is_none());
+    assert_eq!(messages.holds(11), !texts.is_empty() && texts.len() > 1);
+}
+
+#[test]
+fn messages_come_from_their_column_or_else_from_the_records() {
+    let plain = [
+        r#"{"message":"Failed to connect to DB","level":"error"}"#,
+        r#"{ "level":"warn", "message" : "spaced \" quote \\ backslash \u00e9 é\n" }"#,
+        r#"{"message":"","metadata":{"message":"not the record's"}}"#,
+        r#"{"message":"日本語 🎉","tags":["message"]}"#,
+    ];
+    check_messages(&plain.map(str::to_owned));
+    // A key spelled with an escape is the message too, but not in the
+    // column: the block is read whole.
+    let mut escaped = plain.map(str::to_owned).to_vec();
+    escaped.push(r#"{"mess\u0061ge":"escaped key"}"#.to_owned());
+    check_messages(&escaped);
+}
+
+#[test]
+fn messages_with_dictionaries_must_match_the_set() {
+    let dictionaries = Dictionaries::train(7, &logs(0, 4096));
+    let block = logs(10_000, 256);
+    let trained = encode(&block, 3, Some(&dictionaries));
+    let messages = decode_messages(&trained, Some(&dictionaries)).unwrap();
+    for (seq, _, text) in block.records() {
+        let record: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            messages.get(seq).map(|m| m.unwrap().into_owned()),
+            record["message"].as_str().map(str::to_owned)
+        );
+    }
+    assert!(decode_messages(&trained, None)
+        .unwrap_err()
+        .to_string()
+        .contains("dictionary set 7"));
+    // Damage elsewhere may go unseen here: the store checks each block's
+    // checksum before decoding any of it.
+    let mut damaged = trained.clone();
+    damaged[0] ^= 0xff;
+    assert!(decode_messages(&damaged, Some(&dictionaries)).is_err());
+}
+
+proptest! {
+    #[test]
+    fn messages_of_any_records(
+        records in prop::collection::vec(
+            (
+                prop::collection::btree_map("[a-zA-Z_.é]{1,8}", json_value(), 0..4),
+                "\\PC{0,12}|[\"\\\\\n\u{1}]{0,4}",
+                0..4u8,
+            ),
+            1..12,
+        )
+    ) {
+        let texts: Vec<String> = records
+            .into_iter()
+            .map(|(mut map, message, how)| {
+                map.insert("message".to_owned(), message.into());
+                let value = serde_json::Value::Object(map.into_iter().collect());
+                match how {
+                    0 => serde_json::to_string_pretty(&value).unwrap(),
+                    1 => serde_json::to_string(&value)
+                        .unwrap()
+                        .replacen("\"message\"", "\"mess\\u0061ge\"", 1),
+                    _ => serde_json::to_string(&value).unwrap(),
+                }
+            })
+            .collect();
+        check_messages(&texts);
+    }
+}
+
+/// The same block in format 1 (every section zstd, no codec bytes), as
+/// directories written before format 2 hold it.
+fn format_1(encoded: &[u8]) -> Vec<u8> {
+    let mut r = Reader::over(encoded);
+    let columns = header(&mut r, None).unwrap().names.len();
+    let mut out = MAGIC_1.to_vec();
+    out.extend_from_slice(&encoded[4..r.at]);
+    let mut compression = Compression::new(3);
+    for _ in 0..3 + columns {
+        let raw = read_section(&mut r, true, None).unwrap();
+        let mut section = Vec::new();
+        compression.section(&mut section, &raw, Codec::Zstd, None);
+        out.extend_from_slice(&section[1..]);
+    }
+    out
+}
+
+#[test]
+fn blocks_of_format_1_still_decode() {
+    let block = logs(500, 64);
+    let encoded = encode(&block, 3, None);
+    assert_eq!(&encoded[..4], MAGIC);
+    let old = format_1(&encoded);
+    assert_eq!(&old[..4], MAGIC_1);
+    assert_ne!(old, encoded);
+    assert_eq!(decode(&old, None).unwrap(), block);
+    let messages = decode_messages(&old, None).unwrap();
+    for (seq, _, text) in block.records() {
+        let record: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            messages.get(seq).map(|m| m.unwrap().into_owned()),
+            record["message"].as_str().map(str::to_owned)
+        );
     }
 }

@@ -58,3 +58,25 @@ pub fn encode_block(first_seq: u64, records: &[Record], level: i32) -> Vec<u8> {
     }
     crate::block::encode(&block, level, None)
 }
+
+/// The raw `message` column of each block of `records` (blocks of
+/// `block_records`), as the block codec compresses it: what the codec
+/// bench compares zstd and lz4 on.
+pub fn message_columns(records: &[Record], block_records: usize) -> Vec<Vec<u8>> {
+    records
+        .chunks(block_records.max(1))
+        .map(|chunk| {
+            let mut block = crate::block::Block::new();
+            for (i, record) in chunk.iter().enumerate() {
+                block.push(i as u64 + 1, record.timestamp().as_nanos(), record.source());
+            }
+            let sections = crate::block::sections(&block);
+            sections
+                .names
+                .iter()
+                .position(|name| name == "message")
+                .map(|i| sections.columns[i].clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}

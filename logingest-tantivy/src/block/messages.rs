@@ -2,10 +2,11 @@
 //! regex is verified on.
 //!
 //! Why: the index keeps no copy of the messages (at 1M generator records
-//! the copy was 38 of the directory's 206 bytes a record). A regex's
+//! the copy was 38 of the directory's 211 bytes a record). A regex's
 //! candidates are verified on the record store instead, and a block's
-//! `message` column is one zstd section of its many: decompressing it
-//! alone, with no record text assembled, is most of the cost saved.
+//! `message` column is one section of its many (lz4, for this reason: see
+//! `codec`): decompressing it alone, with no record text assembled, is most
+//! of the cost saved.
 //!
 //! The column holds each record's `message` as its JSON string text, in
 //! record order, when every record of the block put exactly one value in it.

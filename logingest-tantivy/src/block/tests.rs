@@ -113,7 +113,10 @@ fn dictionaries_shrink_small_blocks_and_must_match() {
     let dictionaries = Dictionaries::train(7, &training);
     assert!(!dictionaries.is_empty());
     assert!(dictionaries.raw("level").is_some());
-    assert!(dictionaries.raw("message").is_none(), "lz4 takes no dictionary");
+    assert!(
+        dictionaries.raw("message").is_none(),
+        "lz4 takes no dictionary"
+    );
     let block = logs(10_000, 256);
     let plain = encode(&block, 3, None);
     let trained = encode(&block, 3, Some(&dictionaries));

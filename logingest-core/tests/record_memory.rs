@@ -97,8 +97,8 @@ fn metered_memory_covers_what_parsed_records_hold() {
 }
 
 /// A record small enough to pass the size limit whose dotted paths are not:
-/// a 64 KiB key over an array of 2,000 numbers (132 KiB of JSON) would
-/// make 128 MiB of keyword paths, all before the meter hears of the record.
+/// a 64 KiB key over an array of 2,000 numbers (68 KiB of JSON) would
+/// make 125 MiB of keyword paths, all before the meter hears of the record.
 /// Refused once its keyword fields pass the indexing limit (4 MiB by
 /// default), holding no more than that meanwhile.
 #[test]

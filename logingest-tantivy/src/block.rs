@@ -34,7 +34,8 @@
 //! Layout of an encoded block (`v` a LEB128 varint, `u8` one byte):
 //!
 //! ```text
-//! "LGB2"  v:dictionary_set  v:records  v:columns  (v:name_len name)*columns
+//! "LGB2"  v:dictionary_set  v:flags  v:records  v:columns  (v:name_len name)*columns
+//!         (flags: 1 = the `message` column holds each record's message, in order)
 //! section*(3 + columns)   each: u8:codec v:raw_len v:len bytes
 //!                         (codec 0 zstd, 1 lz4; format 1, "LGB1": no codec, all zstd)
 //! sections: seqs (first, then deltas), times (v:exponent, then zigzag
@@ -59,8 +60,12 @@ mod messages;
 mod scan;
 mod time;
 
-/// First bytes of every encoded block (format version 1).
+/// First bytes of every encoded block (format version 2).
 const MAGIC: &[u8; 4] = b"LGB2";
+
+/// Header flag (format 2): every record put exactly one value in the
+/// `message` column, so its values are the records' messages in order.
+const MESSAGES_ALIGNED: u64 = 1;
 
 /// First bytes of blocks of format 1, whose sections are all zstd.
 const MAGIC_1: &[u8; 4] = b"LGB1";
@@ -157,6 +162,9 @@ pub(crate) struct Sections {
     pub shapes: Vec<u8>,
     /// Per column: the value count, the lengths, the values.
     pub columns: Vec<Vec<u8>>,
+    /// Whether every record put exactly one value in the `message` column
+    /// (its values are then the records' messages, in record order).
+    pub messages_aligned: bool,
 }
 
 /// Name under which the shapes section finds its dictionary.
@@ -168,8 +176,10 @@ pub(crate) fn sections(block: &Block) -> Sections {
     let mut shapes = Vec::with_capacity(block.text_bytes() / 2);
     let mut shape_lens = Vec::with_capacity(block.len() * 2);
     let mut shape = Vec::with_capacity(512);
+    let mut messages_aligned = true;
     for i in 0..block.len() {
         shape.clear();
+        let messages_before = columns.count(MESSAGE);
         let text = block.text(i);
         let derived = time_text(block.timestamps[i]);
         // A raw NUL would read as a marker; valid JSON has none.
@@ -188,6 +198,7 @@ pub(crate) fn sections(block: &Block) -> Sections {
             shape.clear();
             columns.put(WHOLE, text.as_bytes(), &mut shape);
         }
+        messages_aligned &= columns.count(MESSAGE) == messages_before + 1;
         columns.commit();
         put_varint(&mut shape_lens, shape.len() as u64);
         shapes.extend_from_slice(&shape);
@@ -232,17 +243,24 @@ pub(crate) fn sections(block: &Block) -> Sections {
         seqs,
         times,
         shapes: shape_lens,
+        messages_aligned,
         columns: values,
     }
 }
 
-/// Encodes `block` with zstd at `level`, using the trained dictionary of
-/// each column that `dictionaries` has.
+/// Encodes `block` at zstd `level`, using the trained dictionary of each
+/// zstd column that `dictionaries` has (`codec` says which columns are not).
 pub(crate) fn encode(block: &Block, level: i32, dictionaries: Option<&Dictionaries>) -> Vec<u8> {
     let sections = sections(block);
     let mut out = Vec::with_capacity(block.text_bytes() / 4);
     out.extend_from_slice(MAGIC);
     put_varint(&mut out, dictionaries.map_or(0, |d| d.id) as u64);
+    let flags = if sections.messages_aligned {
+        MESSAGES_ALIGNED
+    } else {
+        0
+    };
+    put_varint(&mut out, flags);
     put_varint(&mut out, block.len() as u64);
     put_varint(&mut out, sections.names.len() as u64);
     for name in &sections.names {
@@ -271,7 +289,9 @@ pub(crate) fn decode(
     dictionaries: Option<&Dictionaries>,
 ) -> Result<Block, DecodeError> {
     let mut r = Reader { data, at: 0 };
-    let Header { n, names, codecs } = header(&mut r, dictionaries)?;
+    let Header {
+        n, names, codecs, ..
+    } = header(&mut r, dictionaries)?;
     let column_count = names.len();
     let dictionary = |name: &str| dictionaries.and_then(|d| d.decoder(name));
     let section = |r: &mut Reader, dictionary| read_section(r, codecs, dictionary);
@@ -353,6 +373,9 @@ struct Header<'a> {
     names: Vec<&'a str>,
     /// Whether each section starts with its codec (format 2).
     codecs: bool,
+    /// Whether the `message` column holds each record's message in order:
+    /// said by the header (format 2), or `None` (format 1: not known).
+    messages_aligned: Option<bool>,
 }
 
 /// Reads an encoded block's header, after checking it was written with
@@ -373,6 +396,11 @@ fn header<'a>(
             "written with dictionary set {dictionary_id}, decoded with {given}"
         )));
     }
+    let messages_aligned = if codecs {
+        Some(r.varint()? & MESSAGES_ALIGNED != 0)
+    } else {
+        None
+    };
     let n = r.count()?;
     let column_count = r.count()?;
     let mut names = Vec::with_capacity(column_count);
@@ -381,7 +409,12 @@ fn header<'a>(
         names
             .push(std::str::from_utf8(r.bytes(len)?).map_err(|_| bad("column name is not UTF-8"))?);
     }
-    Ok(Header { n, names, codecs })
+    Ok(Header {
+        n,
+        names,
+        codecs,
+        messages_aligned,
+    })
 }
 
 /// The `n` sequence numbers of a block's first section.

@@ -7,7 +7,7 @@
 //! tokens become term queries, a token starting a literal's end a prefix
 //! query; only when there is nothing better, a suffix or infix wildcard over
 //! the term dictionary. The candidates are then verified with the real regex
-//! (in `translate.rs`), so the prefilter only has to be a superset: a regex
+//! on the record store (`verify.rs`), so the prefilter only has to be a superset: a regex
 //! without required literals (`\d{3,}`) verifies every document.
 //!
 //! Required literals are read from the `regex-syntax` HIR: literal runs of a

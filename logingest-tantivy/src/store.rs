@@ -2,7 +2,7 @@
 //! blocks.
 //!
 //! Records are kept in **blocks** of consecutive sequence numbers
-//! ([`crate::block`]: split by column, zstd per column), one row per block
+//! ([`crate::block`]: split by column, each compressed on its own), one row per block
 //! in `blocks` (its range, time span, size and CRC-32) with the encoded
 //! bytes in `block_data`, so the metadata of every block stays in a few
 //! pages while the data lives in overflow pages read only when needed. A
@@ -415,6 +415,19 @@ impl Store {
             }
             Ok(Some(messages))
         })
+    }
+
+    /// The error for the message of record `seq`, which its block's
+    /// message column holds but cannot give (not UTF-8, not a JSON string):
+    /// naming the block, as every damage does.
+    pub(crate) fn unreadable_message(&self, seq: u64, e: block::DecodeError) -> Error {
+        match self.read(|conn| block_of(conn, seq)) {
+            Ok(Some(row)) => corrupt(row, format!("the message of record {seq}: {e}")),
+            _ => Error::backend_msg(
+                false,
+                format!("the message of record {seq} in the record store cannot be read: {e}"),
+            ),
+        }
     }
 
     /// A block's encoded bytes, checked against its checksum, and the

@@ -9,9 +9,9 @@
 //! directory.
 //!
 //! A search's candidates arrive in document order, which within a segment
-//! is the order records were indexed in (sequence order), so one block's
-//! messages serve a run of candidates and each block is read once per
-//! segment. A failure to read one (a corrupt block) cannot be returned
+//! is sequence order in runs (a segment tantivy merged holds its inputs one
+//! after the other), so one block's messages serve a run of candidates and
+//! a block is read about once per segment holding its records. A failure to read one (a corrupt block) cannot be returned
 //! through tantivy's predicate, so it is kept in a [`Failure`] that fails
 //! the search afterwards: never a silently shorter answer.
 
@@ -76,16 +76,14 @@ impl SegmentDocPredicate for Check {
                 }
             };
         }
-        // No block: the record was deleted by retention meanwhile, and a
-        // page of hits would not find it either.
+        // No block: the record was deleted by retention since this
+        // search's snapshot of the index was taken, and a page of hits would
+        // not find it either (`docs/backends.md`, "Message regexes").
         match self.block.as_ref().and_then(|b| b.get(seq)) {
             None => false,
             Some(Ok(message)) => self.regex.is_match(&message),
             Some(Err(e)) => {
-                let e = Error::backend_msg(
-                    false,
-                    format!("the message of record {seq} in the record store is corrupt: {e}"),
-                );
+                let e = self.store.unreadable_message(seq, e);
                 self.failure.lock().get_or_insert(e);
                 false
             }

@@ -84,6 +84,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGINGEST_MAX_RECORD_BYTES", default_value_t = Limits::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
 
+    /// Most bytes a record's keyword fields may take to index, each value
+    /// with its dotted path (more: 400 naming the field). Default: four
+    /// times --max-record-bytes.
+    #[arg(long, env = "LOGINGEST_MAX_INDEXED_BYTES")]
+    pub max_indexed_bytes: Option<usize>,
+
     /// Most records in one request (more: 413).
     #[arg(long, env = "LOGINGEST_MAX_RECORDS", default_value_t = Limits::DEFAULT_MAX_RECORDS)]
     pub max_records: usize,

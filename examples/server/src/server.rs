@@ -112,10 +112,11 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     ingest.when_full = when_full;
     ingest.refresh_interval = Duration::from_millis(args.refresh_ms);
     ingest.observer = Some(Arc::clone(&metrics) as _);
-    let limits = Limits::default()
+    let mut limits = Limits::default()
         .max_body_bytes(args.max_body_bytes)
         .max_record_bytes(args.max_record_bytes)
         .max_records(args.max_records);
+    limits.max_indexed_bytes = args.max_indexed_bytes;
     let engine = Engine::builder()
         .shared_backend(backend)
         .ingest_config(ingest)

@@ -389,3 +389,32 @@ fn parsing_is_linear_in_the_number_of_keys() {
         Err(Error::InvalidRecord(e)) if e.reason == "duplicate field"
     ));
 }
+
+#[test]
+fn the_indexing_limit_counts_each_value_with_its_path_and_holds_exactly() {
+    // `level` 5 + `error` 5, `a.b` 3 + `x` 1 twice: 18 bytes to index.
+    let text = r#"{"message":"m","level":"error","a":{"b":["x","x"]}}"#;
+    let at = |limit: usize| {
+        let options = ParseOptions::default()
+            .limits(Limits::default().max_indexed_bytes(limit))
+            .receive_time(Timestamp(7));
+        parse_records(text.as_bytes(), &options)
+    };
+    assert_eq!(at(18).expect("exactly at the limit").len(), 1);
+    let Err(Error::InvalidRecord(e)) = at(17) else {
+        panic!("one byte over the limit must be refused");
+    };
+    assert_eq!(e.field.as_deref(), Some("a.b"));
+    assert!(
+        e.reason.contains("more than 17 bytes to index"),
+        "{}",
+        e.reason
+    );
+    assert_eq!(Limits::default().indexed_bytes_limit(), 4 << 20);
+    assert_eq!(
+        Limits::default()
+            .max_record_bytes(usize::MAX)
+            .indexed_bytes_limit(),
+        usize::MAX
+    );
+}

@@ -37,7 +37,7 @@ impl Codec {
         }
     }
 
-    fn from_byte(byte: u64) -> Result<Codec, DecodeError> {
+    fn from_byte(byte: u8) -> Result<Codec, DecodeError> {
         match byte {
             0 => Ok(Codec::Zstd),
             1 => Ok(Codec::Lz4),
@@ -122,7 +122,7 @@ pub(super) fn read_section(
     dictionary: Option<&DecoderDictionary<'static>>,
 ) -> Result<Vec<u8>, DecodeError> {
     let codec = if codecs {
-        Codec::from_byte(r.varint()?)?
+        Codec::from_byte(r.bytes(1)?[0])?
     } else {
         Codec::Zstd
     };
@@ -134,6 +134,11 @@ pub(super) fn read_section(
         .filter(|&l| l <= 1 << 30)
         .ok_or_else(|| bad("implausible section size"))?;
     let raw = match codec {
+        // lz4 expands at most 255-fold: a larger size is damage, refused
+        // before the decoder allocates it.
+        Codec::Lz4 if raw_len > compressed.len().saturating_mul(255).saturating_add(16) => {
+            return Err(bad("implausible section size"));
+        }
         Codec::Lz4 => lz4_flex::block::decompress(compressed, raw_len)
             .map_err(|e| bad(format!("lz4: {e}")))?,
         Codec::Zstd => {
@@ -155,7 +160,7 @@ pub(super) fn read_section(
 /// Steps over one section at `r` without decompressing it.
 pub(super) fn skip_section(r: &mut Reader<'_>, codecs: bool) -> Result<(), DecodeError> {
     if codecs {
-        Codec::from_byte(r.varint()?)?;
+        Codec::from_byte(r.bytes(1)?[0])?;
     }
     r.varint()?;
     let len = r.count()?;

@@ -9,16 +9,17 @@
 //! of the cost saved.
 //!
 //! The column holds each record's `message` as its JSON string text, in
-//! record order, when every record of the block put exactly one value in it.
-//! A record that did not scan (kept whole) or spelled the key with an escape
-//! breaks that; such a block is decoded whole and its messages read from
-//! the records' text.
+//! record order, when every record of the block put exactly one value in it
+//! (a key spelled with escapes names the column of the key it means). The
+//! encoder says so in the block's header; a block that does not say it (a
+//! record kept whole, or a block of format 1, whose header cannot) is
+//! decoded whole and its messages read from the records' text.
 
 use std::borrow::Cow;
 
 use super::{
     bad, decode, header, read_section, seqs, skip_section, DecodeError, Dictionaries, Header,
-    Reader, MESSAGE, WHOLE,
+    Reader, MESSAGE,
 };
 
 /// The sequence numbers and messages of one block's records.
@@ -85,9 +86,14 @@ pub(crate) fn decode_messages(
     dictionaries: Option<&Dictionaries>,
 ) -> Result<Messages, DecodeError> {
     let mut r = Reader { data, at: 0 };
-    let Header { n, names, codecs } = header(&mut r, dictionaries)?;
+    let Header {
+        n,
+        names,
+        codecs,
+        messages_aligned,
+    } = header(&mut r, dictionaries)?;
     let message = names.iter().position(|&name| name == MESSAGE);
-    let (Some(message), false) = (message, names.contains(&WHOLE)) else {
+    let (Some(message), Some(true)) = (message, messages_aligned) else {
         return from_records(data, dictionaries);
     };
     let seqs = seqs(&read_section(&mut r, codecs, None)?, n)?;
@@ -98,10 +104,8 @@ pub(crate) fn decode_messages(
     let dictionary = dictionaries.and_then(|d| d.decoder(MESSAGE));
     let raw = read_section(&mut r, codecs, dictionary)?;
     let mut column = Reader::over(&raw);
-    let count = column.varint()?;
-    if count != n as u64 {
-        // Some record's message is not in the column.
-        return from_records(data, dictionaries);
+    if column.varint()? != n as u64 {
+        return Err(bad("the message column's values do not match its records"));
     }
     let mut ends = Vec::with_capacity(n);
     let mut end = 0usize;
@@ -125,17 +129,19 @@ pub(crate) fn decode_messages(
 
 /// The messages of a block decoded whole, read from its records' text.
 fn from_records(data: &[u8], dictionaries: Option<&Dictionaries>) -> Result<Messages, DecodeError> {
+    /// A record's message; its other members are skipped unread.
+    #[derive(serde::Deserialize)]
+    struct Record<'a> {
+        #[serde(borrow)]
+        message: Cow<'a, str>,
+    }
     let block = decode(data, dictionaries)?;
     let mut json = Vec::new();
     let mut ends = Vec::with_capacity(block.len());
     for (_, _, source) in block.records() {
-        let record: serde_json::Value =
-            serde_json::from_str(source).map_err(|e| bad(format!("a record is not JSON: {e}")))?;
-        let message = record
-            .get(MESSAGE)
-            .and_then(|m| m.as_str())
-            .ok_or_else(|| bad("a record has no message"))?;
-        serde_json::to_writer(&mut json, message).expect("writes to a Vec");
+        let record: Record =
+            serde_json::from_str(source).map_err(|e| bad(format!("a record's message: {e}")))?;
+        serde_json::to_writer(&mut json, &record.message).expect("writes to a Vec");
         ends.push(json.len());
     }
     Ok(Messages {

@@ -48,6 +48,11 @@ impl Columns {
         put_varint(shape, id as u64);
     }
 
+    /// Values in the column `path` so far.
+    pub(super) fn count(&self, path: &str) -> u64 {
+        self.ids.get(path).map_or(0, |&id| self.values[id].count)
+    }
+
     pub(super) fn commit(&mut self) {
         self.pending.clear();
     }
@@ -133,7 +138,15 @@ pub(super) fn split(
                 if base > 0 {
                     path.push('.');
                 }
-                path.push_str(key);
+                // A key spelled with escapes names the column of the key it
+                // means (`"mess\u0061ge"` is `message`); the shape keeps
+                // the spelling.
+                if key.contains('\\') {
+                    let key: String = serde_json::from_slice(&text[i..end]).map_err(|_| ())?;
+                    path.push_str(&key);
+                } else {
+                    path.push_str(key);
+                }
                 shape.extend_from_slice(&text[i..end]);
                 i = end;
             }

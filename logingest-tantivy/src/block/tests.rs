@@ -256,13 +256,15 @@ fn derived_timestamps_and_time_units_round_trip() {
 }
 
 /// The messages of `texts` decoded as a block: each equal to the message
-/// serde reads from its record.
-fn check_messages(texts: &[String]) {
+/// serde reads from its record. Returns whether the header said the
+/// message column holds them in order.
+fn check_messages(texts: &[String]) -> Option<bool> {
     let mut block = Block::new();
     for (i, text) in texts.iter().enumerate() {
         block.push(10 + 2 * i as u64, i as i64, text);
     }
-    let messages = decode_messages(&encode(&block, 3, None), None).expect("decodes");
+    let encoded = encode(&block, 3, None);
+    let messages = decode_messages(&encoded, None).expect("decodes");
     for (i, text) in texts.iter().enumerate() {
         let record: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(
@@ -275,6 +277,9 @@ fn check_messages(texts: &[String]) {
     }
     assert!(messages.get(11).is_none());
     assert_eq!(messages.holds(11), !texts.is_empty() && texts.len() > 1);
+    header(&mut Reader::over(&encoded), None)
+        .unwrap()
+        .messages_aligned
 }
 
 #[test]
@@ -285,12 +290,18 @@ fn messages_come_from_their_column_or_else_from_the_records() {
         r#"{"message":"","metadata":{"message":"not the record's"}}"#,
         r#"{"message":"日本語 🎉","tags":["message"]}"#,
     ];
-    check_messages(&plain.map(str::to_owned));
-    // A key spelled with an escape is the message too, but not in the
-    // column: the block is read whole.
-    let mut escaped = plain.map(str::to_owned).to_vec();
+    let plain = plain.map(str::to_owned).to_vec();
+    assert_eq!(check_messages(&plain), Some(true));
+    // A key spelled with an escape is the message too, and its column.
+    let mut escaped = plain.clone();
     escaped.push(r#"{"mess\u0061ge":"escaped key"}"#.to_owned());
-    check_messages(&escaped);
+    assert_eq!(check_messages(&escaped), Some(true));
+    // A record with two values in the column (an empty key's object keeps
+    // its parent's path: the parser refuses such records, the codec must
+    // not trust that): the block is read whole.
+    let mut doubled = plain;
+    doubled.push(r#"{"":{"message":"inner"},"message":"outer"}"#.to_owned());
+    assert_eq!(check_messages(&doubled), Some(false));
 }
 
 #[test]
@@ -343,7 +354,7 @@ proptest! {
                 }
             })
             .collect();
-        check_messages(&texts);
+        prop_assert_eq!(check_messages(&texts), Some(true));
     }
 }
 
@@ -352,8 +363,14 @@ proptest! {
 fn format_1(encoded: &[u8]) -> Vec<u8> {
     let mut r = Reader::over(encoded);
     let columns = header(&mut r, None).unwrap().names.len();
+    // The same header without format 2's flags (after the dictionary set).
+    let mut fields = Reader::over(&encoded[4..]);
+    fields.varint().unwrap();
+    let flags_at = 4 + fields.at;
+    fields.varint().unwrap();
     let mut out = MAGIC_1.to_vec();
-    out.extend_from_slice(&encoded[4..r.at]);
+    out.extend_from_slice(&encoded[4..flags_at]);
+    out.extend_from_slice(&encoded[4 + fields.at..r.at]);
     let mut compression = Compression::new(3);
     for _ in 0..3 + columns {
         let raw = read_section(&mut r, true, None).unwrap();

@@ -231,3 +231,25 @@ fn a_long_path_repeated_by_many_values_is_refused_once_past_the_indexing_limit()
         error.reason
     );
 }
+
+#[test]
+fn the_indexing_limit_holds_exactly_as_the_parser_holds_it() {
+    let write = |limit: usize| {
+        let limits = Limits::default().max_indexed_bytes(limit);
+        let mut writer = RecordWriter::new(&limits);
+        writer.string("message", "m");
+        writer.string("level", "error");
+        writer.object("a");
+        writer.strings("b", &["x", "x"]);
+        writer.end();
+        writer.finish(Timestamp::from_nanos(0))
+    };
+    assert!(write(18).is_ok(), "exactly at the limit");
+    let error = write(17).unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("a.b"));
+    assert!(
+        error.reason.contains("more than 17 bytes to index"),
+        "{}",
+        error.reason
+    );
+}

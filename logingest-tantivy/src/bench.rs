@@ -21,7 +21,7 @@ use crate::index;
 /// backend's schema and message tokenizer registered.
 pub fn create_index(dir: &Path) -> tantivy::Result<Index> {
     let (schema, _) = index::schema();
-    let index = Index::create(MmapDirectory::open(dir)?, schema, Default::default())?;
+    let index = Index::create(MmapDirectory::open(dir)?, schema, index::settings())?;
     index::register_tokenizer(&index);
     Ok(index)
 }

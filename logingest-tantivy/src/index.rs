@@ -171,7 +171,7 @@ pub(crate) fn register_tokenizer(index: &Index) {
 /// The settings of a new index. No field is stored, yet tantivy's document
 /// store keeps an entry per document (its position, 4 bytes a record in
 /// lz4); zstd over large blocks keeps it small, and nothing reads it.
-fn settings() -> IndexSettings {
+pub(crate) fn settings() -> IndexSettings {
     IndexSettings {
         docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
         docstore_blocksize: 1 << 20,
@@ -179,10 +179,20 @@ fn settings() -> IndexSettings {
     }
 }
 
-/// Opens the index in `dir`, or creates it. An index of another schema
-/// (written by an older version) is removed and created anew: the index is
-/// derived data, and the backend re-indexes every record from the record
-/// store when the new index's commit says it holds none.
+/// The index's own file saying how its files are written, beside tantivy's
+/// (which it neither lists nor removes).
+const FORMAT_FILE: &str = "logingest-index-format";
+
+/// What [`FORMAT_FILE`] holds for an index of this version: its term
+/// dictionaries are tantivy's sstables (its `quickwit` feature), which the
+/// FST dictionaries of earlier versions cannot be read as.
+const FORMAT: &str = "sstable-terms\n";
+
+/// Opens the index in `dir`, or creates it. An index written otherwise (of
+/// another schema, or without this version's format file) is removed and
+/// created anew: the index is derived data, and the backend re-indexes every
+/// record from the record store when the new index's commit says it holds
+/// none.
 fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
     let open = |schema: Schema| {
         let directory = MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
@@ -191,14 +201,22 @@ fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
             .settings(settings())
             .open_or_create(directory)
     };
-    match open(schema.clone()) {
-        Err(tantivy::TantivyError::SchemaError(_)) => {
+    let format = dir.join(FORMAT_FILE);
+    let exists = dir.join("meta.json").exists();
+    let ours = std::fs::read_to_string(&format).is_ok_and(|f| f == FORMAT);
+    let index = match open(schema.clone()) {
+        Ok(index) if !exists || ours => Ok(index),
+        Ok(_) | Err(tantivy::TantivyError::SchemaError(_)) => {
             std::fs::remove_dir_all(dir)?;
             std::fs::create_dir_all(dir)?;
             open(schema)
         }
-        other => other,
+        Err(e) => Err(e),
+    }?;
+    if !ours {
+        std::fs::write(&format, FORMAT)?;
     }
+    Ok(index)
 }
 
 /// Opens (or creates) the index in `dir` with its reader, and the last

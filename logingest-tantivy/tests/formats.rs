@@ -5,7 +5,8 @@
 
 use logingest_core::query::parse_query;
 use logingest_core::{
-    parse_records, Backend, FacetRequest, HistogramRequest, ParseOptions, SearchRequest, Timestamp,
+    parse_records, Backend, FacetRequest, HistogramRequest, ParseOptions, Record, SearchRequest,
+    Timestamp,
 };
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
 
@@ -33,15 +34,21 @@ fn count(backend: &TantivyBackend, q: &str) -> u64 {
     backend.search(&request).unwrap().total
 }
 
+/// A directory holding `n` records, written and committed, its backend
+/// closed; and the records.
+fn written(n: usize) -> (tempfile::TempDir, Vec<Record>) {
+    let dir = tempfile::tempdir().unwrap();
+    let records = parse_records(body(n).as_bytes(), &ParseOptions::default()).unwrap();
+    let backend = TantivyBackend::open(dir.path(), config()).unwrap();
+    backend.write_batch(&records).unwrap();
+    backend.refresh().unwrap();
+    drop(backend);
+    (dir, records)
+}
+
 #[test]
 fn an_index_of_another_schema_is_rebuilt_from_the_record_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let records = parse_records(body(250).as_bytes(), &ParseOptions::default()).unwrap();
-    {
-        let backend = TantivyBackend::open(dir.path(), config()).unwrap();
-        backend.write_batch(&records).unwrap();
-        backend.refresh().unwrap();
-    }
+    let (dir, _) = written(250);
     // Replace the index by one of a different schema, as an older version
     // would have left it.
     let index_dir = dir.path().join("index");
@@ -62,13 +69,7 @@ fn an_index_of_another_schema_is_rebuilt_from_the_record_store() {
 
 #[test]
 fn a_damaged_block_is_an_error_naming_it_not_a_wrong_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let records = parse_records(body(300).as_bytes(), &ParseOptions::default()).unwrap();
-    {
-        let backend = TantivyBackend::open(dir.path(), config()).unwrap();
-        backend.write_batch(&records).unwrap();
-        backend.refresh().unwrap();
-    }
+    let (dir, records) = written(300);
     // Damage the second block (records 101..=200) in the file itself.
     let path = dir.path().join("records.sqlite");
     let data: Vec<u8> = {
@@ -138,4 +139,37 @@ fn unique_position(file: &[u8], data: &[u8]) -> usize {
             }
         })
         .expect("a unique stretch of the block's bytes is in the file")
+}
+
+#[test]
+fn an_index_without_this_versions_format_file_is_rebuilt() {
+    let (dir, _) = written(250);
+    let index_dir = dir.path().join("index");
+    let segments = || {
+        tantivy::Index::open_in_dir(&index_dir)
+            .unwrap()
+            .searchable_segment_ids()
+            .unwrap()
+    };
+    let before = segments();
+    assert!(!before.is_empty());
+    // An index of the same schema with FST term dictionaries (earlier
+    // versions) has no format file; its dictionaries cannot be read.
+    std::fs::remove_file(index_dir.join("logingest-index-format")).unwrap();
+
+    let backend = TantivyBackend::open(dir.path(), config()).unwrap();
+    assert_eq!(count(&backend, ""), 250);
+    assert_eq!(count(&backend, "\"number 7\""), 1);
+    drop(backend);
+    assert!(index_dir.join("logingest-index-format").exists());
+    let after = segments();
+    assert!(
+        after.iter().all(|id| !before.contains(id)),
+        "the index was kept, not rebuilt: {before:?} -> {after:?}"
+    );
+    // Opened again, it is kept.
+    let backend = TantivyBackend::open(dir.path(), config()).unwrap();
+    assert_eq!(count(&backend, ""), 250);
+    drop(backend);
+    assert_eq!(segments(), after);
 }

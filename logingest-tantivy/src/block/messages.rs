@@ -18,8 +18,8 @@
 use std::borrow::Cow;
 
 use super::{
-    bad, decode, header, read_section, seqs, skip_section, DecodeError, Dictionaries, Header,
-    Reader, MESSAGE,
+    bad, decode, header, read_section, seqs, skip_section, ColumnReader, DecodeError, Dictionaries,
+    Header, Reader, MESSAGE,
 };
 
 /// The sequence numbers and messages of one block's records.
@@ -103,22 +103,19 @@ pub(crate) fn decode_messages(
     }
     let dictionary = dictionaries.and_then(|d| d.decoder(MESSAGE));
     let raw = read_section(&mut r, codecs, dictionary)?;
-    let mut column = Reader::over(&raw);
-    if column.varint()? != n as u64 {
-        return Err(bad("the message column's values do not match its records"));
-    }
-    let mut ends = Vec::with_capacity(n);
-    let mut end = 0usize;
-    for _ in 0..n {
-        end = end
-            .checked_add(column.count()?)
-            .ok_or_else(|| bad("column too long"))?;
-        ends.push(end);
-    }
-    let start = column.at;
-    if raw.len() - start != end {
-        return Err(bad("column bytes do not match their lengths"));
-    }
+    let (start, ends) = {
+        let mut column = ColumnReader::new(&raw)?;
+        if column.remaining != n as u64 {
+            return Err(bad("the message column's values do not match its records"));
+        }
+        let start = raw.len() - column.bytes.data.len();
+        let mut ends = Vec::with_capacity(n);
+        for _ in 0..n {
+            column.next()?;
+            ends.push(column.bytes.at);
+        }
+        (start, ends)
+    };
     Ok(Messages {
         seqs,
         json: raw,

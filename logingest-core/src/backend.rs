@@ -403,21 +403,15 @@ pub struct Capabilities {
     pub persistent: bool,
     /// Whether several processes may write to the same storage at once.
     pub shared_storage: bool,
-    /// Whether every Rust regex construct is supported; if false, `search`
-    /// may answer [`crate::Error::InvalidQuery`] for some patterns and the
-    /// conformance kit accepts that (but never a wrong result).
-    pub full_regex: bool,
 }
 
 impl Capabilities {
-    /// Capabilities of a backend named `name`: not persistent, single writer,
-    /// full regex support.
+    /// Capabilities of a backend named `name`: not persistent, single writer.
     pub fn new(name: &'static str) -> Self {
         Capabilities {
             name,
             persistent: false,
             shared_storage: false,
-            full_regex: true,
         }
     }
 }

@@ -47,8 +47,8 @@ pub use error::{
 pub use eval::{matches, wildcard_matches};
 pub use memory::MemoryBackend;
 pub use parse::{
-    parse_ecs_document, parse_records, parse_records_metered, FieldError, Format, Limits,
-    ParseOptions, RecordWriter,
+    parse_ecs_document, parse_records, parse_records_metered, parse_stored_record, FieldError,
+    Format, Limits, ParseOptions, RecordWriter,
 };
 pub use record::{fields, Record};
 pub use timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};

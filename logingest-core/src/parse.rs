@@ -174,6 +174,32 @@ pub fn parse_records(input: &[u8], options: &ParseOptions) -> Result<Vec<Record>
     parse_records_metered(input, options, |_| Ok(()))
 }
 
+/// Parses one record read back from storage (its [`Record::source`] as
+/// stored), as backends do to rebuild an index or to verify a candidate.
+///
+/// The record passed the ingest limits when it was accepted, whatever they
+/// were then; re-checking it against today's defaults could refuse a record
+/// that is stored. So only the term limit applies (it is what an index can
+/// hold). `seq` only names the record in an error.
+pub fn parse_stored_record(seq: u64, source: &str) -> Result<Record> {
+    let limits = Limits::default()
+        .max_record_bytes(usize::MAX)
+        .max_body_bytes(usize::MAX)
+        .max_records(usize::MAX)
+        .max_depth(usize::MAX);
+    let options = ParseOptions::default()
+        .limits(limits)
+        .receive_time(Timestamp(0));
+    let mut records = parse_records(source.as_bytes(), &options)?;
+    match (records.pop(), records.is_empty()) {
+        (Some(record), true) => Ok(record),
+        _ => Err(Error::backend_msg(
+            false,
+            format!("stored record {seq} is not one JSON object"),
+        )),
+    }
+}
+
 /// [`parse_records`], telling `meter` about the memory the result takes as
 /// it grows, before each record is made: first the record list (once the
 /// body is framed), then each record's [`Record::memory`]. An error from

@@ -16,7 +16,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use logingest_core::query::Query;
 use logingest_core::{
     Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest, Ranked, Record,
     Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
@@ -30,6 +29,7 @@ use crate::outbox::{deliver_stored, Claim, Limit};
 use crate::pending::{Pending, Queue};
 use crate::store::Store;
 use crate::translate::to_dsl;
+use crate::verify;
 
 /// Key of the `meta` row recording a retention deletion in progress.
 const RETENTION_PENDING: &str = "retention_pending";
@@ -148,23 +148,62 @@ impl PgBackend {
         Store::destroy(&config.pg_url, &config.schema)
     }
 
-    /// Every value of `path` with its count, by composite pages.
-    fn facet_pages(&self, dsl: serde_json::Value, path: &str) -> Result<Vec<(String, u64)>> {
+    /// Every value of `path` with its count, by composite pages; `None`
+    /// when the cluster refuses the query's automaton.
+    fn facet_pages(
+        &self,
+        dsl: &serde_json::Value,
+        path: &str,
+    ) -> Result<Option<Vec<(String, u64)>>> {
         let mut counts = Vec::new();
         let mut after = path.to_owned();
         loop {
             let body = collect::facet_body(dsl.clone(), path, &after);
-            let (values, more) = collect::facet_page(&self.inner.index.search(&body)?, path)?;
+            let Some(answer) = self.inner.index.search(&body)? else {
+                return Ok(None);
+            };
+            let (values, more) = collect::facet_page(&answer, path)?;
             counts.extend(values);
             match more {
                 Some(next) => after = next,
-                None => return Ok(counts),
+                None => return Ok(Some(counts)),
             }
         }
     }
 
-    fn dsl(&self, query: &Query) -> Result<serde_json::Value> {
-        to_dsl(query)
+    /// The page of `request` at `ranked` (`limit + 1` positions), its
+    /// sources read from PG.
+    fn page(
+        &self,
+        total: u64,
+        ranked: Vec<(i64, u64)>,
+        request: &SearchRequest,
+    ) -> Result<SearchPage> {
+        let ranked = Ranked::from_nanos(ranked, request.limit);
+        let times = ranked.positions().iter().map(|&(t, _)| t.0);
+        let (min_ts, max_ts) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+        let seqs = ranked.seqs();
+        let mut sources = self.inner.store.sources(&seqs, min_ts, max_ts)?;
+        // A hit without a PG row was deleted by retention meanwhile.
+        Ok(ranked.into_page(total, seqs.iter().map(|seq| sources.remove(seq))))
+    }
+
+    /// The exact facet counts of `dsl`, `None` when the cluster refuses it.
+    fn facet_counts(
+        &self,
+        dsl: &serde_json::Value,
+        path: &str,
+    ) -> Result<Option<Vec<(String, u64)>>> {
+        let terms = collect::facet_terms_body(dsl.clone(), path);
+        let Some(answer) = self.inner.index.search(&terms)? else {
+            return Ok(None);
+        };
+        match collect::facet_terms(&answer, path)? {
+            Some(counts) => Ok(Some(counts)),
+            // Too many values for one `terms` answer to be exact: page
+            // through them all with a composite aggregation.
+            None => self.facet_pages(dsl, path),
+        }
     }
 }
 
@@ -173,7 +212,6 @@ impl Backend for PgBackend {
         let mut caps = Capabilities::new("pg");
         caps.persistent = true;
         caps.shared_storage = true;
-        caps.full_regex = false;
         caps
     }
 
@@ -211,42 +249,45 @@ impl Backend for PgBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
         request.validate()?;
         let query = request.time.within(&request.query);
-        let body = collect::page_body(self.dsl(&query)?, request);
-        let (total, ranked) = collect::page(&self.inner.index.search(&body)?)?;
-        let ranked = Ranked::from_nanos(ranked, request.limit);
-        let times = ranked.positions().iter().map(|&(t, _)| t.0);
-        let (min_ts, max_ts) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
-        let seqs = ranked.seqs();
-        let mut sources = self.inner.store.sources(&seqs, min_ts, max_ts)?;
-        // A hit without a PG row was deleted by retention meanwhile.
-        Ok(ranked.into_page(total, seqs.iter().map(|seq| sources.remove(seq))))
+        let plan = to_dsl(&query)?;
+        if !plan.verify {
+            let body = collect::page_body(plan.dsl.clone(), request);
+            if let Some(answer) = self.inner.index.search(&body)? {
+                let (total, ranked) = collect::page(&answer)?;
+                return self.page(total, ranked, request);
+            }
+        }
+        verify::search(&self.inner, &query, plan, request)
     }
 
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
         request.validate()?;
         let query = request.selection();
-        let body = collect::histogram_body(self.dsl(&query)?, request);
-        let counts = collect::histogram(&self.inner.index.search(&body)?, request)?;
-        Ok(Histogram::new(
-            request.start,
-            request.bucket_width(),
-            counts,
-        ))
+        let plan = to_dsl(&query)?;
+        if !plan.verify {
+            let body = collect::histogram_body(plan.dsl.clone(), request);
+            if let Some(answer) = self.inner.index.search(&body)? {
+                let counts = collect::histogram(&answer, request)?;
+                return Ok(Histogram::new(
+                    request.start,
+                    request.bucket_width(),
+                    counts,
+                ));
+            }
+        }
+        verify::histogram(&self.inner, plan, request)
     }
 
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         request.validate()?;
         let query = request.time.within(&request.query);
-        let dsl = self.dsl(&query)?;
-        let terms = collect::facet_terms_body(dsl.clone(), &request.field);
-        let exact = collect::facet_terms(&self.inner.index.search(&terms)?, &request.field)?;
-        let counts = match exact {
-            Some(counts) => counts,
-            // Too many values for one `terms` answer to be exact: page
-            // through them all with a composite aggregation.
-            None => self.facet_pages(dsl, &request.field)?,
-        };
-        Ok(request.top(counts))
+        let plan = to_dsl(&query)?;
+        if !plan.verify {
+            if let Some(counts) = self.facet_counts(&plan.dsl, &request.field)? {
+                return Ok(request.top(counts));
+            }
+        }
+        verify::facets(&self.inner, &query, plan, request)
     }
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {

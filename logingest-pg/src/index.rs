@@ -25,7 +25,7 @@
 //! (the `wildcard` type verifies regex candidates against `_source`); the
 //! record as sent is read from PostgreSQL.
 
-use logingest_core::{tokenize, Error, QueryError, Record, Result, Timestamp};
+use logingest_core::{tokenize, Error, Record, Result, Timestamp};
 use serde_json::{json, Value};
 
 use crate::config::PgConfig;
@@ -172,8 +172,11 @@ impl SearchIndex {
             })
     }
 
-    /// Runs a search body over every daily index.
-    pub(crate) fn search(&self, body: &Value) -> Result<Value> {
+    /// Runs a search body over every daily index; `None` when the cluster
+    /// refuses an automaton of the query (too complex to determinize, or
+    /// longer than `index.max_regex_length`): a property of the query,
+    /// which the caller answers another way (`crate::verify`).
+    pub(crate) fn search(&self, body: &Value) -> Result<Option<Value>> {
         let path = format!(
             "/{}/_search?ignore_unavailable=true&allow_no_indices=true",
             self.pattern
@@ -191,7 +194,11 @@ impl SearchIndex {
                     attempt += 1;
                     std::thread::sleep(SHARD_START_WAIT);
                 }
-                answer => return search_result(answer),
+                Ok(answer) => return Ok(Some(answer)),
+                Err(EsError::Status {
+                    status: 400, body, ..
+                }) if is_regex_limit(&body) => return Ok(None),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -280,31 +287,6 @@ impl SearchIndex {
         Ok(answer["_all"]["primaries"]["store"]["size_in_bytes"]
             .as_u64()
             .unwrap_or(0))
-    }
-}
-
-/// A search answer, or the error it means.
-fn search_result(answer: std::result::Result<Value, EsError>) -> Result<Value> {
-    match answer {
-        Ok(answer) => Ok(answer),
-        // A pattern the cluster refuses to run (an automaton too large to
-        // determinize, a regex over `index.max_regex_length`) is a property
-        // of the query, not a failure of the backend. Said in our words: the
-        // cluster's answer names its internal indices and automaton sizes.
-        Err(EsError::Status {
-            status: 400, body, ..
-        }) if is_regex_limit(&body) => Err(Error::InvalidQuery(QueryError::new(
-            0,
-            if body.contains("regex_length") {
-                "a regular expression is too long for the search cluster \
-                 (its index.max_regex_length); use a shorter pattern"
-            } else {
-                "a wildcard or regular expression is too complex for the search cluster \
-                 (its automaton exceeds 10,000 states; `?` or literals after a `*`, or \
-                 repetitions after `.*`, multiply states); use fewer of them"
-            },
-        ))),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -39,6 +39,7 @@ mod pending;
 mod pool;
 mod store;
 mod translate;
+mod verify;
 
 pub use backend::PgBackend;
 pub use config::PgConfig;

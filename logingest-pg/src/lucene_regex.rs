@@ -25,7 +25,9 @@
 //! (`(?-u)` beyond ASCII) and classes that match nothing. The translated
 //! pattern is meant for the `regexp` query with `flags: NONE`.
 
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::hir::{
+    Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition,
+};
 
 /// A Lucene regular expression equivalent to a Rust regex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +53,171 @@ fn unsupported(construct: impl Into<String>) -> Unsupported {
     }
 }
 
-/// Translates `pattern` (Rust syntax, unanchored).
-pub fn to_lucene(pattern: &str) -> Result<LuceneRegex, Unsupported> {
-    let hir = regex_syntax::ParserBuilder::new()
+/// Translates `pattern` (Rust syntax, unanchored) exactly, or names the
+/// construct Lucene cannot express.
+#[cfg(test)]
+fn to_lucene(pattern: &str) -> Result<LuceneRegex, Unsupported> {
+    translate(&parse(pattern)?)
+}
+
+/// A Lucene translation of a pattern that may match more than it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superset {
+    /// The Lucene pattern: everything the Rust pattern matches, and more
+    /// unless `exact`.
+    pub regex: LuceneRegex,
+    /// Whether it matches exactly what the Rust pattern matches.
+    pub exact: bool,
+    /// The length in characters of the longest run of literal characters
+    /// every match contains (a class of a few characters, as `(?i)` makes,
+    /// counts as one): what an n-gram index can narrow candidates by.
+    pub literal: usize,
+}
+
+/// Translates `pattern` exactly if Lucene can express it; otherwise
+/// translates a relaxed pattern that matches a superset: assertions Lucene
+/// lacks (`\b`, `\B`, `(?m)` anchors, ...) are dropped, then, if an anchor
+/// still sits where Lucene cannot anchor, every anchor. Dropping an
+/// assertion only removes a condition, so every value the pattern matches
+/// still matches. The caller verifies candidates with the pattern itself.
+pub fn to_lucene_superset(pattern: &str) -> Result<Superset, Unsupported> {
+    let hir = parse(pattern)?;
+    let literal = required_literal(&hir);
+    if let Ok(regex) = translate(&hir) {
+        return Ok(Superset {
+            regex,
+            exact: true,
+            literal,
+        });
+    }
+    let regex = translate(&relax(&hir, false))
+        .or_else(|_| translate(&relax(&hir, true)))
+        // Nothing is left to refuse; should that ever change, the widest
+        // superset is still right.
+        .unwrap_or_else(|_| LuceneRegex {
+            pattern: ".*".into(),
+            single: None,
+        });
+    Ok(Superset {
+        regex,
+        exact: false,
+        literal,
+    })
+}
+
+/// Most characters of a class that still counts as a literal character
+/// (`(?i)k` is `[Kk\u{212A}]`).
+const LITERAL_CLASS: usize = 4;
+
+/// See [`Superset::literal`].
+fn required_literal(hir: &Hir) -> usize {
+    if let Some(len) = fixed_literal(hir) {
+        return len;
+    }
+    match hir.kind() {
+        HirKind::Concat(parts) => {
+            let (mut best, mut run) = (0, 0);
+            for part in parts {
+                match fixed_literal(part) {
+                    Some(len) => run += len,
+                    None => {
+                        best = best.max(run).max(required_literal(part));
+                        run = 0;
+                    }
+                }
+            }
+            best.max(run)
+        }
+        HirKind::Alternation(branches) => branches.iter().map(required_literal).min().unwrap_or(0),
+        HirKind::Repetition(rep) if rep.min > 0 => required_literal(&rep.sub),
+        HirKind::Capture(cap) => required_literal(&cap.sub),
+        _ => 0,
+    }
+}
+
+/// The length of `hir` if it is a run of literal characters (zero-width
+/// assertions included), else `None`.
+fn fixed_literal(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(lit) => Some(String::from_utf8_lossy(&lit.0).chars().count()),
+        HirKind::Class(Class::Unicode(c)) => {
+            let chars: u32 = c
+                .ranges()
+                .iter()
+                .map(|r| u32::from(r.end()) - u32::from(r.start()) + 1)
+                .sum();
+            (chars as usize <= LITERAL_CLASS).then_some(1)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let bytes: usize = c
+                .ranges()
+                .iter()
+                .map(|r| usize::from(r.end() - r.start()) + 1)
+                .sum();
+            (bytes <= LITERAL_CLASS).then_some(1)
+        }
+        HirKind::Capture(cap) => fixed_literal(&cap.sub),
+        HirKind::Concat(parts) => parts.iter().map(fixed_literal).sum(),
+        HirKind::Repetition(rep) if Some(rep.min) == rep.max => {
+            Some(fixed_literal(&rep.sub)? * rep.min as usize)
+        }
+        _ => None,
+    }
+}
+
+fn parse(pattern: &str) -> Result<Hir, Unsupported> {
+    regex_syntax::ParserBuilder::new()
         .build()
         .parse(pattern)
-        .map_err(|e| unsupported(format!("a pattern Rust does not accept ({e})")))?;
-    let alts = expand(&hir)?;
+        .map_err(|e| unsupported(format!("a pattern Rust does not accept ({e})")))
+}
+
+/// `hir` without what Lucene cannot express, matching a superset of it:
+/// assertions other than `^`/`$` (and those too with `anchors`) become the
+/// empty pattern; a class that matches nothing or only bytes beyond ASCII
+/// becomes any character; a literal that is not UTF-8, any string.
+fn relax(hir: &Hir, anchors: bool) -> Hir {
+    match hir.kind() {
+        HirKind::Look(Look::Start | Look::End) if !anchors => hir.clone(),
+        HirKind::Look(_) => Hir::empty(),
+        HirKind::Literal(lit) if std::str::from_utf8(&lit.0).is_err() => {
+            Hir::repetition(Repetition {
+                min: 0,
+                max: None,
+                greedy: true,
+                sub: Box::new(any_char()),
+            })
+        }
+        HirKind::Class(Class::Bytes(c)) if c.ranges().iter().any(|r| r.end() > 0x7f) => any_char(),
+        HirKind::Class(Class::Unicode(c)) if c.ranges().is_empty() => any_char(),
+        HirKind::Class(Class::Bytes(c)) if c.ranges().is_empty() => any_char(),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(relax(&rep.sub, anchors)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(relax(&cap.sub, anchors)),
+            ..cap.clone()
+        }),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(|p| relax(p, anchors)).collect()),
+        HirKind::Alternation(parts) => {
+            Hir::alternation(parts.iter().map(|p| relax(p, anchors)).collect())
+        }
+        _ => hir.clone(),
+    }
+}
+
+/// Any one character, `\n` included.
+fn any_char() -> Hir {
+    Hir::class(Class::Unicode(ClassUnicode::new([ClassUnicodeRange::new(
+        '\0',
+        char::MAX,
+    )])))
+}
+
+fn translate(hir: &Hir) -> Result<LuceneRegex, Unsupported> {
+    let alts = expand(hir)?;
     let single = single_of_all(&alts);
     let printed: Vec<String> = alts
         .iter()
@@ -490,6 +650,68 @@ mod tests {
         ] {
             let u = to_lucene(p).expect_err(p);
             assert!(u.construct.contains(what), "{p}: {}", u.construct);
+        }
+    }
+
+    fn superset(p: &str) -> (String, bool) {
+        let s = to_lucene_superset(p).unwrap();
+        (s.regex.pattern, s.exact)
+    }
+
+    #[test]
+    fn required_literals() {
+        for (p, len) in [
+            ("Failed", 6),
+            (r"\bERROR\b", 5),
+            ("(?i)failed to", 9),
+            (r"(?i)\d+\b", 0),
+            (r"\b\d{2,}\b", 0),
+            ("ab(c|d)ef", 5),
+            ("ab(cx|dy)ef", 2),
+            ("(abc|abcd)x", 3),
+            ("(?m)^at ", 3),
+            ("x{3}", 3),
+            ("a+bcd", 3),
+            (r"\w+:", 1),
+        ] {
+            assert_eq!(to_lucene_superset(p).unwrap().literal, len, "{p}");
+        }
+    }
+
+    #[test]
+    fn supersets_drop_what_lucene_lacks() {
+        assert_eq!(superset("Failed"), (".*Failed.*".into(), true));
+        assert_eq!(superset(r"conn\b"), (".*conn.*".into(), false));
+        assert_eq!(superset(r"\bab\B"), (".*ab.*".into(), false));
+        // Multi-line anchors go; the text's own anchors stay.
+        assert_eq!(superset("(?m)^at "), (".*at .*".into(), false));
+        assert_eq!(superset(r"^a\b"), ("a.*".into(), false));
+        // An anchor Lucene cannot place: every anchor goes.
+        assert_eq!(superset("a^b|^c"), (".*(ab|c).*".into(), false));
+        assert_eq!(superset("(^a)*x$"), (".*((a))*x.*".into(), false));
+        // What every superset must keep: each value the pattern matches.
+        for p in [
+            r"conn\b",
+            r"\bab\B",
+            "(?m)^at ",
+            r"^a\b",
+            "a^b|^c",
+            "(^a)*x$",
+            r"(?m)x$\n",
+        ] {
+            let rust = regex::Regex::new(p).unwrap();
+            let lucene = to_lucene_superset(p).unwrap().regex.pattern;
+            // These Lucene patterns are valid Rust regexes too, where `.`
+            // must also match `\n` as in Lucene.
+            let whole = regex::Regex::new(&format!("^(?s:{lucene})$")).unwrap();
+            for text in [
+                "conn", "connect", "ab", "abc", "x ab", "a\nat b", "at", "ab c", "a", "c", "aax",
+                "x\n", "b ab",
+            ] {
+                if rust.is_match(text) {
+                    assert!(whole.is_match(text), "/{p}/ ({lucene}) misses {text:?}");
+                }
+            }
         }
     }
 }

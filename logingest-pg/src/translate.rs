@@ -12,11 +12,16 @@
 //! - regexes → [`crate::lucene_regex`] translates the Rust pattern into a
 //!   Lucene one matching whole values; on `raw` (a `wildcard` field: n-gram
 //!   candidates verified against the raw message) or on `kw` behind the
-//!   escaped path. A construct Lucene cannot express is an `InvalidQuery`
-//!   naming it (the backend declares `full_regex: false`);
+//!   escaped path. Where Lucene cannot express a construct (`\b`, `(?m)`
+//!   anchors, ...) the pattern without it matches a superset, and the plan
+//!   says to verify (see [`Dsl`]);
 //! - ranges → `range` on `ts` (a `long`: exact to the nanosecond);
 //! - `field:*` → `prefix` `path\0` (a value at the path) or `path.` (one below);
 //! - AND/OR/NOT → `bool` `filter` / `should` (at least one) / `must_not`.
+//!
+//! A query whose DSL is a superset ([`Plan::verify`]) is answered by
+//! [`crate::verify`]: every candidate the cluster selects is read from
+//! PostgreSQL and checked with core's reference evaluator before it counts.
 
 use std::ops::Bound;
 
@@ -26,9 +31,6 @@ use serde_json::{json, Value};
 
 use crate::index::{kw_text, RAW_PREFIX};
 use crate::lucene_regex;
-
-/// Builds query DSL (stateless).
-pub(crate) struct DslBuilder;
 
 /// A wildcard pattern in the syntax of the `wildcard` query: `*`, `?`, and
 /// `\` escaping a literal `*`, `?` or `\`.
@@ -68,19 +70,122 @@ pub(crate) fn lucene_literal(text: &str) -> String {
     out
 }
 
-/// The Lucene translation of a regex, or the error naming what Lucene lacks.
-fn lucene(pattern: &RegexPattern) -> Result<lucene_regex::LuceneRegex> {
-    lucene_regex::to_lucene(pattern.as_str()).map_err(|u| refused(pattern, &u.construct))
+/// A translated (sub)query: `over` selects every record the query matches
+/// and maybe more; `under`, when it differs, selects only records the query
+/// matches, maybe fewer. A subquery with no `under` is exact.
+///
+/// Two bounds because negation swaps them: `NOT q` matches at least what
+/// `NOT under(q)` selects and at most what `NOT over(q)` does. So `over` of
+/// the whole query is a superset of its matches whatever the nesting, and
+/// the backend verifies the candidates it selects when the query is inexact.
+#[derive(Debug, Clone)]
+pub(crate) struct Dsl {
+    over: Value,
+    under: Option<Value>,
 }
 
-fn refused(pattern: &RegexPattern, construct: &str) -> Error {
-    Error::InvalidQuery(QueryError::new(
-        0,
-        format!(
-            "regular expression /{}/ uses {construct}, which the PostgreSQL + Elasticsearch/OpenSearch backend cannot search; rewrite it without that construct",
-            pattern.as_str(),
+impl Dsl {
+    fn exact(dsl: Value) -> Self {
+        Dsl {
+            over: dsl,
+            under: None,
+        }
+    }
+
+    /// A leaf that selects a superset of its matches: nothing is certain.
+    fn superset(over: Value) -> Self {
+        Dsl {
+            over,
+            under: Some(json!({"match_none": {}})),
+        }
+    }
+
+    fn under(&self) -> &Value {
+        self.under.as_ref().unwrap_or(&self.over)
+    }
+}
+
+/// What the cluster is asked for a query.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// The query DSL: exactly the query's matches, or (with `verify`) a
+    /// superset of them.
+    pub dsl: Value,
+    /// Whether each record `dsl` selects must be checked with the reference
+    /// evaluator before it counts.
+    pub verify: bool,
+}
+
+/// Builds query DSL. `coarse` replaces every regex and wildcard by a bound
+/// with no automaton at all (for queries whose automaton the cluster
+/// refuses as too complex); otherwise only regex constructs Lucene cannot
+/// express make a query inexact.
+pub(crate) struct DslBuilder {
+    coarse: bool,
+}
+
+/// The regex leaf on `field`: exact, or a superset of its matches.
+fn regex_leaf(field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
+    let translated = lucene_regex::to_lucene_superset(pattern.as_str()).map_err(|u| {
+        Error::InvalidQuery(QueryError::new(
+            0,
+            format!(
+                "regular expression /{}/ is not valid: {}",
+                pattern.as_str(),
+                u.construct
+            ),
+        ))
+    })?;
+    let mut exact = translated.exact;
+    let lucene = translated.regex;
+    if matches!(field, Field::Message) && lucene.single.is_none() && translated.literal < RAW_NGRAM
+    {
+        // Without a literal of an n-gram's length, the `wildcard` field
+        // runs the automaton on the `_source` of every document the rest of
+        // the query selects (~150 µs each, measured); reading them from
+        // PostgreSQL and running the Rust regex costs a fraction of that.
+        return Ok(any_value(field));
+    }
+    let dsl = match field {
+        // `RAW_PREFIX` is no operator: written as is, unescaped.
+        Field::Message => match lucene.single {
+            // OpenSearch's `wildcard` field compares a pattern that
+            // matches one string by its text (see `lucene_regex`) and
+            // cannot read `\` or `"` there: then any continuation is
+            // allowed too, which is no single string, and verified.
+            Some(text) => match lucene_regex::single_string_pattern(&text) {
+                Some(escaped) => regexp("raw", format!("{RAW_PREFIX}{escaped}")),
+                None => {
+                    exact = false;
+                    regexp("raw", format!("{RAW_PREFIX}({}).*", lucene.pattern))
+                }
+            },
+            None => regexp("raw", format!("{RAW_PREFIX}({})", lucene.pattern)),
+        },
+        Field::Keyword(path) => regexp(
+            "kw",
+            // Parenthesised: the pattern may be a union of alternatives.
+            format!("{}({})", lucene_literal(&kw_text(path, "")), lucene.pattern),
         ),
-    ))
+    };
+    Ok(if exact {
+        Dsl::exact(dsl)
+    } else {
+        Dsl::superset(dsl)
+    })
+}
+
+/// The n-gram length of the `wildcard` field (`raw`).
+const RAW_NGRAM: usize = 3;
+
+/// The widest bound of a pattern leaf on `field`: records with a value at
+/// the path (a pattern on a keyword matches only such), any record for the
+/// message.
+fn any_value(field: &Field) -> Dsl {
+    Dsl::superset(match field {
+        Field::Message => json!({"match_all": {}}),
+        Field::Keyword(path) => json!({"prefix": {"kw": kw_text(path, "")}}),
+    })
 }
 
 fn regexp(field: &str, value: String) -> Value {
@@ -91,67 +196,64 @@ fn regexp(field: &str, value: String) -> Value {
     }}})
 }
 
+/// Combines children with `bool` `clause` (`filter` or `should`), both
+/// bounds; exact when every child is.
+fn combine(clause: &str, children: Vec<Dsl>) -> Dsl {
+    let node = |parts: Vec<Value>| match clause {
+        "should" => json!({"bool": {"should": parts, "minimum_should_match": 1}}),
+        _ => json!({"bool": {clause: parts}}),
+    };
+    let under = children
+        .iter()
+        .any(|c| c.under.is_some())
+        .then(|| node(children.iter().map(|c| c.under().clone()).collect()));
+    Dsl {
+        over: node(children.into_iter().map(|c| c.over).collect()),
+        under,
+    }
+}
+
 impl Translate for DslBuilder {
-    type Output = Value;
+    type Output = Dsl;
 
-    fn all(&mut self) -> Result<Value> {
-        Ok(json!({"match_all": {}}))
+    fn all(&mut self) -> Result<Dsl> {
+        Ok(Dsl::exact(json!({"match_all": {}})))
     }
 
-    fn keyword(&mut self, field: &str, value: &str) -> Result<Value> {
-        Ok(json!({"term": {"kw": kw_text(field, value)}}))
+    fn keyword(&mut self, field: &str, value: &str) -> Result<Dsl> {
+        Ok(Dsl::exact(json!({"term": {"kw": kw_text(field, value)}})))
     }
 
-    fn phrase(&mut self, tokens: &[String]) -> Result<Value> {
-        Ok(match tokens {
+    fn phrase(&mut self, tokens: &[String]) -> Result<Dsl> {
+        Ok(Dsl::exact(match tokens {
             [] => json!({"match_none": {}}),
             [token] => json!({"term": {"message": token}}),
             _ => json!({"match_phrase": {"message": {"query": tokens.join(" "), "slop": 0}}}),
-        })
+        }))
     }
 
-    fn wildcard(&mut self, field: &Field, pattern: &Wildcard) -> Result<Value> {
-        Ok(match field {
+    fn wildcard(&mut self, field: &Field, pattern: &Wildcard) -> Result<Dsl> {
+        if self.coarse {
+            return Ok(any_value(field));
+        }
+        Ok(Dsl::exact(match field {
             Field::Message => {
                 json!({"wildcard": {"message": {"value": wildcard_text("", &pattern.lowercased())}}})
             }
             Field::Keyword(path) => {
                 json!({"wildcard": {"kw": {"value": wildcard_text(&kw_text(path, ""), pattern)}}})
             }
-        })
+        }))
     }
 
-    fn regex(&mut self, field: &Field, pattern: &RegexPattern) -> Result<Value> {
-        let translated = lucene(pattern)?;
-        Ok(match field {
-            // `RAW_PREFIX` is no operator: written as is, unescaped.
-            Field::Message => match translated.single {
-                // OpenSearch's `wildcard` field compares a pattern that
-                // matches one string by its text (see `lucene_regex`).
-                Some(text) => {
-                    let Some(escaped) = lucene_regex::single_string_pattern(&text) else {
-                        return Err(refused(
-                            pattern,
-                            "`\\` or `\"` in a regex that matches one exact message",
-                        ));
-                    };
-                    regexp("raw", format!("{RAW_PREFIX}{escaped}"))
-                }
-                None => regexp("raw", format!("{RAW_PREFIX}({})", translated.pattern)),
-            },
-            Field::Keyword(path) => regexp(
-                "kw",
-                // Parenthesised: the pattern may be a union of alternatives.
-                format!(
-                    "{}({})",
-                    lucene_literal(&kw_text(path, "")),
-                    translated.pattern
-                ),
-            ),
-        })
+    fn regex(&mut self, field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
+        if self.coarse {
+            return Ok(any_value(field));
+        }
+        regex_leaf(field, pattern)
     }
 
-    fn range(&mut self, start: Bound<Timestamp>, end: Bound<Timestamp>) -> Result<Value> {
+    fn range(&mut self, start: Bound<Timestamp>, end: Bound<Timestamp>) -> Result<Dsl> {
         let mut range = serde_json::Map::new();
         match start {
             Bound::Included(t) => drop(range.insert("gte".into(), json!(t.0))),
@@ -166,32 +268,54 @@ impl Translate for DslBuilder {
         if range.is_empty() {
             return self.all();
         }
-        Ok(json!({"range": {"ts": range}}))
+        Ok(Dsl::exact(json!({"range": {"ts": range}})))
     }
 
-    fn exists(&mut self, field: &str) -> Result<Value> {
-        Ok(json!({"bool": {"should": [
+    fn exists(&mut self, field: &str) -> Result<Dsl> {
+        Ok(Dsl::exact(json!({"bool": {"should": [
             {"prefix": {"kw": kw_text(field, "")}},
             {"prefix": {"kw": format!("{field}.")}}
-        ], "minimum_should_match": 1}}))
+        ], "minimum_should_match": 1}})))
     }
 
-    fn and(&mut self, children: Vec<Value>) -> Result<Value> {
-        Ok(json!({"bool": {"filter": children}}))
+    fn and(&mut self, children: Vec<Dsl>) -> Result<Dsl> {
+        Ok(combine("filter", children))
     }
 
-    fn or(&mut self, children: Vec<Value>) -> Result<Value> {
-        Ok(json!({"bool": {"should": children, "minimum_should_match": 1}}))
+    fn or(&mut self, children: Vec<Dsl>) -> Result<Dsl> {
+        Ok(combine("should", children))
     }
 
-    fn not(&mut self, child: Value) -> Result<Value> {
-        Ok(json!({"bool": {"must_not": [child]}}))
+    fn not(&mut self, child: Dsl) -> Result<Dsl> {
+        let not = |v: Value| json!({"bool": {"must_not": [v]}});
+        Ok(match child.under {
+            None => Dsl::exact(not(child.over)),
+            Some(under) => Dsl {
+                over: not(under),
+                under: Some(not(child.over)),
+            },
+        })
     }
 }
 
-/// The DSL of `query`.
-pub(crate) fn to_dsl(query: &logingest_core::query::Query) -> Result<Value> {
-    logingest_core::query::translate(query, &mut DslBuilder)
+/// The plan of `query`: exact DSL where Lucene can express every part of
+/// it, else a superset to verify.
+pub(crate) fn to_dsl(query: &logingest_core::query::Query) -> Result<Plan> {
+    plan(query, false)
+}
+
+/// The plan of `query` without any automaton (every regex and wildcard a
+/// bound to verify): for a query whose automaton the cluster refuses.
+pub(crate) fn coarse_dsl(query: &logingest_core::query::Query) -> Result<Plan> {
+    plan(query, true)
+}
+
+fn plan(query: &logingest_core::query::Query, coarse: bool) -> Result<Plan> {
+    let dsl = logingest_core::query::translate(query, &mut DslBuilder { coarse })?;
+    Ok(Plan {
+        verify: dsl.under.is_some(),
+        dsl: dsl.over,
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +324,9 @@ mod tests {
     use logingest_core::query::parse_query;
 
     fn dsl(q: &str) -> Value {
-        to_dsl(&parse_query(q).unwrap()).unwrap()
+        let plan = to_dsl(&parse_query(q).unwrap()).unwrap();
+        assert!(!plan.verify, "{q}");
+        plan.dsl
     }
 
     #[test]

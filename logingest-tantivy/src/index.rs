@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use logingest_core::{parse_records, Error, Limits, ParseOptions, Record, Result, Timestamp};
+use logingest_core::{parse_stored_record, Error, Record, Result, Timestamp};
 use parking_lot::Mutex;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::RangeQuery;
@@ -237,25 +237,6 @@ fn open_index(dir: &Path) -> tantivy::Result<(Index, IndexReader, u64)> {
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
     Ok((index, reader, committed_through))
-}
-
-/// Parses a record read back from SQLite (recovery).
-fn stored_record(seq: u64, source: &str) -> Result<Record> {
-    // The record passed the ingest limits when it was accepted, whatever
-    // they were then; re-checking it against today's defaults could make
-    // the directory impossible to open. Only the term limit stays: it is
-    // what the index can hold.
-    let limits = Limits::default()
-        .max_record_bytes(usize::MAX)
-        .max_body_bytes(usize::MAX)
-        .max_records(usize::MAX)
-        .max_depth(usize::MAX);
-    let options = ParseOptions::default()
-        .limits(limits)
-        .receive_time(Timestamp(0));
-    parse_records(source.as_bytes(), &options)?
-        .pop()
-        .ok_or_else(|| Error::backend_msg(false, format!("stored record {seq} is empty")))
 }
 
 /// What a queued document is assumed to cost beyond twice its record's
@@ -523,7 +504,7 @@ impl SearchIndex {
         }
         let from = state.committed_through;
         let scanned = scan(from, &mut |seq, source| {
-            let record = stored_record(seq, source)?;
+            let record = parse_stored_record(seq, source)?;
             state.add(seq, vec![document(&self.fields, seq, &record)])
         });
         match scanned {

@@ -58,11 +58,6 @@ fn differential_loghub() {
 }
 
 #[test]
-fn complex_wildcards() {
-    logingest_core::testkit::conformance::complex_wildcards(&mut Tantivy::new());
-}
-
-#[test]
 fn a_second_process_cannot_open_the_directory() {
     let first = Tantivy::new();
     // Another open file description of the same lock file conflicts even in

@@ -87,7 +87,7 @@ pub const WORDS: &[&str] = &[
 
 /// Separators between words; each non-alphanumeric one splits tokens.
 const SEPARATORS: &[&str] = &[
-    " ", " ", " ", ", ", ".", ":", "-", "/", "_", "\"", "'", "\t", " (", ") ", "=", "é",
+    " ", " ", " ", ", ", ".", ":", "-", "/", "_", "\"", "'", "\t", " (", ") ", "=", "é", "\n",
 ];
 
 const LEVELS: &[&str] = &["error", "warn", "info", "debug", "ERROR", "Info"];

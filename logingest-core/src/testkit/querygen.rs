@@ -116,6 +116,49 @@ pub fn random_query(rng: &mut ChaCha8Rng, vocab: &Vocabulary, depth: u32) -> Que
     }
 }
 
+/// `query` if it has a regex; otherwise `query` combined with a random
+/// regex leaf (AND, OR, AND NOT, or the leaf alone), so that a run can make
+/// a share of its queries exercise regexes, the construct backends
+/// translate least directly.
+pub fn with_regex(rng: &mut ChaCha8Rng, vocab: &Vocabulary, query: Query) -> Query {
+    if has_regex(&query) {
+        return query;
+    }
+    let leaf = regex_leaf(rng, vocab);
+    match rng.random_range(0..4) {
+        0 => leaf,
+        1 => Query::And(vec![query, leaf]),
+        2 => Query::Or(vec![leaf, query]),
+        _ => Query::And(vec![query, Query::Not(Box::new(leaf))]),
+    }
+}
+
+/// Whether `query` has a regex anywhere.
+pub fn has_regex(query: &Query) -> bool {
+    match query {
+        Query::Regex { .. } => true,
+        Query::And(c) | Query::Or(c) => c.iter().any(has_regex),
+        Query::Not(c) => has_regex(c),
+        _ => false,
+    }
+}
+
+fn regex_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
+    if rng.random_bool(0.5) {
+        Query::Regex {
+            field: Field::Message,
+            pattern: message_regex(rng, vocab),
+        }
+    } else {
+        let field = vocab.path(rng);
+        let value = vocab.value(rng, &field);
+        Query::Regex {
+            field: Field::Keyword(field),
+            pattern: keyword_regex(rng, &value),
+        }
+    }
+}
+
 fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
     match rng.random_range(0..14) {
         0 => Query::All,
@@ -142,18 +185,7 @@ fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
                 pattern: wildcard_from(rng, &value),
             }
         }
-        8 => Query::Regex {
-            field: Field::Message,
-            pattern: message_regex(rng, vocab),
-        },
-        9 => {
-            let field = vocab.path(rng);
-            let value = vocab.value(rng, &field);
-            Query::Regex {
-                field: Field::Keyword(field),
-                pattern: keyword_regex(rng, &value),
-            }
-        }
+        8 | 9 => regex_leaf(rng, vocab),
         10 | 11 => {
             let (a, b) = (vocab.time(rng), vocab.time(rng));
             let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
@@ -229,31 +261,51 @@ fn wildcard_from(rng: &mut ChaCha8Rng, text: &str) -> Wildcard {
 }
 
 fn message_regex(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> RegexPattern {
-    let word = vocab.tokens(rng).swap_remove(0);
+    let word = regex::escape(&vocab.tokens(rng).swap_remove(0));
+    let other = regex::escape(&vocab.tokens(rng).swap_remove(0));
     let templates = [
-        regex::escape(&word),
-        format!("(?i){}", regex::escape(&word)),
-        format!("^{}", regex::escape(&word)),
-        format!("{}$", regex::escape(&word)),
+        word.clone(),
+        format!("(?i){word}"),
+        format!("^{word}"),
+        format!("{word}$"),
         r"\d{3,}".to_owned(),
-        r"conn(ect|ection)\b".to_owned(),
         r"[A-Z]{2,}".to_owned(),
         r"\s\s".to_owned(),
         r"^$".to_owned(),
         r"日本|café".to_owned(),
+        // Constructs Lucene cannot express (the pg backend verifies them).
+        r"conn(ect|ection)\b".to_owned(),
+        format!(r"\b{word}\b"),
+        format!(r"(?i)\b{word}"),
+        format!(r"{word}\B"),
+        format!("(?m)^{word}"),
+        format!("(?m){word}$"),
+        format!(r"(?i)\b({word}|{other})\b"),
+        r"(?i)\d+\b".to_owned(),
+        r"\b\d{2,}\b".to_owned(),
+        r"(?m)^\w+[:.]".to_owned(),
+        r"[[:alpha:]]+\d\b".to_owned(),
+        format!("{word}|^{other}$"),
     ];
     RegexPattern::new(templates.choose(rng).expect("non-empty")).expect("template regexes compile")
 }
 
 fn keyword_regex(rng: &mut ChaCha8Rng, value: &str) -> RegexPattern {
-    let prefix: String = value.chars().take(3).collect();
+    let prefix = regex::escape(&value.chars().take(3).collect::<String>());
+    let infix = regex::escape(&value.chars().skip(1).take(3).collect::<String>());
     let templates = [
-        format!("^{}", regex::escape(&prefix)),
-        regex::escape(&value.chars().skip(1).take(3).collect::<String>()),
+        format!("^{prefix}"),
+        infix.clone(),
         r"-\d+$".to_owned(),
         r"(?i)^server".to_owned(),
         r"^(true|false)$".to_owned(),
         r"\.".to_owned(),
+        // Constructs Lucene cannot express (the pg backend verifies them).
+        format!(r"\b{prefix}"),
+        format!(r"(?i){infix}\B"),
+        format!("(?m)^{prefix}"),
+        r"\d\b".to_owned(),
+        r"\b(true|false)\b".to_owned(),
     ];
     RegexPattern::new(templates.choose(rng).expect("non-empty")).expect("template regexes compile")
 }

@@ -10,6 +10,7 @@
 
 mod aggregate;
 mod query;
+mod regex;
 mod storage;
 
 pub use aggregate::{
@@ -21,6 +22,7 @@ pub use query::{
     ordering_ties_follow_sequence, sample_queries_of_product, time_range_edges,
     total_is_exact_beyond_the_page, unicode_text_and_values,
 };
+pub use regex::word_boundary_regexes_on_real_logs;
 pub use storage::{
     durability_survives_reopen, empty_batch_is_a_no_op, retention_deletes_older_records,
     round_trip_exactly_as_sent, sequence_numbers_are_contiguous, shared_storage_is_shared,
@@ -55,6 +57,8 @@ macro_rules! conformance_tests {
             cursor_pages_under_concurrent_ingest,
             total_is_exact_beyond_the_page,
             unicode_text_and_values,
+            complex_wildcards,
+            word_boundary_regexes_on_real_logs,
             large_messages,
             histogram_counts,
             facets_top_values,

@@ -22,7 +22,7 @@ use std::path::Path;
 
 pub use query::check_query;
 pub use records::check_records;
-pub use translation::{check_translation, has_regex, translation_corpus, write_corpus, Written};
+pub use translation::{check_translation, translation_corpus, write_corpus, Written};
 
 /// Runs `check` on every file of `dir` (a seed corpus), each under
 /// `catch_unwind`, and panics naming every file whose check failed. An empty

@@ -1,0 +1,234 @@
+//! Queries the cluster cannot answer exactly, answered by verifying
+//! candidates on the node.
+//!
+//! Lucene's regular expressions lack word boundaries, multi-line anchors and
+//! anchors inside a pattern, and the cluster refuses automata beyond its
+//! state or length limits. Such a query still runs, with exactly the
+//! reference evaluator's result: its plan ([`crate::translate::Plan`])
+//! selects a *superset* of its matches, each candidate is read from
+//! PostgreSQL, parsed, and counted only if [`logingest_core::matches`] says
+//! so. Totals, pages, histograms and facets then come from the verified
+//! stream, so they agree with each other and with the other backends.
+//!
+//! The candidates are read `BATCH` at a time in `seq` order (`search_after`,
+//! no state on the cluster); each batch is one PostgreSQL read. Memory
+//! stays bounded: a page keeps its best `limit + 1` hits in a heap, a
+//! histogram its buckets, facets their values' counts. When the cluster
+//! refuses even the superset's automaton, the plan without any automaton
+//! ([`crate::translate::coarse_dsl`]) selects the candidates. The cost is
+//! proportional to the candidates, not the matches: see docs/backends.md
+//! for when this path is taken and what it costs.
+
+use std::collections::{BinaryHeap, HashMap};
+
+use logingest_core::query::Query;
+use logingest_core::{
+    matches, parse_stored_record, Error, FacetRequest, Facets, Histogram, HistogramRequest, Order,
+    Ranked, Record, Result, SearchPage, SearchRequest, Timestamp,
+};
+use serde_json::{json, Value};
+
+use crate::backend::Inner;
+use crate::translate::{coarse_dsl, Plan};
+
+/// Candidates per scroll page and PostgreSQL read.
+const BATCH: usize = 5_000;
+
+/// The page of `request` (whose query, time window included, is `query`).
+pub(crate) fn search(
+    inner: &Inner,
+    query: &Query,
+    plan: Plan,
+    request: &SearchRequest,
+) -> Result<SearchPage> {
+    let keep = request.limit.saturating_add(1);
+    // The first `keep` hits in the request's order: the heap's top is the
+    // last of those kept, popped when an earlier one arrives.
+    let mut best: BinaryHeap<(Place, u64, i64, String)> = BinaryHeap::new();
+    let mut total = 0u64;
+    each_match(inner, query, plan, |seq, record| {
+        total += 1;
+        let ts = record.timestamp();
+        if !request.after_cursor(ts, seq) {
+            return;
+        }
+        let place = Place::new(request.order, ts, seq);
+        if best.len() == keep {
+            match best.peek() {
+                Some((last, ..)) if place < *last => drop(best.pop()),
+                _ => return,
+            }
+        }
+        best.push((place, seq, ts.0, record.source().to_owned()));
+    })?;
+    let hits = best.into_sorted_vec();
+    let positions = hits.iter().map(|&(_, seq, ts, _)| (Timestamp(ts), seq));
+    let ranked = Ranked::new(positions.collect(), request.limit);
+    Ok(ranked.into_page(total, hits.into_iter().map(|(.., source)| Some(source))))
+}
+
+/// A hit's place in the order of a request: smaller comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Place(i128, i128);
+
+impl Place {
+    fn new(order: Order, ts: Timestamp, seq: u64) -> Self {
+        let (ts, seq) = (i128::from(ts.0), i128::from(seq));
+        match order {
+            Order::Asc => Place(ts, seq),
+            Order::Desc => Place(-ts, -seq),
+        }
+    }
+}
+
+/// The histogram of `request`.
+pub(crate) fn histogram(
+    inner: &Inner,
+    plan: Plan,
+    request: &HistogramRequest,
+) -> Result<Histogram> {
+    let mut counts = vec![0u64; request.bucket_count()];
+    each_match(inner, &request.selection(), plan, |_, record| {
+        if let Some(bucket) = request.bucket_of(record.timestamp()) {
+            counts[bucket] += 1;
+        }
+    })?;
+    Ok(Histogram::new(
+        request.start,
+        request.bucket_width(),
+        counts,
+    ))
+}
+
+/// The facets of `request` (whose query, time window included, is `query`).
+pub(crate) fn facets(
+    inner: &Inner,
+    query: &Query,
+    plan: Plan,
+    request: &FacetRequest,
+) -> Result<Facets> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    each_match(inner, query, plan, |_, record| {
+        // Each record counts once per distinct value.
+        let mut values: Vec<&str> = record.keyword_values(&request.field).collect();
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            match counts.get_mut(value) {
+                Some(count) => *count += 1,
+                None => drop(counts.insert(value.to_owned(), 1)),
+            }
+        }
+    })?;
+    Ok(request.top(counts))
+}
+
+/// Calls `found` with every record among the candidates of `plan` that
+/// `query` matches, in no particular order.
+fn each_match(
+    inner: &Inner,
+    query: &Query,
+    plan: Plan,
+    mut found: impl FnMut(u64, &Record),
+) -> Result<()> {
+    let coarse;
+    let (mut candidates, mut batch) = match Candidates::open(inner, &plan.dsl)? {
+        Some(open) => open,
+        None => {
+            coarse = coarse_dsl(query)?.dsl;
+            Candidates::open(inner, &coarse)?.ok_or_else(|| {
+                Error::backend_msg(false, "the search cluster refused a query without patterns")
+            })?
+        }
+    };
+    while !batch.is_empty() {
+        let (min_ts, max_ts) = batch
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &(ts, _)| {
+                (lo.min(ts), hi.max(ts))
+            });
+        let seqs: Vec<u64> = batch.iter().map(|&(_, seq)| seq).collect();
+        let mut sources = inner.store.sources(&seqs, min_ts, max_ts)?;
+        for seq in seqs {
+            // A candidate without a row was deleted by retention meanwhile.
+            let Some(source) = sources.remove(&seq) else {
+                continue;
+            };
+            let record = parse_stored_record(seq, &source)?;
+            if matches(query, &record) {
+                found(seq, &record);
+            }
+        }
+        batch = candidates.page()?.ok_or_else(|| {
+            Error::backend_msg(false, "the search cluster refused a query it had answered")
+        })?;
+    }
+    Ok(())
+}
+
+/// `(ts, seq)` of some candidates.
+type Batch = Vec<(i64, u64)>;
+
+/// The candidates of a query, `(ts, seq)` of each, read in pages of
+/// `BATCH` in `seq` order with `search_after`: no state on the cluster, and
+/// one request when the candidates fit one page. (A sort on `seq`, an
+/// indexed `long`, lets the cluster skip documents below the last page.)
+struct Candidates<'a> {
+    inner: &'a Inner,
+    dsl: &'a Value,
+    after: Option<u64>,
+    done: bool,
+}
+
+impl<'a> Candidates<'a> {
+    /// The candidates of `dsl`; `None` when the cluster refuses its automaton.
+    fn open(inner: &'a Inner, dsl: &'a Value) -> Result<Option<(Self, Batch)>> {
+        let mut candidates = Candidates {
+            inner,
+            dsl,
+            after: None,
+            done: false,
+        };
+        Ok(candidates.page()?.map(|first| (candidates, first)))
+    }
+
+    /// The next page, empty after the last; `None` when refused.
+    fn page(&mut self) -> Result<Option<Batch>> {
+        if self.done {
+            return Ok(Some(Vec::new()));
+        }
+        let mut body = json!({
+            "query": {"bool": {"filter": [self.dsl]}},
+            "size": BATCH,
+            "sort": [{"seq": {"order": "asc"}}],
+            "_source": false,
+            "docvalue_fields": ["ts"],
+            "track_total_hits": false,
+        });
+        if let Some(after) = self.after {
+            body["search_after"] = json!([after]);
+        }
+        let Some(answer) = self.inner.index.search(&body)? else {
+            return Ok(None);
+        };
+        let hits = answer["hits"]["hits"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let page = hits
+            .iter()
+            .map(
+                |hit| match (hit["fields"]["ts"][0].as_i64(), hit["sort"][0].as_u64()) {
+                    (Some(ts), Some(seq)) => Ok((ts, seq)),
+                    _ => Err(Error::backend_msg(
+                        false,
+                        "unexpected search answer: a candidate without ts and seq",
+                    )),
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        self.done = page.len() < BATCH;
+        self.after = page.last().map(|&(_, seq)| seq);
+        Ok(Some(page))
+    }
+}

@@ -28,7 +28,7 @@ use crate::indexer::Indexer;
 use crate::outbox::{deliver_stored, Claim, Limit};
 use crate::pending::{Pending, Queue};
 use crate::store::Store;
-use crate::translate::to_dsl;
+use crate::translate::{coarse_dsl, to_dsl, Plan};
 use crate::verify;
 
 /// Key of the `meta` row recording a retention deletion in progress.
@@ -207,6 +207,12 @@ impl PgBackend {
     }
 }
 
+/// The plan of a query whose exact DSL the cluster refused (an automaton
+/// too large or too long): candidates selected without automata, verified.
+fn refused(query: &logingest_core::query::Query) -> Result<Plan> {
+    coarse_dsl(query)
+}
+
 impl Backend for PgBackend {
     fn capabilities(&self) -> Capabilities {
         let mut caps = Capabilities::new("pg");
@@ -249,13 +255,14 @@ impl Backend for PgBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchPage> {
         request.validate()?;
         let query = request.time.within(&request.query);
-        let plan = to_dsl(&query)?;
+        let mut plan = to_dsl(&query)?;
         if !plan.verify {
             let body = collect::page_body(plan.dsl.clone(), request);
             if let Some(answer) = self.inner.index.search(&body)? {
                 let (total, ranked) = collect::page(&answer)?;
                 return self.page(total, ranked, request);
             }
+            plan = refused(&query)?;
         }
         verify::search(&self.inner, &query, plan, request)
     }
@@ -263,7 +270,7 @@ impl Backend for PgBackend {
     fn histogram(&self, request: &HistogramRequest) -> Result<Histogram> {
         request.validate()?;
         let query = request.selection();
-        let plan = to_dsl(&query)?;
+        let mut plan = to_dsl(&query)?;
         if !plan.verify {
             let body = collect::histogram_body(plan.dsl.clone(), request);
             if let Some(answer) = self.inner.index.search(&body)? {
@@ -274,6 +281,7 @@ impl Backend for PgBackend {
                     counts,
                 ));
             }
+            plan = refused(&query)?;
         }
         verify::histogram(&self.inner, plan, request)
     }
@@ -281,11 +289,12 @@ impl Backend for PgBackend {
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         request.validate()?;
         let query = request.time.within(&request.query);
-        let plan = to_dsl(&query)?;
+        let mut plan = to_dsl(&query)?;
         if !plan.verify {
             if let Some(counts) = self.facet_counts(&plan.dsl, &request.field)? {
                 return Ok(request.top(counts));
             }
+            plan = refused(&query)?;
         }
         verify::facets(&self.inner, &query, plan, request)
     }

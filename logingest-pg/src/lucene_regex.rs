@@ -68,10 +68,6 @@ pub struct Superset {
     pub regex: LuceneRegex,
     /// Whether it matches exactly what the Rust pattern matches.
     pub exact: bool,
-    /// The length in characters of the longest run of literal characters
-    /// every match contains (a class of a few characters, as `(?i)` makes,
-    /// counts as one): what an n-gram index can narrow candidates by.
-    pub literal: usize,
 }
 
 /// Translates `pattern` exactly if Lucene can express it; otherwise
@@ -82,13 +78,8 @@ pub struct Superset {
 /// still matches. The caller verifies candidates with the pattern itself.
 pub fn to_lucene_superset(pattern: &str) -> Result<Superset, Unsupported> {
     let hir = parse(pattern)?;
-    let literal = required_literal(&hir);
     if let Ok(regex) = translate(&hir) {
-        return Ok(Superset {
-            regex,
-            exact: true,
-            literal,
-        });
+        return Ok(Superset { regex, exact: true });
     }
     let regex = translate(&relax(&hir, false))
         .or_else(|_| translate(&relax(&hir, true)))
@@ -101,69 +92,7 @@ pub fn to_lucene_superset(pattern: &str) -> Result<Superset, Unsupported> {
     Ok(Superset {
         regex,
         exact: false,
-        literal,
     })
-}
-
-/// Most characters of a class that still counts as a literal character
-/// (`(?i)k` is `[Kk\u{212A}]`).
-const LITERAL_CLASS: usize = 4;
-
-/// See [`Superset::literal`].
-fn required_literal(hir: &Hir) -> usize {
-    if let Some(len) = fixed_literal(hir) {
-        return len;
-    }
-    match hir.kind() {
-        HirKind::Concat(parts) => {
-            let (mut best, mut run) = (0, 0);
-            for part in parts {
-                match fixed_literal(part) {
-                    Some(len) => run += len,
-                    None => {
-                        best = best.max(run).max(required_literal(part));
-                        run = 0;
-                    }
-                }
-            }
-            best.max(run)
-        }
-        HirKind::Alternation(branches) => branches.iter().map(required_literal).min().unwrap_or(0),
-        HirKind::Repetition(rep) if rep.min > 0 => required_literal(&rep.sub),
-        HirKind::Capture(cap) => required_literal(&cap.sub),
-        _ => 0,
-    }
-}
-
-/// The length of `hir` if it is a run of literal characters (zero-width
-/// assertions included), else `None`.
-fn fixed_literal(hir: &Hir) -> Option<usize> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Some(0),
-        HirKind::Literal(lit) => Some(String::from_utf8_lossy(&lit.0).chars().count()),
-        HirKind::Class(Class::Unicode(c)) => {
-            let chars: u32 = c
-                .ranges()
-                .iter()
-                .map(|r| u32::from(r.end()) - u32::from(r.start()) + 1)
-                .sum();
-            (chars as usize <= LITERAL_CLASS).then_some(1)
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let bytes: usize = c
-                .ranges()
-                .iter()
-                .map(|r| usize::from(r.end() - r.start()) + 1)
-                .sum();
-            (bytes <= LITERAL_CLASS).then_some(1)
-        }
-        HirKind::Capture(cap) => fixed_literal(&cap.sub),
-        HirKind::Concat(parts) => parts.iter().map(fixed_literal).sum(),
-        HirKind::Repetition(rep) if Some(rep.min) == rep.max => {
-            Some(fixed_literal(&rep.sub)? * rep.min as usize)
-        }
-        _ => None,
-    }
 }
 
 fn parse(pattern: &str) -> Result<Hir, Unsupported> {
@@ -656,26 +585,6 @@ mod tests {
     fn superset(p: &str) -> (String, bool) {
         let s = to_lucene_superset(p).unwrap();
         (s.regex.pattern, s.exact)
-    }
-
-    #[test]
-    fn required_literals() {
-        for (p, len) in [
-            ("Failed", 6),
-            (r"\bERROR\b", 5),
-            ("(?i)failed to", 9),
-            (r"(?i)\d+\b", 0),
-            (r"\b\d{2,}\b", 0),
-            ("ab(c|d)ef", 5),
-            ("ab(cx|dy)ef", 2),
-            ("(abc|abcd)x", 3),
-            ("(?m)^at ", 3),
-            ("x{3}", 3),
-            ("a+bcd", 3),
-            (r"\w+:", 1),
-        ] {
-            assert_eq!(to_lucene_superset(p).unwrap().literal, len, "{p}");
-        }
     }
 
     #[test]

@@ -138,14 +138,6 @@ fn regex_leaf(field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
     })?;
     let mut exact = translated.exact;
     let lucene = translated.regex;
-    if matches!(field, Field::Message) && lucene.single.is_none() && translated.literal < RAW_NGRAM
-    {
-        // Without a literal of an n-gram's length, the `wildcard` field
-        // runs the automaton on the `_source` of every document the rest of
-        // the query selects (~150 µs each, measured); reading them from
-        // PostgreSQL and running the Rust regex costs a fraction of that.
-        return Ok(any_value(field));
-    }
     let dsl = match field {
         // `RAW_PREFIX` is no operator: written as is, unescaped.
         Field::Message => match lucene.single {
@@ -174,9 +166,6 @@ fn regex_leaf(field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
         Dsl::superset(dsl)
     })
 }
-
-/// The n-gram length of the `wildcard` field (`raw`).
-const RAW_NGRAM: usize = 3;
 
 /// The widest bound of a pattern leaf on `field`: records with a value at
 /// the path (a pattern on a keyword matches only such), any record for the

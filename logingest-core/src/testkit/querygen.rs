@@ -283,7 +283,7 @@ fn message_regex(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> RegexPattern {
         format!(r"(?i)\b({word}|{other})\b"),
         r"(?i)\d+\b".to_owned(),
         r"\b\d{2,}\b".to_owned(),
-        r"(?m)^\w+[:.]".to_owned(),
+        r"(?m)^[a-z]+[:.]".to_owned(),
         r"[[:alpha:]]+\d\b".to_owned(),
         format!("{word}|^{other}$"),
     ];

@@ -173,9 +173,10 @@ impl SearchIndex {
     }
 
     /// Runs a search body over every daily index; `None` when the cluster
-    /// refuses an automaton of the query (too complex to determinize, or
-    /// longer than `index.max_regex_length`): a property of the query,
-    /// which the caller answers another way (`crate::verify`).
+    /// refuses the query for one of its limits (an automaton too complex to
+    /// determinize, a pattern longer than `index.max_regex_length`, more
+    /// clauses than `indices.query.bool.max_clause_count`): a property of
+    /// the query, which the caller answers another way (`crate::verify`).
     pub(crate) fn search(&self, body: &Value) -> Result<Option<Value>> {
         self.search_with(body, "")
     }
@@ -208,7 +209,7 @@ impl SearchIndex {
                 Ok(answer) => return complete(answer),
                 Err(EsError::Status {
                     status: 400, body, ..
-                }) if is_regex_limit(&body) => return Ok(None),
+                }) if is_query_limit(&body) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -320,12 +321,13 @@ fn is_shard_starting(body: &str) -> bool {
 /// A search answer that covers every shard. The cluster answers 200 with
 /// the shards that failed left out (partial results); counting on such an
 /// answer would be a silently short total, so a failed shard is an error,
-/// or the regex refusal it reports (each shard compiles the automaton).
+/// or the refusal for a query limit it reports (each shard compiles the
+/// query).
 fn complete(answer: Value) -> Result<Option<Value>> {
     let failed = answer["_shards"]["failed"].as_u64().unwrap_or(0);
     if failed > 0 {
         let failures = answer["_shards"]["failures"].to_string();
-        if is_regex_limit(&failures) {
+        if is_query_limit(&failures) {
             return Ok(None);
         }
         return Err(Error::backend_msg(
@@ -339,13 +341,17 @@ fn complete(answer: Value) -> Result<Option<Value>> {
     Ok(Some(answer))
 }
 
-/// Whether an error answer is about a regex limit of the cluster.
-fn is_regex_limit(body: &str) -> bool {
+/// Whether an error answer is about a limit of the cluster on a query: an
+/// automaton too complex or a pattern too long, or too many clauses.
+fn is_query_limit(body: &str) -> bool {
     [
         "too_complex_to_determinize",
         "Determinizing",
         "max_regex_length",
         "regex_length",
+        "too_many_clauses",
+        "too_many_nested_clauses",
+        "maxClauseCount",
     ]
     .iter()
     .any(|needle| body.contains(needle))

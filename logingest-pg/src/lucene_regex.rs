@@ -19,11 +19,13 @@
 //!   Lucene pattern matches a whole value exactly when the Rust regex
 //!   matches somewhere in it.
 //!
-//! Anything else Lucene cannot express is refused with the construct named:
-//! `^`/`$` elsewhere than at the ends of a top-level alternative, multi-line
-//! anchors (`(?m)`), word boundaries (`\b`, `\B`), byte-oriented classes
-//! (`(?-u)` beyond ASCII) and classes that match nothing. The translated
-//! pattern is meant for the `regexp` query with `flags: NONE`.
+//! What Lucene cannot express exactly: `^`/`$` elsewhere than at the ends
+//! of a top-level alternative, multi-line anchors (`(?m)`), word boundaries
+//! (`\b`, `\B`), byte-oriented classes (`(?-u)` beyond ASCII) and classes
+//! that match nothing. [`to_lucene_superset`] then translates the pattern
+//! without them, which matches a superset, and says so: the backend
+//! verifies the candidates (`crate::verify`). The translated pattern is
+//! meant for the `regexp` query with `flags: NONE`.
 
 use regex_syntax::hir::{
     Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition,

@@ -137,12 +137,17 @@ fn each_match(
     // Only records stored when the query starts: a scan never chases the
     // records ingested while it runs.
     let last = inner.store.last_seq()?;
-    let (mut candidates, mut batch) = match Candidates::open(inner, &plan.dsl, last)? {
-        Some(open) => open,
-        None => Candidates::open(inner, &coarse_dsl(query)?.dsl, last)?.ok_or_else(|| {
-            Error::backend_msg(false, "the search cluster refused a query without patterns")
-        })?,
-    };
+    // The plan; if the cluster refuses it, the plan without automata; if
+    // it refuses that too (too many clauses), every record.
+    let mut open = Candidates::open(inner, &plan.dsl, last)?;
+    if open.is_none() {
+        open = Candidates::open(inner, &coarse_dsl(query)?.dsl, last)?;
+    }
+    if open.is_none() {
+        open = Candidates::open(inner, &json!({"match_all": {}}), last)?;
+    }
+    let (mut candidates, mut batch) = open
+        .ok_or_else(|| Error::backend_msg(false, "the search cluster refused to list records"))?;
     // Candidates and their sources are fetched on a thread of their own,
     // one batch ahead, while this one parses and checks the last batch.
     std::thread::scope(|scope| {

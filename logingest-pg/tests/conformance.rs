@@ -69,6 +69,7 @@ macro_rules! differential_random {
             let Some((pg, es)) = common::services() else { return };
             let config = DiffConfig::new($seed, 1_000, Corpus::Random(400)).from_env();
             let report = differential::run(&mut Pg::new(&pg, &es), &config);
+            eprintln!("{report:?}");
             // (A replay of a few queries may have none.)
             assert!(
                 report.queries < 1_000 || report.with_regex * 2 >= report.queries,
@@ -337,4 +338,40 @@ fn regexes_over_special_characters() {
             assert_eq!(page.total, want.len() as u64, "/{text}/ on {field}");
         }
     }
+}
+
+/// An OR of more terms than the cluster takes in one query
+/// (`indices.query.bool.max_clause_count`, 1,024) still runs, with the
+/// evaluator's answer: every record is a candidate then.
+#[test]
+fn a_query_beyond_the_clause_limit_runs() {
+    use logingest_core::query::Query;
+    use logingest_core::testkit::{corpus, write_all};
+    use logingest_core::{matches, Backend, SearchRequest};
+
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let h = Pg::new(&pg, &es);
+    let records = corpus::random_records(9, 300);
+    write_all(h.backend(), &records, 100);
+    let mut terms: Vec<Query> = (0..1_100)
+        .map(|i| Query::Keyword {
+            field: "resourceId".into(),
+            value: format!("no-such-{i}"),
+        })
+        .collect();
+    terms.push(Query::Keyword {
+        field: "level".into(),
+        value: "error".into(),
+    });
+    let query = Query::Or(terms);
+    let want = records.iter().filter(|r| matches(&query, r)).count() as u64;
+    assert!(want > 0);
+    let page = h
+        .backend()
+        .search(&SearchRequest::new(query).limit(10))
+        .expect("a long OR runs");
+    assert_eq!(page.total, want);
+    assert_eq!(page.hits.len() as u64, want.min(10));
 }

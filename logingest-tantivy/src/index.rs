@@ -5,7 +5,7 @@
 //! | field | type | why |
 //! |---|---|---|
 //! | `seq` | u64, fast | identity and tie order; joins hits back to SQLite |
-//! | `ts` | i64, indexed + fast | time ranges, order, histograms |
+//! | `ts` | i64, fast (a column, no postings) | time ranges (on the column), order, histograms |
 //! | `message` | text, our tokenizer, positions | terms, phrases, wildcards; not stored: regexes verify candidates on the record store's `message` column (`crate::verify`) |
 //! | `kw` | raw text `path\0value`, fast | keyword equality, wildcards, regexes (term dictionary), facets (fast column) |
 //! | `path` | raw text | `field:*`: every keyword path and each of its parents |

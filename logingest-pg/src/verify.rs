@@ -14,13 +14,14 @@
 //! no state on the cluster), up to the last `seq` stored when the query
 //! starts; each batch is one PostgreSQL read. Reading runs on a thread of
 //! its own, one batch ahead of the parsing and checking (~12 µs a candidate
-//! in all at 1M records, docs/performance.md). Memory
-//! stays bounded: a page keeps its best `limit + 1` hits in a heap, a
-//! histogram its buckets, facets their values' counts. When the cluster
-//! refuses even the superset's automaton, the plan without any automaton
-//! ([`crate::translate::coarse_dsl`]) selects the candidates. The cost is
-//! proportional to the candidates, not the matches: see docs/backends.md
-//! for when this path is taken and what it costs.
+//! in all at 1M records, docs/performance.md). Memory stays bounded: a page
+//! keeps its best `limit + 1` hits in a heap, a histogram its buckets,
+//! facets their values' counts. When the cluster refuses even the superset
+//! (an automaton too large, too many clauses), the plan without any
+//! automaton ([`crate::translate::coarse_dsl`]) selects the candidates, and
+//! if that too is refused, every record. The cost is proportional to the
+//! candidates, not the matches: see docs/backends.md for when this path is
+//! taken and what it costs.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -34,7 +35,7 @@ use serde_json::{json, Value};
 use crate::backend::Inner;
 use crate::translate::{coarse_dsl, Plan};
 
-/// Candidates per scroll page and PostgreSQL read.
+/// Candidates per page of the cluster and PostgreSQL read.
 const BATCH: usize = 5_000;
 
 /// The page of `request` (whose query, time window included, is `query`).
@@ -161,7 +162,13 @@ fn each_match(
                 }
                 batch = match candidates.page() {
                     Ok(Some(next)) => next,
-                    Ok(None) => Vec::new(),
+                    // Never a shorter answer: a refusal after the first
+                    // page is a failure.
+                    Ok(None) => {
+                        let refused = "the search cluster refused a query it had answered";
+                        let _ = sender.send(Err(Error::backend_msg(false, refused)));
+                        return;
+                    }
                     Err(e) => {
                         let _ = sender.send(Err(e));
                         return;

@@ -12,6 +12,9 @@
 //! Read path: translate the AST into query DSL ([`crate::translate`]), run
 //! one search over the daily indices for `(ts, seq)` of the page and the
 //! exact total ([`crate::collect`]), then read the page's sources from PG.
+//! A query the cluster cannot answer exactly (a regex construct Lucene
+//! lacks, a limit of the cluster) is answered from verified candidates
+//! ([`crate::verify`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -208,7 +211,8 @@ impl PgBackend {
 }
 
 /// The plan of a query whose exact DSL the cluster refused (an automaton
-/// too large or too long): candidates selected without automata, verified.
+/// too large or too long, too many clauses): candidates selected without
+/// automata (or, if that is refused too, every record), verified.
 fn refused(query: &logingest_core::query::Query) -> Result<Plan> {
     coarse_dsl(query)
 }

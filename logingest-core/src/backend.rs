@@ -6,6 +6,8 @@
 //! time. Request and reply types are `#[non_exhaustive]` structs with
 //! constructors, so fields can be added without breaking backends.
 
+use std::collections::HashMap;
+
 use crate::cursor::Cursor;
 use crate::error::{Error, QueryError, Result};
 use crate::query::Query;
@@ -326,6 +328,21 @@ impl FacetRequest {
             )));
         }
         Ok(())
+    }
+
+    /// Adds `record`, a matching record, to `counts`: one for each distinct
+    /// value it has at `field` (a record counts once per value, however
+    /// often it repeats it). For backends that count in the node.
+    pub fn count_record(&self, counts: &mut HashMap<String, u64>, record: &Record) {
+        let mut values: Vec<&str> = record.keyword_values(&self.field).collect();
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            match counts.get_mut(value) {
+                Some(count) => *count += 1,
+                None => drop(counts.insert(value.to_owned(), 1)),
+            }
+        }
     }
 
     /// The answer to this request from every value's count, in the order

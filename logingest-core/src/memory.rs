@@ -8,14 +8,14 @@
 //! until [`Backend::refresh`]. Clones share the same storage, which lets tests
 //! "reopen" it.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::backend::{
-    Backend, Capabilities, FacetCount, FacetRequest, Facets, Histogram, HistogramRequest, Order,
-    SearchPage, SearchRequest, Stats, WriteAck,
+    Backend, Capabilities, FacetRequest, Facets, Histogram, HistogramRequest, Order, SearchPage,
+    SearchRequest, Stats, WriteAck,
 };
 use crate::cursor::Ranked;
 use crate::error::Result;
@@ -118,22 +118,11 @@ impl Backend for MemoryBackend {
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         request.validate()?;
         let inner = self.inner.read();
-        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut counts = HashMap::new();
         for (_, r) in Self::visible(&inner, &request.query, |t| request.time.contains(t)) {
-            let mut values: Vec<&str> = r.keyword_values(&request.field).collect();
-            values.sort_unstable();
-            values.dedup();
-            for v in values {
-                *counts.entry(v).or_default() += 1;
-            }
+            request.count_record(&mut counts, r);
         }
-        let mut facets: Vec<FacetCount> = counts
-            .into_iter()
-            .map(|(v, c)| FacetCount::new(v.to_owned(), c))
-            .collect();
-        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        facets.truncate(request.size);
-        Ok(facets)
+        Ok(request.top(counts))
     }
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {

@@ -183,10 +183,13 @@ impl PgBackend {
         request: &SearchRequest,
     ) -> Result<SearchPage> {
         let ranked = Ranked::from_nanos(ranked, request.limit);
-        let times = ranked.positions().iter().map(|&(t, _)| t.0);
-        let (min_ts, max_ts) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+        let positions: Vec<(i64, u64)> = ranked
+            .positions()
+            .iter()
+            .map(|&(t, seq)| (t.0, seq))
+            .collect();
+        let mut sources = self.inner.store.sources(&positions)?;
         let seqs = ranked.seqs();
-        let mut sources = self.inner.store.sources(&seqs, min_ts, max_ts)?;
         // A hit without a PG row was deleted by retention meanwhile.
         Ok(ranked.into_page(total, seqs.iter().map(|seq| sources.remove(seq))))
     }

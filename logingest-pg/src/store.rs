@@ -340,18 +340,15 @@ impl Store {
         Ok(ack)
     }
 
-    /// The sources of `seqs` (records with `min_ts <= ts <= max_ts`, which
-    /// prunes the partitions searched). Missing ones were deleted by retention.
-    pub(crate) fn sources(
-        &self,
-        seqs: &[u64],
-        min_ts: i64,
-        max_ts: i64,
-    ) -> Result<HashMap<u64, String>> {
-        if seqs.is_empty() {
+    /// The sources of the records at `positions`, `(ts, seq)` each (their
+    /// times bound the partitions searched). Missing ones were deleted by
+    /// retention.
+    pub(crate) fn sources(&self, positions: &[(i64, u64)]) -> Result<HashMap<u64, String>> {
+        let Some(min_ts) = positions.iter().map(|&(ts, _)| ts).min() else {
             return Ok(HashMap::new());
-        }
-        let ids: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+        };
+        let max_ts = positions.iter().map(|&(ts, _)| ts).max().unwrap_or(min_ts);
+        let ids: Vec<i64> = positions.iter().map(|&(_, seq)| seq as i64).collect();
         let mut conn = self.pool.get()?;
         let rows = conn
             .query(

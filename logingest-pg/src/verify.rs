@@ -113,16 +113,7 @@ pub(crate) fn facets(
 ) -> Result<Facets> {
     let mut counts: HashMap<String, u64> = HashMap::new();
     each_match(inner, query, plan, |_, record| {
-        // Each record counts once per distinct value.
-        let mut values: Vec<&str> = record.keyword_values(&request.field).collect();
-        values.sort_unstable();
-        values.dedup();
-        for value in values {
-            match counts.get_mut(value) {
-                Some(count) => *count += 1,
-                None => drop(counts.insert(value.to_owned(), 1)),
-            }
-        }
+        request.count_record(&mut counts, record);
     })?;
     Ok(request.top(counts))
 }
@@ -138,11 +129,15 @@ fn each_match(
     // Only records stored when the query starts: a scan never chases the
     // records ingested while it runs.
     let last = inner.store.last_seq()?;
-    // The plan; if the cluster refuses it, the plan without automata; if
-    // it refuses that too (too many clauses), every record.
+    // The plan; if the cluster refuses it, the plan without automata
+    // (unless that is the plan); if it refuses that too (too many
+    // clauses), every record.
     let mut open = Candidates::open(inner, &plan.dsl, last)?;
     if open.is_none() {
-        open = Candidates::open(inner, &coarse_dsl(query)?.dsl, last)?;
+        let coarse = coarse_dsl(query)?.dsl;
+        if coarse != plan.dsl {
+            open = Candidates::open(inner, &coarse, last)?;
+        }
     }
     if open.is_none() {
         open = Candidates::open(inner, &json!({"match_all": {}}), last)?;
@@ -197,14 +192,8 @@ fn each_match(
 
 /// The sequence numbers of `batch` and their sources, from PostgreSQL.
 fn fetch(inner: &Inner, batch: &Batch) -> Result<(Vec<u64>, HashMap<u64, String>)> {
-    let (min_ts, max_ts) = batch
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &(ts, _)| {
-            (lo.min(ts), hi.max(ts))
-        });
-    let seqs: Vec<u64> = batch.iter().map(|&(_, seq)| seq).collect();
-    let sources = inner.store.sources(&seqs, min_ts, max_ts)?;
-    Ok((seqs, sources))
+    let seqs = batch.iter().map(|&(_, seq)| seq).collect();
+    Ok((seqs, inner.store.sources(batch)?))
 }
 
 /// `(ts, seq)` of some candidates.

@@ -102,8 +102,8 @@ fn differential_loghub() {
 /// sub-microsecond times included.
 #[test]
 fn histograms_on_the_microsecond_grid() {
-    use logingest_core::testkit::{corpus, write_all};
-    use logingest_core::{matches, Backend, HistogramRequest, Timestamp};
+    use logingest_core::testkit::{corpus, reference_histogram, write_all};
+    use logingest_core::{Backend, HistogramRequest, Timestamp};
     use rand::{RngExt, SeedableRng};
 
     let Some((pg, es)) = common::services() else {
@@ -126,12 +126,7 @@ fn histograms_on_the_microsecond_grid() {
         let request =
             HistogramRequest::new(query, Timestamp(start), Timestamp(end), buckets as usize);
         assert_eq!(request.bucket_width(), width);
-        let mut want = vec![0u64; request.bucket_count()];
-        for r in records.iter().filter(|r| matches(&request.query, r)) {
-            if let Some(b) = request.bucket_of(r.timestamp()) {
-                want[b] += 1;
-            }
-        }
+        let want = reference_histogram(&records, &request);
         let got = h.backend().histogram(&request).expect("histogram");
         assert_eq!(
             got.counts, want,

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::corpus;
-use super::harness::{reference_facets, Harness};
+use super::harness::{reference_facets, reference_histogram, Harness};
 use super::querygen::{has_regex, random_query, with_regex, Vocabulary};
 use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
 use crate::error::Error;
@@ -340,12 +340,7 @@ fn check_histogram<B: Backend>(
     let start = a.min(b);
     let end = Timestamp(a.max(b).0 + 1 + rng.random_range(0..3_600_000_000_000i64));
     let request = HistogramRequest::new(ctx.query.clone(), start, end, rng.random_range(1..=60));
-    let mut want = vec![0u64; request.bucket_count()];
-    for e in expected.iter().filter(|e| matches(ctx.query, &e.record)) {
-        if let Some(i) = request.bucket_of(e.record.timestamp()) {
-            want[i] += 1;
-        }
-    }
+    let want = reference_histogram(expected.iter().map(|e| &e.record), &request);
     match backend.histogram(&request) {
         Ok(h)
             if h.counts == want && h.start == start && h.bucket_width == request.bucket_width() => {

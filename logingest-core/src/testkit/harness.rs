@@ -1,6 +1,6 @@
 //! How the kit gets a backend to test.
 
-use crate::backend::{Backend, WriteAck};
+use crate::backend::{Backend, HistogramRequest, WriteAck};
 use crate::record::Record;
 
 /// Owns one backend under test and its storage.
@@ -62,4 +62,22 @@ pub fn reference_facets<'a>(
     want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     want.truncate(size);
     want
+}
+
+/// The reference histogram of `request` over `records`: the records
+/// matching `request.query`, counted in the bucket of their time.
+pub fn reference_histogram<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    request: &HistogramRequest,
+) -> Vec<u64> {
+    let mut counts = vec![0u64; request.bucket_count()];
+    for record in records {
+        if !crate::eval::matches(&request.query, record) {
+            continue;
+        }
+        if let Some(bucket) = request.bucket_of(record.timestamp()) {
+            counts[bucket] += 1;
+        }
+    }
+    counts
 }

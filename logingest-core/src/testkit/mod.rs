@@ -31,4 +31,4 @@ pub mod querygen;
 pub mod services;
 pub mod small_disk;
 
-pub use harness::{reference_facets, write_all, Harness};
+pub use harness::{reference_facets, reference_histogram, write_all, Harness};

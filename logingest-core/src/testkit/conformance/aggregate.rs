@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::eval::matches;
 use crate::query::Query;
 use crate::testkit::corpus;
-use crate::testkit::harness::{reference_facets, write_all, Harness};
+use crate::testkit::harness::{reference_facets, reference_histogram, write_all, Harness};
 use crate::timestamp::Timestamp;
 
 /// Histogram buckets count exactly the matching records in each
@@ -25,12 +25,7 @@ pub fn histogram_counts<H: Harness>(h: &mut H) {
         let end = Timestamp(start.0 + span_hours * 3_600_000_000_000);
         let request = HistogramRequest::new(q(text), start, end, buckets);
         let got = h.backend().histogram(&request).expect("histogram");
-        let mut want = vec![0u64; request.bucket_count()];
-        for r in records.iter().filter(|r| matches(&request.query, r)) {
-            if let Some(b) = request.bucket_of(r.timestamp()) {
-                want[b] += 1;
-            }
-        }
+        let want = reference_histogram(&records, &request);
         assert_eq!(
             got.counts, want,
             "histogram of `{text}` over {span_hours} h in {buckets} buckets"

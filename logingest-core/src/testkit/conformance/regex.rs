@@ -12,7 +12,7 @@ use crate::backend::{Backend, FacetRequest, HistogramRequest, TimeRange};
 use crate::eval::matches;
 use crate::record::Record;
 use crate::testkit::corpus;
-use crate::testkit::harness::{reference_facets, write_all, Harness};
+use crate::testkit::harness::{reference_facets, reference_histogram, write_all, Harness};
 use crate::timestamp::Timestamp;
 use crate::tokenize::tokenize;
 
@@ -84,12 +84,7 @@ fn assert_aggregates<B: Backend>(backend: &B, records: &[Record], text: &str, ti
     let query = q(text);
     let (start, end) = (times[0], Timestamp(times[times.len() - 1].0 + 1));
     let request = HistogramRequest::new(query.clone(), start, end, 24);
-    let mut want = vec![0u64; request.bucket_count()];
-    for r in records.iter().filter(|r| matches(&query, r)) {
-        if let Some(bucket) = request.bucket_of(r.timestamp()) {
-            want[bucket] += 1;
-        }
-    }
+    let want = reference_histogram(records, &request);
     let got = backend
         .histogram(&request)
         .unwrap_or_else(|e| panic!("histogram of `{text}`: {e}"));

@@ -34,15 +34,17 @@ use std::time::Duration;
 
 use logingest_core::query::{translate, Query};
 use logingest_core::{
-    Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest, Ranked,
-    Record, Result, SearchPage, SearchRequest, Stats, Timestamp, WriteAck,
+    parse_stored_record, Backend, Capabilities, Error, FacetRequest, Facets, Histogram,
+    HistogramRequest, Ranked, Record, Result, SearchPage, SearchRequest, Stats, Timestamp,
+    WriteAck,
 };
 use parking_lot::{Condvar, Mutex};
 
-use crate::collect::{Buckets, Page, Values};
+use crate::collect::{Buckets, Page};
 use crate::config::TantivyConfig;
 use crate::dictionary::TermTexts;
 use crate::error;
+use crate::facets::{ValueFruit, Values};
 use crate::index::SearchIndex;
 use crate::store::Store;
 use crate::translate::QueryBuilder;
@@ -352,8 +354,23 @@ impl Backend for TantivyBackend {
         let query = request.time.within(&request.query);
         let values = Values {
             path: request.field.clone(),
+            column: self.inner.index.has_column(&request.field),
+            kw: self.inner.index.fields.kw,
         };
-        let counts = self.inner.run(&searcher, &query, &values)?;
+        let ValueFruit {
+            mut counts,
+            mut seqs,
+        } = self.inner.run(&searcher, &query, &values)?;
+        // Segments with few matches of a path without a column: their
+        // values, from the records. A record retention dropped since the
+        // searcher's snapshot is not counted (a page would not show it).
+        seqs.sort_unstable();
+        let sources = self.inner.store.sources(&seqs)?;
+        for (seq, source) in seqs.into_iter().zip(sources) {
+            if let Some(source) = source {
+                request.count_record(&mut counts, &parse_stored_record(seq, &source)?);
+            }
+        }
         Ok(request.top(counts))
     }
 

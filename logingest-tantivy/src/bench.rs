@@ -11,9 +11,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use logingest_core::Record;
+use parking_lot::Mutex;
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
+use crate::columns::KeywordColumns;
 use crate::config::TantivyConfig;
 use crate::index;
 
@@ -31,14 +33,27 @@ pub fn writer(index: &Index, config: &TantivyConfig) -> tantivy::Result<IndexWri
     index::writer(index, config)
 }
 
-/// The tantivy document the backend indexes for `record` with sequence `seq`.
+/// The tantivy document the backend indexes for `record` with sequence `seq`,
+/// its keyword columns decided by the default rule over the records passed
+/// here so far (as the backend decides them over the records it indexes).
 ///
 /// The schema's field handles are computed once, so this costs what the
 /// backend's own document building costs.
 pub fn document(seq: u64, record: &Record) -> TantivyDocument {
     static FIELDS: OnceLock<index::Fields> = OnceLock::new();
+    static COLUMNS: OnceLock<Mutex<KeywordColumns>> = OnceLock::new();
     let fields = FIELDS.get_or_init(|| index::schema().1);
-    index::document(fields, seq, record)
+    let columns = COLUMNS.get_or_init(|| {
+        let config = TantivyConfig::default();
+        Mutex::new(KeywordColumns::new(
+            config.column_paths,
+            config.column_window,
+            None,
+        ))
+    });
+    let mut columns = columns.lock();
+    columns.plan(std::slice::from_ref(record));
+    index::document(fields, &columns, seq, record)
 }
 
 /// The SQLite schema of the system of record (`blocks` of compressed

@@ -1,4 +1,5 @@
-//! Collectors: sorted pages with cursors, histograms and facets.
+//! Collectors: sorted pages with cursors, and histograms (facets:
+//! [`crate::facets`]).
 //!
 //! tantivy's `TopDocs` orders by one fast field; logingest orders by
 //! `(timestamp, seq)` with a cursor and an exact total, so [`Page`] counts
@@ -6,19 +7,16 @@
 //! cursor in a buffer with a threshold ([`TopRanks`]): a match whose
 //! timestamp alone puts it below the threshold costs one comparison, and
 //! `seq` is read only for the others. Histograms read the timestamp of every
-//! match, facets the keyword ordinals; none of them needs scores. Matches
+//! match; neither needs scores. Matches
 //! arrive in blocks of up to 64 documents (`collect_block`) when the segment
 //! has no deletions, and columns are read a block at a time.
 
-use std::collections::HashMap;
-use std::ops::Bound;
-
 use logingest_core::{Cursor, HistogramRequest, Order};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::Column;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::index::{names, KW_SEPARATOR};
+use crate::index::names;
 
 /// A position in the result order as one integer: larger comes first.
 fn rank(order: Order, ts: i64, seq: u64) -> u128 {
@@ -297,184 +295,6 @@ impl SegmentCollector for BucketsSegment {
 
     fn harvest(self) -> Vec<u64> {
         self.counts
-    }
-}
-
-/// Counts the values of one keyword path among matches (each record once
-/// per distinct value).
-pub(crate) struct Values {
-    pub path: String,
-}
-
-impl Collector for Values {
-    type Fruit = HashMap<String, u64>;
-    type Child = ValuesSegment;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<ValuesSegment> {
-        let column = segment.fast_fields().str(names::KW)?;
-        let range = match &column {
-            Some(column) => prefix_ords(column, &self.path)?,
-            None => (0, 0),
-        };
-        let counts = if range.1 - range.0 <= DENSE_COUNTS_MAX {
-            Counts::Dense(vec![0; (range.1 - range.0) as usize])
-        } else {
-            Counts::Sparse(HashMap::new())
-        };
-        Ok(ValuesSegment {
-            column,
-            range,
-            prefix_len: self.path.len() + KW_SEPARATOR.len_utf8(),
-            counts,
-            ords: Vec::new(),
-            matched: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(
-        &self,
-        fruits: Vec<HashMap<String, u64>>,
-    ) -> tantivy::Result<HashMap<String, u64>> {
-        let mut all: HashMap<String, u64> = HashMap::new();
-        for fruit in fruits {
-            for (value, count) in fruit {
-                *all.entry(value).or_default() += count;
-            }
-        }
-        Ok(all)
-    }
-}
-
-/// The term ordinals `[lo, hi)` of the column's terms that start with `path\0`.
-fn prefix_ords(column: &StrColumn, path: &str) -> tantivy::Result<(u64, u64)> {
-    let lo = format!("{path}{KW_SEPARATOR}");
-    // The separator is the smallest byte, so `path\x01` bounds the prefix.
-    let hi = format!("{path}\u{1}");
-    let dict = column.dictionary();
-    let (start, end) = dict.term_bounds_to_ord(
-        Bound::Included(lo.as_bytes()),
-        Bound::Excluded(hi.as_bytes()),
-    )?;
-    let n = dict.num_terms() as u64;
-    let lo = match start {
-        Bound::Included(o) => o,
-        Bound::Excluded(o) => o.saturating_add(1),
-        Bound::Unbounded => 0,
-    };
-    let hi = match end {
-        Bound::Included(o) => o.saturating_add(1),
-        Bound::Excluded(o) => o,
-        Bound::Unbounded => n,
-    };
-    Ok((lo.min(n), hi.min(n)))
-}
-
-/// Paths with at most this many values in a segment count into a vector
-/// indexed by term ordinal (8 bytes a value); larger ones into a map.
-const DENSE_COUNTS_MAX: u64 = 1 << 16;
-
-/// Counts per term ordinal of one segment.
-enum Counts {
-    /// Index `ord - lo`.
-    Dense(Vec<u64>),
-    Sparse(HashMap<u64, u64>),
-}
-
-/// Per-segment state of [`Values`].
-pub(crate) struct ValuesSegment {
-    column: Option<StrColumn>,
-    range: (u64, u64),
-    prefix_len: usize,
-    counts: Counts,
-    /// The term ordinals of the document being collected.
-    ords: Vec<u64>,
-    /// Those of them in `range`.
-    matched: Vec<u64>,
-}
-
-impl SegmentCollector for ValuesSegment {
-    type Fruit = HashMap<String, u64>;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        self.collect_block(&[doc]);
-    }
-
-    fn collect_block(&mut self, docs: &[DocId]) {
-        let Some(column) = &self.column else { return };
-        let ords = column.ords();
-        let (lo, hi) = self.range;
-        for &doc in docs {
-            // One bulk read of the document's ordinals (every keyword of
-            // the record is in this column), then the path's among them.
-            let rows = ords.index.value_row_ids(doc);
-            let n = rows.len();
-            if n == 0 {
-                continue;
-            }
-            self.ords.resize(n, 0);
-            ords.values
-                .get_range(u64::from(rows.start), &mut self.ords[..n]);
-            self.matched.clear();
-            self.matched.extend(
-                self.ords[..n]
-                    .iter()
-                    .copied()
-                    .filter(|o| *o >= lo && *o < hi),
-            );
-            if self.matched.len() > 1 {
-                // A record counts once per distinct value.
-                self.matched.sort_unstable();
-                self.matched.dedup();
-            }
-            for &ord in &self.matched {
-                match &mut self.counts {
-                    Counts::Dense(counts) => counts[(ord - lo) as usize] += 1,
-                    Counts::Sparse(counts) => *counts.entry(ord).or_default() += 1,
-                }
-            }
-        }
-    }
-
-    fn harvest(self) -> HashMap<String, u64> {
-        let Some(column) = &self.column else {
-            return HashMap::new();
-        };
-        let lo = self.range.0;
-        let mut counts: Vec<(u64, u64)> = match self.counts {
-            Counts::Dense(counts) => counts
-                .into_iter()
-                .enumerate()
-                .filter(|&(_, c)| c > 0)
-                .map(|(i, c)| (lo + i as u64, c))
-                .collect(),
-            Counts::Sparse(counts) => counts.into_iter().collect(),
-        };
-        // One pass over the dictionary for all ordinals, in order (looking
-        // each up alone decodes a dictionary block per value).
-        counts.sort_unstable();
-        let ords: Vec<u64> = counts.iter().map(|&(ord, _)| ord).collect();
-        let mut out = HashMap::with_capacity(counts.len());
-        let mut next = counts.iter();
-        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
-            let Some(&(_, count)) = next.next() else {
-                return;
-            };
-            if let Some(value) = term
-                .get(self.prefix_len..)
-                .and_then(|v| std::str::from_utf8(v).ok())
-            {
-                out.insert(value.to_owned(), count);
-            }
-        });
-        out
     }
 }
 

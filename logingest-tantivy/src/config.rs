@@ -71,6 +71,15 @@ pub struct TantivyConfig {
     /// blocks, trains dictionary sets when due). Default 1 s. `None`
     /// disables the thread (tools can call it themselves).
     pub upkeep_interval: Option<Duration>,
+    /// Most keyword paths given a column of their own in the index (for
+    /// facets); paths first seen after that many have none, and their
+    /// facets count postings instead. Default 1,000 (Elasticsearch's
+    /// default field limit of a mapping).
+    pub column_paths: usize,
+    /// Values of a path in one window of its column's cardinality check: a
+    /// path loses its column when a window's values are more than a quarter
+    /// distinct (unique ids). Default 4,096.
+    pub column_window: usize,
 }
 
 impl TantivyConfig {
@@ -94,6 +103,8 @@ impl Default for TantivyConfig {
             block_compression_level: 3,
             dictionary_records: 16_384,
             upkeep_interval: Some(Duration::from_secs(1)),
+            column_paths: 1_000,
+            column_window: 4_096,
         }
     }
 }
@@ -156,6 +167,18 @@ impl TantivyConfig {
     /// Sets the upkeep interval (`None`: no upkeep thread).
     pub fn upkeep_interval(mut self, interval: Option<Duration>) -> Self {
         self.upkeep_interval = interval;
+        self
+    }
+
+    /// Sets the most keyword paths with a column of their own.
+    pub fn column_paths(mut self, paths: usize) -> Self {
+        self.column_paths = paths;
+        self
+    }
+
+    /// Sets the window of the keyword columns' cardinality check.
+    pub fn column_window(mut self, values: usize) -> Self {
+        self.column_window = values;
         self
     }
 

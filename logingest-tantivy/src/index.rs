@@ -7,7 +7,8 @@
 //! | `seq` | u64, fast | identity and tie order; joins hits back to SQLite |
 //! | `ts` | i64, fast (a column, no postings) | time ranges (on the column), order, histograms |
 //! | `message` | text, our tokenizer, positions | terms, phrases, wildcards; not stored: regexes verify candidates on the record store's `message` column (`crate::verify`) |
-//! | `kw` | raw text `path\0value`, fast | keyword equality, wildcards, regexes (term dictionary), facets (fast column) |
+//! | `kw` | raw text `path\0value`, indexed only | keyword equality, wildcards, regexes (term dictionary); facets of paths without a column (postings) |
+//! | `col` | JSON, fast only: a column per keyword path | facets; only the paths [`KeywordColumns`] gives a column (not unique ids) |
 //! | `path` | raw text | `field:*`: every keyword path and each of its parents |
 //!
 //! The record itself (its exact source) is **not** stored here: SQLite has
@@ -25,7 +26,8 @@ use parking_lot::Mutex;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::RangeQuery;
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    Field, IndexRecordOption, JsonObjectOptions, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions,
 };
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::tokenizer::TextAnalyzer;
@@ -33,10 +35,15 @@ use tantivy::{
     Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
+use crate::columns::{KeywordColumns, SavedColumns};
 use crate::config::TantivyConfig;
 use crate::error;
 use crate::pending::{Batch, Pending};
 use crate::tokenizer::{self, MessageTokenizer};
+
+mod document;
+
+pub(crate) use document::{document, kw_text};
 
 /// Separates the path from the value in `kw` terms. No path contains it
 /// (paths come from JSON keys joined by dots, and `\0` cannot be typed in a
@@ -50,6 +57,7 @@ pub(crate) struct Fields {
     pub ts: Field,
     pub message: Field,
     pub kw: Field,
+    pub col: Field,
     pub path: Field,
 }
 
@@ -59,6 +67,7 @@ pub(crate) mod names {
     pub const TS: &str = "ts";
     pub const MESSAGE: &str = "message";
     pub const KW: &str = "kw";
+    pub const COL: &str = "col";
     pub const PATH: &str = "path";
 }
 
@@ -85,10 +94,11 @@ pub(crate) fn schema() -> (Schema, Fields) {
         .set_fieldnorms(false);
     let kw = builder.add_text_field(
         names::KW,
-        TextOptions::default()
-            .set_indexing_options(raw.clone())
-            .set_fast("raw"),
+        TextOptions::default().set_indexing_options(raw.clone()),
     );
+    // Not indexed: `kw` has the terms. Dots in keys are not expanded: each
+    // keyword path is one key (`crate::columns::column_name`).
+    let col = builder.add_json_field(names::COL, JsonObjectOptions::default().set_fast("raw"));
     let path = builder.add_text_field(
         names::PATH,
         TextOptions::default().set_indexing_options(raw),
@@ -100,47 +110,10 @@ pub(crate) fn schema() -> (Schema, Fields) {
             ts,
             message,
             kw,
+            col,
             path,
         },
     )
-}
-
-/// The `kw` term text of one keyword value.
-pub(crate) fn kw_text(path: &str, value: &str) -> String {
-    let mut text = String::with_capacity(path.len() + 1 + value.len());
-    text.push_str(path);
-    text.push(KW_SEPARATOR);
-    text.push_str(value);
-    text
-}
-
-/// The tantivy document of one record.
-pub(crate) fn document(fields: &Fields, seq: u64, record: &Record) -> TantivyDocument {
-    let mut doc = TantivyDocument::new();
-    doc.add_u64(fields.seq, seq);
-    doc.add_i64(fields.ts, record.timestamp().as_nanos());
-    doc.add_text(fields.message, record.message());
-    // Every path and each parent (`a.b.c` → `a.b`, `a`) answers `field:*`;
-    // sorted and deduplicated at the end, so a record with many keys costs
-    // n log n, not n².
-    let mut paths: Vec<&str> = Vec::new();
-    for (path, value) in record.keywords() {
-        doc.add_text(fields.kw, kw_text(path, value));
-        let mut p = path.as_str();
-        loop {
-            paths.push(p);
-            match p.rfind('.') {
-                Some(i) => p = &p[..i],
-                None => break,
-            }
-        }
-    }
-    paths.sort_unstable();
-    paths.dedup();
-    for p in paths {
-        doc.add_text(fields.path, p);
-    }
-    doc
 }
 
 /// Opens the index's writer with the configured threads and memory budget
@@ -185,11 +158,13 @@ const FORMAT_FILE: &str = "logingest-index-format";
 
 /// What [`FORMAT_FILE`] holds for an index of this version: its term
 /// dictionaries are tantivy's sstables (its `quickwit` feature), which the
-/// FST dictionaries of earlier versions cannot be read as.
-const FORMAT: &str = "sstable-terms\n";
+/// FST dictionaries of earlier versions cannot be read as, and its commits
+/// say which keyword paths have a column.
+const FORMAT: &str = "sstable-terms\nkeyword-columns\n";
 
 /// Opens the index in `dir`, or creates it. An index written otherwise (of
-/// another schema, or without this version's format file) is removed and
+/// another schema, without this version's format file, or with a commit
+/// payload this version cannot read) is removed and
 /// created anew: the index is derived data, and the backend re-indexes every
 /// record from the record store when the new index's commit says it holds
 /// none.
@@ -205,7 +180,7 @@ fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
     let exists = dir.join("meta.json").exists();
     let ours = std::fs::read_to_string(&format).is_ok_and(|f| f == FORMAT);
     let index = match open(schema.clone()) {
-        Ok(index) if !exists || ours => Ok(index),
+        Ok(index) if (!exists || ours) && payload(&index)?.is_some() => Ok(index),
         Ok(_) | Err(tantivy::TantivyError::SchemaError(_)) => {
             std::fs::remove_dir_all(dir)?;
             std::fs::create_dir_all(dir)?;
@@ -219,24 +194,28 @@ fn open_or_rebuild(dir: &Path, schema: Schema) -> tantivy::Result<Index> {
     Ok(index)
 }
 
-/// Opens (or creates) the index in `dir` with its reader, and the last
-/// sequence number its commits hold.
-fn open_index(dir: &Path) -> tantivy::Result<(Index, IndexReader, u64)> {
+/// Opens (or creates) the index in `dir` with its reader, and the payload
+/// of its last commit.
+fn open_index(dir: &Path) -> tantivy::Result<(Index, IndexReader, Payload)> {
     let (schema, _) = schema();
     let mut index = open_or_rebuild(dir, schema)?;
     index.set_default_multithread_executor()?;
     register_tokenizer(&index);
-    let committed_through = match index.load_metas()?.payload {
-        Some(text) => serde_json::from_str::<Payload>(&text)
-            .map(|p| p.seq)
-            .unwrap_or(0),
-        None => 0,
-    };
+    let payload = payload(&index)?.unwrap_or_default();
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
-    Ok((index, reader, committed_through))
+    Ok((index, reader, payload))
+}
+
+/// The payload of the index's last commit (the default for an index never
+/// committed to); `None` if it cannot be read.
+fn payload(index: &Index) -> tantivy::Result<Option<Payload>> {
+    Ok(match index.load_metas()?.payload {
+        Some(text) => serde_json::from_str(&text).ok(),
+        None => Some(Payload::default()),
+    })
 }
 
 /// What a queued document is assumed to cost beyond twice its record's
@@ -252,6 +231,8 @@ pub(crate) struct SearchIndex {
     writer: Mutex<WriterState>,
     /// Acknowledged documents not yet added to the writer.
     pending: Pending,
+    /// Which keyword paths have a column. Locked alone, or after `writer`.
+    columns: Mutex<KeywordColumns>,
     /// For the writers [`SearchIndex::rebuild_uncommitted`] creates.
     config: TantivyConfig,
     /// The index directory.
@@ -321,13 +302,18 @@ impl WriterState {
         Ok(())
     }
 
-    /// Commits what was added, with its payload; a failure is recorded as
+    /// Commits what was added, with its payload (the keyword columns'
+    /// state, which covers every document added); a failure is recorded as
     /// for [`WriterState::add`] (the writer may have lost documents).
-    fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self, columns: &Mutex<KeywordColumns>) -> Result<()> {
         let through = self.added_through;
         let writer = self.writer()?;
         let committed = writer.prepare_commit().and_then(|mut prepared| {
-            let payload = serde_json::to_string(&Payload { seq: through }).expect("serializable");
+            let payload = Payload {
+                seq: through,
+                columns: columns.lock().saved(),
+            };
+            let payload = serde_json::to_string(&payload).expect("serializable");
             prepared.set_payload(&payload);
             prepared.commit()
         });
@@ -369,10 +355,12 @@ fn not_committable() -> Error {
     )
 }
 
-/// Commit payload: the highest sequence number the commit contains.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// Commit payload: the highest sequence number the commit contains, and
+/// which keyword paths have a column in it.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Payload {
     seq: u64,
+    columns: SavedColumns,
 }
 
 impl SearchIndex {
@@ -382,7 +370,7 @@ impl SearchIndex {
     pub(crate) fn open(dir: &Path, config: &TantivyConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(error::io)?;
         let (_, fields) = schema();
-        let (index, reader, committed_through) = match open_index(dir) {
+        let (index, reader, payload) = match open_index(dir) {
             // The index is derived from SQLite: one whose files do not add
             // up (a file its metadata names is missing, say after a kill
             // during a merge) is rebuilt, and the backend's recovery then
@@ -395,6 +383,12 @@ impl SearchIndex {
             }
             other => other.map_err(error::index)?,
         };
+        let committed_through = payload.seq;
+        let columns = KeywordColumns::new(
+            config.column_paths,
+            config.column_window,
+            Some(payload.columns),
+        );
         Ok(SearchIndex {
             fields,
             index,
@@ -407,6 +401,7 @@ impl SearchIndex {
                 dir: dir.to_owned(),
             }),
             pending: Pending::new(config.index_queue_bytes),
+            columns: Mutex::new(columns),
             config: config.clone(),
             dir: dir.to_owned(),
         })
@@ -417,15 +412,35 @@ impl SearchIndex {
     /// byte budget.
     pub(crate) fn enqueue(&self, first_seq: u64, records: &[Record]) {
         let mut bytes = 0;
-        let docs = records
+        let docs = self.documents(first_seq, records, |record| {
+            bytes += DOC_OVERHEAD_BYTES + 2 * record.source().len();
+        });
+        self.pending.push(Batch { first_seq, docs }, bytes);
+    }
+
+    /// The documents of records `first_seq..`, their keyword columns
+    /// decided first; `each` sees every record.
+    fn documents(
+        &self,
+        first_seq: u64,
+        records: &[Record],
+        mut each: impl FnMut(&Record),
+    ) -> Vec<TantivyDocument> {
+        let mut columns = self.columns.lock();
+        columns.plan(records);
+        records
             .iter()
             .enumerate()
             .map(|(i, record)| {
-                bytes += DOC_OVERHEAD_BYTES + 2 * record.source().len();
-                document(&self.fields, first_seq + i as u64, record)
+                each(record);
+                document(&self.fields, &columns, first_seq + i as u64, record)
             })
-            .collect();
-        self.pending.push(Batch { first_seq, docs }, bytes);
+            .collect()
+    }
+
+    /// Whether `path`'s keyword values have a column in every segment.
+    pub(crate) fn has_column(&self, path: &str) -> bool {
+        self.columns.lock().has_column(path)
     }
 
     /// Waits for queued documents; false once [`SearchIndex::close_queue`]
@@ -505,7 +520,7 @@ impl SearchIndex {
         let from = state.committed_through;
         let scanned = scan(from, &mut |seq, source| {
             let record = parse_stored_record(seq, source)?;
-            state.add(seq, vec![document(&self.fields, seq, &record)])
+            state.add(seq, self.documents(seq, &[record], |_| ()))
         });
         match scanned {
             Ok(0) => Ok(()),
@@ -533,7 +548,7 @@ impl SearchIndex {
     }
 
     fn commit_locked(&self, mut state: parking_lot::MutexGuard<'_, WriterState>) -> Result<()> {
-        state.commit()?;
+        state.commit(&self.columns)?;
         drop(state);
         self.reader.reload().map_err(error::index)
     }

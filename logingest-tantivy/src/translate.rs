@@ -10,7 +10,7 @@
 //!   that starts with a wildcard searches the terms for its longest literal
 //!   instead ([`crate::dictionary`]); no wildcard scans documents;
 //! - keyword regexes → the Rust regex applied to each distinct value of the
-//!   path (read from the `kw` fast field's dictionary; only the values
+//!   path (read from the `kw` term dictionary; only the values
 //!   starting with the literal after a leading `^`), then a term-set query:
 //!   exact for every construct Rust's regex supports, and it touches no
 //!   document;
@@ -38,7 +38,7 @@ use tantivy::{Searcher, Term};
 use crate::complement::Complement;
 use crate::dictionary::TermTexts;
 use crate::error;
-use crate::index::{kw_text, names, Fields, KW_SEPARATOR};
+use crate::index::{kw_text, Fields, KW_SEPARATOR};
 use crate::regex_prefilter::prefilter;
 use crate::store::Store;
 use crate::verify::{message_matches, Failure};
@@ -69,9 +69,8 @@ impl QueryBuilder<'_> {
     /// Values of `path` that start with `prefix` and that `keep` accepts,
     /// from every segment.
     ///
-    /// The values are read from the `kw` fast field's dictionary, which holds
-    /// the same terms as the `kw` term dictionary but streams several times
-    /// faster (a block-compressed sorted table rather than an FST).
+    /// A range of each segment's `kw` term dictionary (a block-compressed
+    /// sorted table: tantivy's sstable dictionaries).
     fn matching_kw_terms(
         &self,
         path: &str,
@@ -83,11 +82,11 @@ impl QueryBuilder<'_> {
         let value_start = path.len() + KW_SEPARATOR.len_utf8();
         let mut terms = Vec::new();
         for segment in self.searcher.segment_readers() {
-            let Some(column) = segment.fast_fields().str(names::KW).map_err(error::index)? else {
-                continue;
-            };
-            let mut stream = column
-                .dictionary()
+            let inverted = segment
+                .inverted_index(self.fields.kw)
+                .map_err(error::index)?;
+            let mut stream = inverted
+                .terms()
                 .range()
                 .ge(lo.as_bytes())
                 .lt(hi.as_bytes())

@@ -29,9 +29,11 @@ use crate::index::{names, KW_SEPARATOR};
 /// matches' values read from the record store.
 pub(crate) const FEW_MATCHES: u32 = 2_048;
 
-/// Reading a record from the store and parsing it costs about as much as
-/// reading this many terms' postings.
-const TERMS_PER_MATCH: u64 = 64;
+/// Reading a record from the store can cost as much as reading this many
+/// terms' postings: matches spread over the segment each decode a block of
+/// their own (~150 µs a block of 512 generator records, against ~75 ns a
+/// term). Measured at 1M records, `docs/performance.md`.
+const TERMS_PER_MATCH: u64 = 2_048;
 
 /// Counts the values of one keyword path among matches (each record once
 /// per distinct value): from the path's column if it has one

@@ -32,6 +32,8 @@ pub(crate) enum TokenKind {
     Not,
     /// `-` directly before a clause or group.
     Minus,
+    /// `field:(`: a group whose values all take this field.
+    FieldGroup(FieldName),
     /// A whole clause.
     Clause(Clause),
 }
@@ -46,6 +48,7 @@ impl TokenKind {
             TokenKind::Or => "`OR`",
             TokenKind::Not => "`NOT`",
             TokenKind::Minus => "`-`",
+            TokenKind::FieldGroup(_) => "`field:(`",
             TokenKind::Clause(_) => "a clause",
         }
     }
@@ -180,6 +183,10 @@ impl<'a> Lexer<'a> {
         };
         let field = field_name(&head, sep, self.pos)?;
         let op = self.operator();
+        if op == Op::Colon && self.peek() == Some('(') {
+            self.bump();
+            return Ok(TokenKind::FieldGroup(field));
+        }
         let value = self.value(field.pos)?;
         Ok(TokenKind::Clause(Clause {
             field: Some(field),

@@ -22,7 +22,7 @@
 use std::ops::Range;
 
 use super::ast::Query;
-use super::clause::clause_query;
+use super::clause::{clause_query, FieldName};
 use super::lexer::{Lexer, Token, TokenKind};
 use crate::error::QueryError;
 use crate::timestamp::Timestamp;
@@ -44,6 +44,7 @@ pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
         lexer: Lexer::new(text),
         peeked: None,
         depth: 0,
+        group: None,
         now,
     };
     if parser.peek()?.is_none() {
@@ -82,6 +83,7 @@ pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, Quer
         lexer: Lexer::new(text),
         peeked: None,
         depth: 0,
+        group: None,
         now,
     };
     let mut conjuncts = Vec::new();
@@ -121,6 +123,9 @@ struct Parser<'a> {
     /// The lookahead token once read (`Some(None)`: the end of the input).
     peeked: Option<Option<Token>>,
     depth: usize,
+    /// The field of the `field:(...)` group being parsed: its clauses
+    /// without a field take it.
+    group: Option<FieldName>,
     now: Timestamp,
 }
 
@@ -187,8 +192,26 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Query, QueryError> {
         let token = self.take()?;
         match token.kind {
-            TokenKind::Clause(clause) => clause_query(clause, self.now),
-            TokenKind::LParen => {
+            TokenKind::Clause(mut clause) => {
+                if let Some(group) = &self.group {
+                    if let Some(field) = &clause.field {
+                        return Err(in_group(group, field.pos, &format!("`{}:`", field.name)));
+                    }
+                    clause.field = Some(FieldName {
+                        pos: token.pos,
+                        name: group.name.clone(),
+                    });
+                }
+                clause_query(clause, self.now)
+            }
+            TokenKind::LParen | TokenKind::FieldGroup(_) => {
+                let outer = self.group.clone();
+                if let TokenKind::FieldGroup(field) = token.kind {
+                    if let Some(group) = &outer {
+                        return Err(in_group(group, field.pos, &format!("`{}:(`", field.name)));
+                    }
+                    self.group = Some(field);
+                }
                 self.enter(token.pos)?;
                 let never_closed = || {
                     QueryError::new(
@@ -212,6 +235,7 @@ impl Parser<'_> {
                     _ => return Err(never_closed()),
                 }
                 self.depth -= 1;
+                self.group = outer;
                 Ok(query)
             }
             TokenKind::RParen => Err(QueryError::new(
@@ -257,6 +281,17 @@ impl Parser<'_> {
         }
         Ok(())
     }
+}
+
+/// The error for a field (`what`, at `pos`) inside the group of `group`.
+fn in_group(group: &FieldName, pos: usize, what: &str) -> QueryError {
+    QueryError::new(
+        pos,
+        format!(
+            "{what} inside `{}:(...)`: a field group holds values only, each taking the field `{}`",
+            group.name, group.name
+        ),
+    )
 }
 
 /// One child is itself; several make an `And`/`Or` node.

@@ -384,6 +384,74 @@ fn operators_precedence_and_groups() {
 }
 
 #[test]
+fn field_groups_give_their_field_to_each_value() {
+    let at = |d: &str| range(Included(ts(d)), Included(ts(d)));
+    check(&[
+        (
+            "level:(error OR warn)",
+            or([kw("level", "error"), kw("level", "warn")]),
+        ),
+        ("level:(error)", kw("level", "error")),
+        (
+            "level:(error warn)",
+            and([kw("level", "error"), kw("level", "warn")]),
+        ),
+        (
+            "resourceId:(api-* OR -api-test)",
+            or([
+                wc(keyword("resourceId"), "api-*"),
+                not(kw("resourceId", "api-test")),
+            ]),
+        ),
+        (
+            "level:(NOT debug AND (info OR \"x y\"))",
+            and([
+                not(kw("level", "debug")),
+                or([kw("level", "info"), kw("level", "x y")]),
+            ]),
+        ),
+        (
+            "metadata.http.route:(/\\/api\\/.*/ OR *)",
+            or([
+                re(keyword("metadata.http.route"), "/api/.*"),
+                Query::Exists {
+                    field: "metadata.http.route".into(),
+                },
+            ]),
+        ),
+        (
+            "message:(timeout OR \"connection refused\")",
+            or([phrase(&["timeout"]), phrase(&["connection", "refused"])]),
+        ),
+        (
+            "timestamp:(2023-09-01 OR 2023-09-03)",
+            or([at("2023-09-01T00:00:00Z"), at("2023-09-03T00:00:00Z")]),
+        ),
+        (
+            "-level:(debug OR info) error",
+            and([
+                not(or([kw("level", "debug"), kw("level", "info")])),
+                phrase(&["error"]),
+            ]),
+        ),
+        (
+            "level:(error) OR resourceId:(a OR b)",
+            or([
+                kw("level", "error"),
+                or([kw("resourceId", "a"), kw("resourceId", "b")]),
+            ]),
+        ),
+        // After the group, clauses are bare again.
+        (
+            "level:(error) timeout",
+            and([kw("level", "error"), phrase(&["timeout"])]),
+        ),
+        // Escaped, the parenthesis is part of the value.
+        (r"level:\(error", kw("level", "(error")),
+    ]);
+}
+
+#[test]
 fn nesting_up_to_the_limit_parses() {
     let text = format!("{}a{}", "(".repeat(64), ")".repeat(64));
     assert_eq!(parse(&text), Ok(phrase(&["a"])));

@@ -37,6 +37,21 @@ fn error_positions() {
         ("AND a", 0, "before `AND`"),
         ("(AND a)", 1, "before `AND`"),
         ("a OR OR b", 5, "after `OR`, found `OR`"),
+        // Field groups.
+        ("level:(error", 0, "never closed"),
+        ("level:()", 0, "empty parentheses"),
+        (
+            "level:(error OR resourceId:x)",
+            16,
+            "`resourceId:` inside `level:(...)`",
+        ),
+        (
+            "level:(a OR resourceId:(x))",
+            12,
+            "`resourceId:(` inside `level:(...)`",
+        ),
+        ("level:(a OR)", 11, "after `OR`, found `)`"),
+        ("level:>(a)", 7, "expected a value after `level:>`"),
         ("a AND OR b", 6, "after `AND`, found `OR`"),
         ("(a OR)", 5, "found `)`"),
         ("-AND b", 1, "after `-`, found `AND`"),

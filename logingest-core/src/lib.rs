@@ -25,6 +25,7 @@ mod cursor;
 mod error;
 mod eval;
 pub mod ingest;
+pub mod keyword_term;
 mod memory;
 mod parse;
 pub mod query;

@@ -21,10 +21,10 @@
 //!   unlike `terms`, whose per-index top lists are merged approximately.
 //!   Each document counts once per distinct value (doc values are sets).
 
+use logingest_core::keyword_term;
 use logingest_core::{Error, HistogramRequest, Order, Result, SearchRequest};
 use serde_json::{json, Value};
 
-use crate::index::KW_SEPARATOR;
 use crate::translate::lucene_literal;
 
 /// Most buckets one composite page asks for (`search.max_buckets` is 65,535).
@@ -180,7 +180,7 @@ pub(crate) fn histogram(answer: &Value, request: &HistogramRequest) -> Result<Ve
 /// `include` regex on the `path\0` prefix, evaluated on the term
 /// dictionary), asking for up to [`FACET_PAGE`] values from every index.
 pub(crate) fn facet_terms_body(dsl: Value, path: &str) -> Value {
-    let prefix = format!("{path}{KW_SEPARATOR}");
+    let prefix = keyword_term::prefix(path);
     json!({
         "query": {"bool": {"filter": [dsl, {"prefix": {"kw": &prefix}}]}},
         "size": 0,
@@ -211,7 +211,7 @@ pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(Stri
     if other != 0 || buckets.len() >= FACET_PAGE {
         return Ok(None);
     }
-    let prefix = format!("{path}{KW_SEPARATOR}");
+    let prefix = keyword_term::prefix(path);
     buckets
         .iter()
         .map(|b| {
@@ -229,7 +229,7 @@ pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(Stri
 /// The body of one facet page: values of `path` after `after` (a whole
 /// `kw` term), among documents matching `dsl` that have a value at `path`.
 pub(crate) fn facet_body(dsl: Value, path: &str, after: &str) -> Value {
-    let has_path = json!({"prefix": {"kw": format!("{path}{KW_SEPARATOR}")}});
+    let has_path = json!({"prefix": {"kw": keyword_term::prefix(path)}});
     json!({
         "query": {"bool": {"filter": [dsl, has_path]}},
         "size": 0,
@@ -251,7 +251,7 @@ pub(crate) fn facet_page(answer: &Value, path: &str) -> Result<FacetPage> {
     let buckets = answer["aggregations"]["values"]["buckets"]
         .as_array()
         .ok_or_else(|| bad("composite buckets", answer))?;
-    let prefix = format!("{path}{KW_SEPARATOR}");
+    let prefix = keyword_term::prefix(path);
     let mut values = Vec::new();
     let mut last = None;
     for b in buckets {

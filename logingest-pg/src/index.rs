@@ -11,7 +11,7 @@
 //! | `ts_us` | `long` (µs, doc values only) | histograms in whole microseconds |
 //! | `message` | `text`, whitespace analyzer | terms, phrases, token wildcards |
 //! | `raw` | `wildcard`, `\u{1}message` | regexes on the raw message |
-//! | `kw` | `keyword`, `path\0value` | keyword terms, wildcards, regexes, `field:*`, facets |
+//! | `kw` | `keyword`, `path\0value` (the path escaped: `logingest_core::keyword_term`) | keyword terms, wildcards, regexes, `field:*`, facets |
 //!
 //! `message` holds the tokens of [`logingest_core::tokenize`] joined by
 //! spaces, analysed by a whitespace tokenizer with no filter: the index holds
@@ -25,25 +25,13 @@
 //! (the `wildcard` type verifies regex candidates against `_source`); the
 //! record as sent is read from PostgreSQL.
 
-use logingest_core::{tokenize, Error, Record, Result, Timestamp};
+use logingest_core::{keyword_term, tokenize, Error, Record, Result, Timestamp};
 use serde_json::{json, Value};
 
 use crate::config::PgConfig;
 use crate::error::EsError;
 use crate::es::Es;
 use crate::store::{day_label, day_of, DAY};
-
-/// Separates a keyword path from its value in `kw` terms.
-pub(crate) const KW_SEPARATOR: char = '\0';
-
-/// `path\0value`.
-pub(crate) fn kw_text(path: &str, value: &str) -> String {
-    let mut text = String::with_capacity(path.len() + 1 + value.len());
-    text.push_str(path);
-    text.push(KW_SEPARATOR);
-    text.push_str(value);
-    text
-}
 
 /// Starts every `raw` value, so that no value is empty: the `wildcard`
 /// type finds no document for an empty value (it has no n-grams), and
@@ -101,7 +89,7 @@ impl SearchIndex {
         let kw: Vec<String> = record
             .keywords()
             .iter()
-            .map(|(p, v)| kw_text(p, v))
+            .map(|(p, v)| keyword_term::text(p, v))
             .collect();
         let doc = json!({
             "seq": seq,

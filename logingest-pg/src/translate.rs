@@ -29,8 +29,9 @@ use logingest_core::query::{Field, RegexPattern, Translate, Wildcard, WildcardPa
 use logingest_core::{Error, QueryError, Result, Timestamp};
 use serde_json::{json, Value};
 
-use crate::index::{kw_text, RAW_PREFIX};
+use crate::index::RAW_PREFIX;
 use crate::lucene_regex;
+use logingest_core::keyword_term;
 
 /// A wildcard pattern in the syntax of the `wildcard` query: `*`, `?`, and
 /// `\` escaping a literal `*`, `?` or `\`.
@@ -157,7 +158,11 @@ fn regex_leaf(field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
         Field::Keyword(path) => regexp(
             "kw",
             // Parenthesised: the pattern may be a union of alternatives.
-            format!("{}({})", lucene_literal(&kw_text(path, "")), lucene.pattern),
+            format!(
+                "{}({})",
+                lucene_literal(&keyword_term::text(path, "")),
+                lucene.pattern
+            ),
         ),
     };
     Ok(if exact {
@@ -173,7 +178,7 @@ fn regex_leaf(field: &Field, pattern: &RegexPattern) -> Result<Dsl> {
 fn any_value(field: &Field) -> Dsl {
     Dsl::superset(match field {
         Field::Message => json!({"match_all": {}}),
-        Field::Keyword(path) => json!({"prefix": {"kw": kw_text(path, "")}}),
+        Field::Keyword(path) => json!({"prefix": {"kw": keyword_term::text(path, "")}}),
     })
 }
 
@@ -210,7 +215,9 @@ impl Translate for DslBuilder {
     }
 
     fn keyword(&mut self, field: &str, value: &str) -> Result<Dsl> {
-        Ok(Dsl::exact(json!({"term": {"kw": kw_text(field, value)}})))
+        Ok(Dsl::exact(
+            json!({"term": {"kw": keyword_term::text(field, value)}}),
+        ))
     }
 
     fn phrase(&mut self, tokens: &[String]) -> Result<Dsl> {
@@ -230,7 +237,7 @@ impl Translate for DslBuilder {
                 json!({"wildcard": {"message": {"value": wildcard_text("", &pattern.lowercased())}}})
             }
             Field::Keyword(path) => {
-                json!({"wildcard": {"kw": {"value": wildcard_text(&kw_text(path, ""), pattern)}}})
+                json!({"wildcard": {"kw": {"value": wildcard_text(&keyword_term::text(path, ""), pattern)}}})
             }
         }))
     }
@@ -262,7 +269,7 @@ impl Translate for DslBuilder {
 
     fn exists(&mut self, field: &str) -> Result<Dsl> {
         Ok(Dsl::exact(json!({"bool": {"should": [
-            {"prefix": {"kw": kw_text(field, "")}},
+            {"prefix": {"kw": keyword_term::text(field, "")}},
             {"prefix": {"kw": format!("{field}.")}}
         ], "minimum_should_match": 1}})))
     }

@@ -109,6 +109,11 @@ impl KeywordColumns {
                     // remembered: records with ids in their keys would
                     // otherwise grow this map without bound.
                     None if self.given >= self.max_paths => continue,
+                    // tantivy ends a column's name with `\0` in its
+                    // dictionary: the column of `a\0b` would be found as
+                    // one of `a`'s. Such a path (a JSON key holding
+                    // `\u0000`) never gets a column.
+                    None if path.contains('\0') => continue,
                     None => {
                         self.given += 1;
                         let window = Window::new(self.window);

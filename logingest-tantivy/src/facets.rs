@@ -22,7 +22,9 @@ use tantivy::{
 };
 
 use crate::columns::column_name;
-use crate::index::{names, KW_SEPARATOR};
+use logingest_core::keyword_term;
+
+use crate::index::names;
 
 /// Segments with at most this many matches of a path without a column
 /// (and at least [`TERMS_PER_MATCH`] times as many `kw` terms) have their
@@ -306,9 +308,8 @@ fn postings_values(
     all: bool,
 ) -> tantivy::Result<ValueCounts> {
     let mut out = ValueCounts::new();
-    let lo = format!("{path}{KW_SEPARATOR}");
-    // The separator is the smallest byte, so `path\x01` bounds the prefix.
-    let hi = format!("{path}\u{1}");
+    let lo = keyword_term::prefix(path);
+    let hi = keyword_term::prefix_end(path);
     let mut stream = inverted
         .terms()
         .range()

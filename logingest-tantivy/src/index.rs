@@ -43,12 +43,7 @@ use crate::tokenizer::{self, MessageTokenizer};
 
 mod document;
 
-pub(crate) use document::{document, kw_text};
-
-/// Separates the path from the value in `kw` terms. No path contains it
-/// (paths come from JSON keys joined by dots, and `\0` cannot be typed in a
-/// query field name).
-pub(crate) const KW_SEPARATOR: char = '\0';
+pub(crate) use document::document;
 
 /// The schema's fields.
 #[derive(Debug, Clone, Copy)]
@@ -158,9 +153,10 @@ const FORMAT_FILE: &str = "logingest-index-format";
 
 /// What [`FORMAT_FILE`] holds for an index of this version: its term
 /// dictionaries are tantivy's sstables (its `quickwit` feature), which the
-/// FST dictionaries of earlier versions cannot be read as, and its commits
-/// say which keyword paths have a column.
-const FORMAT: &str = "sstable-terms\nkeyword-columns\n";
+/// FST dictionaries of earlier versions cannot be read as, its commits say
+/// which keyword paths have a column, and the paths in its `kw` terms are
+/// escaped (`logingest_core::keyword_term`).
+const FORMAT: &str = "sstable-terms\nkeyword-columns\nescaped-paths\n";
 
 /// Opens the index in `dir`, or creates it. An index written otherwise (of
 /// another schema, without this version's format file, or with a commit

@@ -38,7 +38,9 @@ use tantivy::{Searcher, Term};
 use crate::complement::Complement;
 use crate::dictionary::TermTexts;
 use crate::error;
-use crate::index::{kw_text, Fields, KW_SEPARATOR};
+use logingest_core::keyword_term;
+
+use crate::index::Fields;
 use crate::regex_prefilter::prefilter;
 use crate::store::Store;
 use crate::verify::{message_matches, Failure};
@@ -77,9 +79,9 @@ impl QueryBuilder<'_> {
         prefix: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<Term>> {
-        let lo = format!("{path}{KW_SEPARATOR}{prefix}");
-        let hi = format!("{path}\u{1}");
-        let value_start = path.len() + KW_SEPARATOR.len_utf8();
+        let value_start = keyword_term::prefix(path).len();
+        let lo = keyword_term::text(path, prefix);
+        let hi = keyword_term::prefix_end(path);
         let mut terms = Vec::new();
         for segment in self.searcher.segment_readers() {
             let inverted = segment
@@ -204,7 +206,7 @@ impl Translate for QueryBuilder<'_> {
     }
 
     fn keyword(&mut self, field: &str, value: &str) -> Result<Boxed> {
-        Ok(self.term(self.fields.kw, &kw_text(field, value)))
+        Ok(self.term(self.fields.kw, &keyword_term::text(field, value)))
     }
 
     fn phrase(&mut self, tokens: &[String]) -> Result<Boxed> {

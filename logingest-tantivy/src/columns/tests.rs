@@ -90,3 +90,11 @@ fn column_names_keep_a_path_in_one_segment() {
     );
     assert_eq!(column_name("col", r"a\b.c"), r"col.a\\b\.c");
 }
+
+#[test]
+fn a_path_holding_nul_gets_no_column() {
+    let mut columns = KeywordColumns::new(10, 16, None);
+    columns.plan(&records(&[("a\0b", "x".into()), ("a", "y".into())]));
+    assert!(!columns.has_column("a\0b"));
+    assert!(columns.has_column("a"));
+}

@@ -1,20 +1,12 @@
 //! The tantivy document of a record.
 
+use logingest_core::keyword_term;
 use logingest_core::Record;
 use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::TantivyDocument;
 
-use super::{Fields, KW_SEPARATOR};
+use super::Fields;
 use crate::columns::KeywordColumns;
-
-/// The `kw` term text of one keyword value.
-pub(crate) fn kw_text(path: &str, value: &str) -> String {
-    let mut text = String::with_capacity(path.len() + 1 + value.len());
-    text.push_str(path);
-    text.push(KW_SEPARATOR);
-    text.push_str(value);
-    text
-}
 
 /// The tantivy document of one record; its keyword values go to the `col`
 /// column of their path where `columns` gives the path one.
@@ -34,7 +26,7 @@ pub(crate) fn document(
     let mut paths: Vec<&str> = Vec::new();
     let mut object: Vec<(&str, &str)> = Vec::new();
     for (path, value) in record.keywords() {
-        doc.add_text(fields.kw, kw_text(path, value));
+        doc.add_text(fields.kw, keyword_term::text(path, value));
         if columns.has_column(path) {
             object.push((path, value));
         }

@@ -66,6 +66,45 @@ pub fn facets_top_values<H: Harness>(h: &mut H) {
     }
 }
 
+/// A JSON key may hold `\u0000` or `\u0001`: such a key is a path of its
+/// own, whatever a backend uses those characters for in its terms. Facets of
+/// `a` must not count the values of `a\0b` (nor the other way round), and
+/// keyword queries on `a` must not find them.
+pub fn keys_holding_nul<H: Harness>(h: &mut H) {
+    let records = corpus::records(
+        &[
+            r#"{"message":"m","a":"b\u0000x","timestamp":"2023-09-15T08:00:00Z"}"#,
+            r#"{"message":"m","a\u0000b":"x","timestamp":"2023-09-15T08:00:01Z"}"#,
+            r#"{"message":"m","a\u0000b":"y","a\u0001":"z","timestamp":"2023-09-15T08:00:02Z"}"#,
+            r#"{"message":"m","a":"b","ab":"c","timestamp":"2023-09-15T08:00:03Z"}"#,
+        ]
+        .join("\n"),
+    );
+    write_all(h.backend(), &records, 4);
+    for field in ["a", "a\0b", "a\u{1}", "ab"] {
+        let want = reference_facets(&records, field, 10);
+        let got = h
+            .backend()
+            .facets(&FacetRequest::new(Query::All, field, 10))
+            .expect("facets");
+        let got: Vec<(String, u64)> = got.into_iter().map(|f| (f.value, f.count)).collect();
+        assert_eq!(got, want, "facets of {field:?}");
+    }
+    for (text, count) in [
+        ("a:b*", 2),
+        ("a:/b.x/", 1),
+        ("a:b", 1),
+        ("a:*", 2),
+        ("ab:*", 1),
+    ] {
+        assert_eq!(
+            super::assert_query(h, &records, text),
+            count,
+            "query `{text}`"
+        );
+    }
+}
+
 /// Stats count records and report the time span.
 pub fn stats_count_records<H: Harness>(h: &mut H) {
     let empty = h.backend().stats().expect("stats");

@@ -14,7 +14,8 @@ mod regex;
 mod storage;
 
 pub use aggregate::{
-    facets_top_values, histogram_counts, invalid_requests_are_rejected, stats_count_records,
+    facets_top_values, histogram_counts, invalid_requests_are_rejected, keys_holding_nul,
+    stats_count_records,
 };
 pub use query::{
     complex_wildcard_cases, complex_wildcards, cursor_pages_never_skip_or_repeat,
@@ -62,6 +63,7 @@ macro_rules! conformance_tests {
             large_messages,
             histogram_counts,
             facets_top_values,
+            keys_holding_nul,
             stats_count_records,
             invalid_requests_are_rejected
         );

@@ -6,14 +6,18 @@
 //! unique ids (span ids, pod names, user ids) would cost its whole
 //! dictionary plus ~20 bits a record, for facets whose counts are all 1 or
 //! 2. Such a path keeps no column: its facets count its terms' postings in
-//! the `kw` inverted index instead (`crate::collect`), which holds every
-//! keyword value anyway.
+//! the `kw` inverted index instead (`crate::facets`).
 //!
 //! The rule, per index:
 //! - a path gets a column the first time a batch holds it, unless
 //!   `max_paths` paths were given one already (as Elasticsearch caps the
 //!   fields of a mapping, so that records with ids in their keys cannot
-//!   make a column each);
+//!   make a column each). Once a path was refused for the cap, no new path
+//!   gets a column again, even if a later open raises `max_paths`: the
+//!   refused path's documents have no column;
+//! - a path longer than [`MAX_PATH_BYTES`], or holding `\0`, never gets one
+//!   (the first because every commit saves the paths; tantivy drops columns
+//!   whose name holds `\0`);
 //! - it loses its column for good when one window of `window` of its values
 //!   holds more than a quarter distinct ones (counted approximately, by
 //!   linear counting over a bitmap of four bits a value: 2 KiB a path at
@@ -23,7 +27,8 @@
 //! holding it in that column**, in every segment. So a path's state is
 //! decided before any document holding it is built, a path never gains a
 //! column after documents without one were built (a path first seen once
-//! the cap is reached never gets one, and the cap never frees), and a
+//! the cap is reached never gets one, the cap never frees, and a refusal is
+//! saved), and a
 //! document is built without a path's column only once the path has lost
 //! it. The state is saved in each tantivy commit's payload, with the
 //! documents it describes: after a crash, what was not committed is indexed
@@ -46,6 +51,9 @@ const DISTINCT_SHARE: f64 = 0.25;
 /// Bits of the linear-counting bitmap per value of a window.
 const BITS_PER_VALUE: usize = 4;
 
+/// Longer paths get no column (they are saved in every commit's payload).
+pub(crate) const MAX_PATH_BYTES: usize = 256;
+
 /// The column state of every keyword path seen so far.
 #[derive(Debug)]
 pub(crate) struct KeywordColumns {
@@ -57,6 +65,9 @@ pub(crate) struct KeywordColumns {
     /// Paths given a column, including those that lost it since: the cap
     /// counts both, so it never frees.
     given: usize,
+    /// A new path was refused a column for the cap: no new path gets one
+    /// again, whatever the cap of a later open.
+    capped: bool,
 }
 
 #[derive(Debug)]
@@ -74,6 +85,9 @@ pub(crate) struct SavedColumns {
     pub column: Vec<String>,
     /// Paths given a column that lost it.
     pub terms: Vec<String>,
+    /// A new path was refused a column for the cap.
+    #[serde(default)]
+    pub capped: bool,
 }
 
 impl KeywordColumns {
@@ -82,6 +96,7 @@ impl KeywordColumns {
         let window = window.max(1);
         let saved = saved.unwrap_or_default();
         let given = saved.column.len() + saved.terms.len();
+        let capped = saved.capped;
         let mut paths = HashMap::with_capacity_and_hasher(given, FixedState::default());
         for path in saved.column {
             paths.insert(path, Path::Column(Window::new(window)));
@@ -94,6 +109,7 @@ impl KeywordColumns {
             window,
             paths,
             given,
+            capped,
         }
     }
 
@@ -105,15 +121,15 @@ impl KeywordColumns {
             for (path, value) in record.keywords() {
                 let state = match self.paths.get_mut(path.as_str()) {
                     Some(state) => state,
-                    // Past the cap a new path stays column-less, and is not
-                    // remembered: records with ids in their keys would
-                    // otherwise grow this map without bound.
-                    None if self.given >= self.max_paths => continue,
-                    // tantivy ends a column's name with `\0` in its
-                    // dictionary: the column of `a\0b` would be found as
-                    // one of `a`'s. Such a path (a JSON key holding
-                    // `\u0000`) never gets a column.
-                    None if path.contains('\0') => continue,
+                    // Never a column (the module doc says why); not
+                    // remembered either: records with ids in their keys
+                    // would otherwise grow this map without bound.
+                    None if path.len() > MAX_PATH_BYTES || path.contains('\0') => continue,
+                    None if self.capped => continue,
+                    None if self.given >= self.max_paths => {
+                        self.capped = true;
+                        continue;
+                    }
                     None => {
                         self.given += 1;
                         let window = Window::new(self.window);
@@ -147,6 +163,7 @@ impl KeywordColumns {
         }
         saved.column.sort_unstable();
         saved.terms.sort_unstable();
+        saved.capped = self.capped;
         saved
     }
 }

@@ -2,12 +2,13 @@
 //!
 //! A path with a column of its own (`crate::columns`) is counted from the
 //! column's ordinals, a block of matches at a time. A path without one
-//! (unique ids) has every value as a `kw` term `path\0value`, so a segment's
+//! (unique ids) has its values as `kw` terms `path\0value`, so a segment's
 //! counts come from the postings of those terms intersected with its
 //! matches, or from the terms' document frequencies when every document of
 //! a segment without deletions matched. Reading every term of an id path
 //! costs in proportion to its distinct values, so a segment with few
-//! matches (at most [`FEW_MATCHES`], and far fewer than its terms) instead
+//! matches (at most [`FEW_MATCHES`], and far fewer than the path's terms in
+//! it) instead
 //! hands their sequence numbers back, and the backend counts their values
 //! from the records themselves (`TantivyBackend::facets`).
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, Column, StrColumn};
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::termdict::TermDictionary;
 use tantivy::{
     BitSet, DocId, DocSet, InvertedIndexReader, Score, SegmentOrdinal, SegmentReader, TERMINATED,
 };
@@ -26,9 +28,9 @@ use logingest_core::keyword_term;
 
 use crate::index::names;
 
-/// Segments with at most this many matches of a path without a column
-/// (and at least [`TERMS_PER_MATCH`] times as many `kw` terms) have their
-/// matches' values read from the record store.
+/// Segments with at most this many matches of a query, for a path without a
+/// column that has at least [`TERMS_PER_MATCH`] times as many terms in the
+/// segment, have their matches' values read from the record store.
 pub(crate) const FEW_MATCHES: u32 = 2_048;
 
 /// Reading a record from the store can cost as much as reading this many
@@ -82,14 +84,15 @@ impl Collector for Values {
             return Ok(ValuesSegment::Column {
                 column,
                 counts,
-                ords: Vec::new(),
+                scratch: Scratch::default(),
             });
         }
         Ok(ValuesSegment::Postings {
             inverted: segment.inverted_index(self.kw)?,
             seqs: segment.fast_fields().u64(names::SEQ)?,
             path: self.path.clone(),
-            matched: BitSet::with_max_value(segment.max_doc()),
+            matched: None,
+            max_doc: segment.max_doc(),
             first: Vec::new(),
             count: 0,
             every_document: !segment.has_deletes(),
@@ -121,6 +124,30 @@ impl Collector for Values {
 /// indexed by term ordinal (8 bytes a value); larger ones into a map.
 const DENSE_COUNTS_MAX: u64 = 1 << 16;
 
+/// Buffers reused for every block a column segment collects.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Ordinals of a block (single-valued columns).
+    ords: Vec<Option<u64>>,
+    /// Ordinals of one document (multi-valued columns).
+    values: Vec<u64>,
+}
+
+/// How many terms of `dict` lie in `[lo, hi)`: the ordinal of the first
+/// term from `hi` on, less that of the first from `lo` on (two seeks of the
+/// sstable's block index, no term read in between).
+fn terms_between(dict: &TermDictionary, lo: &str, hi: &str) -> std::io::Result<u64> {
+    let first_from = |key: &str| -> std::io::Result<u64> {
+        let mut stream = dict.range().ge(key.as_bytes()).into_stream()?;
+        Ok(if stream.advance() {
+            stream.term_ord()
+        } else {
+            dict.num_terms() as u64
+        })
+    };
+    Ok(first_from(hi)?.saturating_sub(first_from(lo)?))
+}
+
 /// Counts per term ordinal of one segment's column.
 pub(crate) enum Counts {
     Dense(Vec<u64>),
@@ -143,8 +170,7 @@ pub(crate) enum ValuesSegment {
     Column {
         column: Option<StrColumn>,
         counts: Counts,
-        /// Ordinals of the block being collected.
-        ords: Vec<Option<u64>>,
+        scratch: Scratch,
     },
     /// The matches, to intersect with the postings of the path's terms
     /// when harvesting.
@@ -152,7 +178,9 @@ pub(crate) enum ValuesSegment {
         inverted: Arc<InvertedIndexReader>,
         seqs: Column<u64>,
         path: String,
-        matched: BitSet,
+        /// Allocated at the first match.
+        matched: Option<BitSet>,
+        max_doc: DocId,
         /// The first [`FEW_MATCHES`] matches.
         first: Vec<DocId>,
         count: u32,
@@ -175,15 +203,17 @@ impl SegmentCollector for ValuesSegment {
             ValuesSegment::Column {
                 column: Some(column),
                 counts,
-                ords,
-            } => count_column(column, docs, counts, ords),
+                scratch,
+            } => count_column(column, docs, counts, scratch),
             ValuesSegment::Column { column: None, .. } => {}
             ValuesSegment::Postings {
                 matched,
+                max_doc,
                 first,
                 count,
                 ..
             } => {
+                let matched = matched.get_or_insert_with(|| BitSet::with_max_value(*max_doc));
                 for &doc in docs {
                     matched.insert(doc);
                 }
@@ -212,11 +242,14 @@ impl SegmentCollector for ValuesSegment {
                 count,
                 every_document,
                 documents,
+                ..
             } => {
-                if count == 0 {
+                let Some(matched) = matched else {
                     return Ok(ValueFruit::default());
-                }
-                let terms = inverted.terms().num_terms() as u64;
+                };
+                let lo = keyword_term::prefix(&path);
+                let hi = keyword_term::prefix_end(&path);
+                let terms = terms_between(inverted.terms(), &lo, &hi)?;
                 if count <= FEW_MATCHES && u64::from(count) * TERMS_PER_MATCH < terms {
                     let seqs = first.iter().filter_map(|&doc| seqs.first(doc)).collect();
                     return Ok(ValueFruit {
@@ -225,7 +258,7 @@ impl SegmentCollector for ValuesSegment {
                     });
                 }
                 let all = every_document && count == documents;
-                postings_values(&inverted, &path, &matched, all)?
+                postings_values(&inverted, (&lo, &hi), &matched, all)?
             }
         };
         Ok(ValueFruit {
@@ -236,12 +269,8 @@ impl SegmentCollector for ValuesSegment {
 }
 
 /// Counts the column's values of `docs`, a record once per distinct value.
-fn count_column(
-    column: &StrColumn,
-    docs: &[DocId],
-    counts: &mut Counts,
-    ords: &mut Vec<Option<u64>>,
-) {
+fn count_column(column: &StrColumn, docs: &[DocId], counts: &mut Counts, scratch: &mut Scratch) {
+    let Scratch { ords, values } = scratch;
     let column = column.ords();
     if column.get_cardinality() != Cardinality::Multivalued {
         ords.clear();
@@ -252,7 +281,6 @@ fn count_column(
         }
         return;
     }
-    let mut values = Vec::new();
     for &doc in docs {
         let rows = column.index.value_row_ids(doc);
         let n = rows.len();
@@ -267,7 +295,7 @@ fn count_column(
             values.sort_unstable();
             values.dedup();
         }
-        for &ord in &values {
+        for &ord in values.iter() {
             counts.add(ord);
         }
     }
@@ -298,18 +326,16 @@ fn column_values(column: &StrColumn, counts: Counts) -> tantivy::Result<ValueCou
     Ok(out)
 }
 
-/// Counts the values of `path` among `matched` from the postings of its
-/// `kw` terms; `all`: every document of the segment matched, so a term's
-/// document frequency is its count.
+/// Counts the values of a path among `matched` from the postings of its
+/// `kw` terms, those in `[lo, hi)`; `all`: every document of the segment
+/// matched, so a term's document frequency is its count.
 fn postings_values(
     inverted: &InvertedIndexReader,
-    path: &str,
+    (lo, hi): (&str, &str),
     matched: &BitSet,
     all: bool,
 ) -> tantivy::Result<ValueCounts> {
     let mut out = ValueCounts::new();
-    let lo = keyword_term::prefix(path);
-    let hi = keyword_term::prefix_end(path);
     let mut stream = inverted
         .terms()
         .range()

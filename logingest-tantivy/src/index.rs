@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use logingest_core::{parse_stored_record, Error, Record, Result, Timestamp};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::RangeQuery;
 use tantivy::schema::{
@@ -227,8 +227,10 @@ pub(crate) struct SearchIndex {
     writer: Mutex<WriterState>,
     /// Acknowledged documents not yet added to the writer.
     pending: Pending,
-    /// Which keyword paths have a column. Locked alone, or after `writer`.
-    columns: Mutex<KeywordColumns>,
+    /// Which keyword paths have a column. Locked alone, or after `writer`;
+    /// written only to plan a batch, read while its documents are built
+    /// (so facets need not wait for a batch to be built).
+    columns: RwLock<KeywordColumns>,
     /// For the writers [`SearchIndex::rebuild_uncommitted`] creates.
     config: TantivyConfig,
     /// The index directory.
@@ -301,13 +303,13 @@ impl WriterState {
     /// Commits what was added, with its payload (the keyword columns'
     /// state, which covers every document added); a failure is recorded as
     /// for [`WriterState::add`] (the writer may have lost documents).
-    fn commit(&mut self, columns: &Mutex<KeywordColumns>) -> Result<()> {
+    fn commit(&mut self, columns: &RwLock<KeywordColumns>) -> Result<()> {
         let through = self.added_through;
         let writer = self.writer()?;
         let committed = writer.prepare_commit().and_then(|mut prepared| {
             let payload = Payload {
                 seq: through,
-                columns: columns.lock().saved(),
+                columns: columns.read().saved(),
             };
             let payload = serde_json::to_string(&payload).expect("serializable");
             prepared.set_payload(&payload);
@@ -397,7 +399,7 @@ impl SearchIndex {
                 dir: dir.to_owned(),
             }),
             pending: Pending::new(config.index_queue_bytes),
-            columns: Mutex::new(columns),
+            columns: RwLock::new(columns),
             config: config.clone(),
             dir: dir.to_owned(),
         })
@@ -422,8 +424,12 @@ impl SearchIndex {
         records: &[Record],
         mut each: impl FnMut(&Record),
     ) -> Vec<TantivyDocument> {
-        let mut columns = self.columns.lock();
-        columns.plan(records);
+        // Planned first, then built under a read lock: another batch
+        // planned in between can only take columns away from paths (a
+        // document built with a column that is gone is harmless) or give
+        // columns to paths this batch does not hold.
+        self.columns.write().plan(records);
+        let columns = self.columns.read();
         records
             .iter()
             .enumerate()
@@ -436,7 +442,7 @@ impl SearchIndex {
 
     /// Whether `path`'s keyword values have a column in every segment.
     pub(crate) fn has_column(&self, path: &str) -> bool {
-        self.columns.lock().has_column(path)
+        self.columns.read().has_column(path)
     }
 
     /// Waits for queued documents; false once [`SearchIndex::close_queue`]

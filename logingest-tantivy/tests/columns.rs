@@ -102,3 +102,21 @@ fn facets_agree_with_and_without_columns_across_deletes_and_reopen() {
         check(&backend, &kept, query);
     }
 }
+
+/// One segment of 6,000 unique ids: a query matching a record or two reads
+/// their values from the records instead of the postings of 6,000 terms.
+#[test]
+fn few_matches_in_a_large_segment_are_counted_from_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = records(6_000);
+    let backend = TantivyBackend::open(dir.path(), config()).unwrap();
+    backend.write_batch(&all).unwrap();
+    backend.refresh().unwrap();
+    for query in [
+        "\"event 4242\"",
+        "\"event 4242\" OR \"event 17\"",
+        "host:h7 level:warn",
+    ] {
+        check(&backend, &all, query);
+    }
+}

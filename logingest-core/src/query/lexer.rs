@@ -67,6 +67,9 @@ pub(crate) struct Token {
 pub(crate) struct Lexer<'a> {
     text: &'a str,
     pos: usize,
+    /// Open parentheses of the `field:(...)` group being read (0: none).
+    /// Inside one, a term is a value, read as after `field:`.
+    group: usize,
 }
 
 /// Characters that end an unquoted term wherever they appear.
@@ -77,7 +80,11 @@ fn ends_term(c: char) -> bool {
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `text`.
     pub fn new(text: &'a str) -> Self {
-        Lexer { text, pos: 0 }
+        Lexer {
+            text,
+            pos: 0,
+            group: 0,
+        }
     }
 
     /// Byte offset of the end of the input.
@@ -134,10 +141,14 @@ impl<'a> Lexer<'a> {
         let kind = match c {
             '(' => {
                 self.bump();
+                if self.group > 0 {
+                    self.group += 1;
+                }
                 TokenKind::LParen
             }
             ')' => {
                 self.bump();
+                self.group = self.group.saturating_sub(1);
                 TokenKind::RParen
             }
             '-' => {
@@ -160,6 +171,7 @@ impl<'a> Lexer<'a> {
                 op: Op::Colon,
                 value: self.value(pos)?,
             }),
+            _ if self.group > 0 => self.group_value(pos)?,
             _ => self.term()?,
         };
         Ok(Some(Token { pos, kind }))
@@ -185,6 +197,7 @@ impl<'a> Lexer<'a> {
         let op = self.operator();
         if op == Op::Colon && self.peek() == Some('(') {
             self.bump();
+            self.group = 1;
             return Ok(TokenKind::FieldGroup(field));
         }
         let value = self.value(field.pos)?;
@@ -192,6 +205,43 @@ impl<'a> Lexer<'a> {
             field: Some(field),
             op,
             value,
+        }))
+    }
+
+    /// A term inside a field group: an operator, or a value read as after
+    /// `field:` (a range, or an unquoted run that `:`, `<` and `>` do not
+    /// end: `url:(http://x)`).
+    fn group_value(&mut self, pos: usize) -> Result<TokenKind, QueryError> {
+        if matches!(self.peek(), Some('[' | '{')) {
+            return Ok(TokenKind::Clause(Clause {
+                field: None,
+                op: Op::Colon,
+                value: self.value(pos)?,
+            }));
+        }
+        let value = self.unquoted(&[])?;
+        if let Some(op) = match value.plain().as_deref() {
+            Some("AND") => Some(TokenKind::And),
+            Some("OR") => Some(TokenKind::Or),
+            Some("NOT") => Some(TokenKind::Not),
+            _ => None,
+        } {
+            return Ok(op);
+        }
+        let field_group = value.chars.last().is_some_and(|c| c.c == ':' && !c.escaped);
+        if field_group && self.peek() == Some('(') {
+            return Err(QueryError::new(
+                pos,
+                format!(
+                    "`{}(` inside a field group: a group holds values only, each taking the group's field",
+                    &self.text[pos..self.pos]
+                ),
+            ));
+        }
+        Ok(TokenKind::Clause(Clause {
+            field: None,
+            op: Op::Colon,
+            value: Value::Unquoted(value),
         }))
     }
 

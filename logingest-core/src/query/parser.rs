@@ -193,10 +193,8 @@ impl Parser<'_> {
         let token = self.take()?;
         match token.kind {
             TokenKind::Clause(mut clause) => {
+                // The lexer reads no field inside a group.
                 if let Some(group) = &self.group {
-                    if let Some(field) = &clause.field {
-                        return Err(in_group(group, field.pos, &format!("`{}:`", field.name)));
-                    }
                     clause.field = Some(FieldName {
                         pos: token.pos,
                         name: group.name.clone(),
@@ -206,17 +204,21 @@ impl Parser<'_> {
             }
             TokenKind::LParen | TokenKind::FieldGroup(_) => {
                 let outer = self.group.clone();
-                if let TokenKind::FieldGroup(field) = token.kind {
-                    if let Some(group) = &outer {
-                        return Err(in_group(group, field.pos, &format!("`{}:(`", field.name)));
+                let opening = match token.kind {
+                    TokenKind::FieldGroup(field) => {
+                        let opening = format!("`{}:(`", field.name);
+                        self.group = Some(field);
+                        opening
                     }
-                    self.group = Some(field);
-                }
+                    _ => "`(`".to_owned(),
+                };
                 self.enter(token.pos)?;
                 let never_closed = || {
                     QueryError::new(
                         token.pos,
-                        "this `(` is never closed: expected `)` before the end of the query",
+                        format!(
+                            "this {opening} is never closed: expected `)` before the end of the query"
+                        ),
                     )
                 };
                 match self.peek()? {
@@ -281,17 +283,6 @@ impl Parser<'_> {
         }
         Ok(())
     }
-}
-
-/// The error for a field (`what`, at `pos`) inside the group of `group`.
-fn in_group(group: &FieldName, pos: usize, what: &str) -> QueryError {
-    QueryError::new(
-        pos,
-        format!(
-            "{what} inside `{}:(...)`: a field group holds values only, each taking the field `{}`",
-            group.name, group.name
-        ),
-    )
 }
 
 /// One child is itself; several make an `And`/`Or` node.

@@ -446,6 +446,29 @@ fn field_groups_give_their_field_to_each_value() {
             "level:(error) timeout",
             and([kw("level", "error"), phrase(&["timeout"])]),
         ),
+        // Inside, every word is a value, read as after `field:`.
+        (
+            "url:(http://x OR a<b OR resourceId:x)",
+            or([
+                kw("url", "http://x"),
+                kw("url", "a<b"),
+                kw("url", "resourceId:x"),
+            ]),
+        ),
+        (
+            "timestamp:(2023-09-01T10:00:00Z)",
+            at("2023-09-01T10:00:00Z"),
+        ),
+        (
+            "timestamp:([2023-09-10 TO 2023-09-15] OR 2023-09-20)",
+            or([
+                range(
+                    Included(ts("2023-09-10T00:00:00Z")),
+                    Included(ts("2023-09-15T00:00:00Z")),
+                ),
+                at("2023-09-20T00:00:00Z"),
+            ]),
+        ),
         // Escaped, the parenthesis is part of the value.
         (r"level:\(error", kw("level", "(error")),
     ]);

@@ -71,6 +71,7 @@ fn the_saved_state_is_restored() {
         SavedColumns {
             column: vec!["level".into()],
             terms: vec!["id".into()],
+            capped: false,
         }
     );
     let json = serde_json::to_string(&saved).unwrap();
@@ -97,4 +98,33 @@ fn a_path_holding_nul_gets_no_column() {
     columns.plan(&records(&[("a\0b", "x".into()), ("a", "y".into())]));
     assert!(!columns.has_column("a\0b"));
     assert!(columns.has_column("a"));
+}
+
+#[test]
+fn a_refusal_for_the_cap_outlives_a_larger_cap() {
+    let mut columns = KeywordColumns::new(1, 16, None);
+    columns.plan(&records(&[("p1", "x".into()), ("p2", "y".into())]));
+    assert!(columns.has_column("p1") && !columns.has_column("p2"));
+    let saved = columns.saved();
+    assert!(saved.capped);
+    // p2's first document has no column: it must never get one, nor any
+    // path after it.
+    let mut reopened = KeywordColumns::new(10, 16, Some(saved));
+    reopened.plan(&records(&[("p2", "z".into()), ("p3", "z".into())]));
+    assert!(!reopened.has_column("p2") && !reopened.has_column("p3"));
+    assert!(reopened.has_column("p1"));
+}
+
+#[test]
+fn long_paths_get_no_column() {
+    let mut columns = KeywordColumns::new(10, 16, None);
+    let long = "k".repeat(MAX_PATH_BYTES + 1);
+    let edge = "k".repeat(MAX_PATH_BYTES);
+    columns.plan(&records(&[
+        (long.as_str(), "x".into()),
+        (edge.as_str(), "x".into()),
+    ]));
+    assert!(!columns.has_column(&long));
+    assert!(columns.has_column(&edge));
+    assert!(!columns.saved().capped);
 }

@@ -61,6 +61,8 @@ pub use logingest_core::{
 /// tickets.
 pub use logingest_core::ingest;
 /// The query language: parser, AST, printing.
+/// Numbers as numeric comparisons compare them and backends index them.
+pub use logingest_core::number;
 pub use logingest_core::query;
 /// The conformance and differential test kit (feature `testkit`).
 #[cfg(feature = "testkit")]

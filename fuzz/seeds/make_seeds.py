@@ -108,6 +108,7 @@ write("translate_tantivy", corpus_queries)
 write("translate_dsl", corpus_queries + [
     "message:/^exact$/", "message:/a\\b/", "level:/(?m)^x/", "message:/\"q\"/",
     "kube.pod:p*", "a:b\u0000c", "x AND y OR z",
+    "metadata.http.status:>=500", "d:{-0.5 TO *] NOT d:[* TO 1e3}", "d:(>=1 OR <-1)",
 ])
 
 # _bulk: option byte + body (0x00: no default index, default limits;

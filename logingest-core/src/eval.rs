@@ -9,6 +9,7 @@
 
 use std::ops::Bound;
 
+use crate::number;
 use crate::query::{Field, Query, WildcardPart};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
@@ -34,6 +35,9 @@ pub fn matches(query: &Query, record: &Record) -> bool {
             Field::Keyword(path) => record.keyword_values(path).any(|v| pattern.is_match(v)),
         },
         Query::Range { start, end } => in_range(record.timestamp(), *start, *end),
+        Query::NumberRange { field, start, end } => record
+            .numbers(field)
+            .any(|n| number::in_bounds(n, *start, *end)),
         Query::Exists { field } => record.has_field(field),
         Query::And(children) => children.iter().all(|c| matches(c, record)),
         Query::Or(children) => children.iter().any(|c| matches(c, record)),

@@ -27,6 +27,7 @@ mod eval;
 pub mod ingest;
 pub mod keyword_term;
 mod memory;
+pub mod number;
 mod parse;
 pub mod query;
 mod record;

@@ -15,9 +15,14 @@
 //!   prints it (`3`, `-1`, `2.5`); a boolean `true`/`false`;
 //! - `null` and empty objects or arrays contribute nothing (the field is absent).
 //!
+//! A value that was a JSON number is also kept as a [`Number`], for numeric
+//! comparisons (`metadata.http.status:>=500`); a string that looks like a
+//! number (`"500"`) is text only.
+//!
 //! `message` and the top-level `timestamp` are not keyword fields; every other
 //! path is, including `metadata.*` and unknown top-level fields.
 
+use crate::number::Number;
 use crate::timestamp::Timestamp;
 
 /// The names of the record fields the product knows by name.
@@ -49,6 +54,8 @@ pub struct Record {
     timestamp: Timestamp,
     message: String,
     keywords: Vec<(String, String)>,
+    /// The keyword values that were JSON numbers: (index in `keywords`, number).
+    numbers: Vec<(usize, Number)>,
 }
 
 impl Record {
@@ -64,7 +71,16 @@ impl Record {
             timestamp,
             message,
             keywords,
+            numbers: Vec::new(),
         }
+    }
+
+    /// The record with `numbers`: (index in its keywords, number) of each
+    /// keyword value that was a JSON number, in order.
+    pub(crate) fn with_numbers(mut self, numbers: Vec<(usize, Number)>) -> Self {
+        debug_assert!(numbers.iter().all(|&(i, _)| i < self.keywords.len()));
+        self.numbers = numbers;
+        self
     }
 
     /// The JSON object exactly as sent. When the client sent no `timestamp`,
@@ -98,6 +114,22 @@ impl Record {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The values of one keyword path that were JSON numbers.
+    pub fn numbers<'a>(&'a self, path: &'a str) -> impl Iterator<Item = Number> + 'a {
+        self.numbers
+            .iter()
+            .filter(move |&&(i, _)| self.keywords[i].0 == path)
+            .map(|&(_, n)| n)
+    }
+
+    /// Every value that was a JSON number, as `(dotted path, number)`, in
+    /// document order.
+    pub fn all_numbers(&self) -> impl Iterator<Item = (&str, Number)> + '_ {
+        self.numbers
+            .iter()
+            .map(|&(i, n)| (self.keywords[i].0.as_str(), n))
+    }
+
     /// Whether the record has a value at `path` or below it (`path.*`).
     pub fn has_field(&self, path: &str) -> bool {
         self.keywords.iter().any(|(p, _)| {
@@ -128,7 +160,13 @@ impl Record {
             + self.source.capacity()
             + self.message.capacity()
             + self.keywords.capacity() * size_of::<(String, String)>()
+            + self.numbers.capacity() * size_of::<(usize, Number)>()
             + 3 * BLOCK
+            + if self.numbers.capacity() > 0 {
+                BLOCK
+            } else {
+                0
+            }
             + strings
     }
 }

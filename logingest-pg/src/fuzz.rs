@@ -15,7 +15,8 @@
 //!   tokens as core's tokenizer makes them, `kw` terms, wildcards, prefixes
 //!   and regexes start with their field's path and separator, `regexp`
 //!   carries `flags: NONE` and the state limit, `raw` regexes start with
-//!   the raw prefix, ranges have a bound of each side at most, and every
+//!   the raw prefix, ranges have a bound of each side at most (`ts`
+//!   nanoseconds, `num` terms of a path and 16 hex digits), and every
 //!   `bool` list is non-empty, `should` with `minimum_should_match: 1`.
 
 use logingest_core::query::parse_query_at;
@@ -125,7 +126,8 @@ fn clause(v: &Value) -> Check {
             _ => Err(format!("prefix {body}")),
         },
         "range" => match single(body)? {
-            ("ts", bounds) => range(bounds),
+            ("ts", bounds) => range(bounds, Value::is_i64, "nanoseconds"),
+            ("num", bounds) => range(bounds, |b| b.as_str().is_some_and(number_term), "num terms"),
             _ => Err(format!("range {body}")),
         },
         "bool" => boolean(body),
@@ -170,7 +172,18 @@ fn keyword_pattern(pattern: &str) -> Check {
     Ok(())
 }
 
-fn range(bounds: &Value) -> Check {
+/// A `num` bound: a path and the separator, then 16 hex digits or nothing
+/// (the first term of the path), or the end of the path's terms.
+fn number_term(text: &str) -> bool {
+    let hex = |n: &str| n.is_empty() || (n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+    match text.split_once('\0') {
+        Some((path, n)) => !path.is_empty() && hex(n),
+        None => text.len() > 1 && text.ends_with('\u{1}'),
+    }
+}
+
+/// A range of one bound on each side at most, each bound `valid`.
+fn range(bounds: &Value, valid: fn(&Value) -> bool, what: &str) -> Check {
     let bounds = bounds.as_object().ok_or("range bounds")?;
     let lower = ["gt", "gte"]
         .iter()
@@ -183,9 +196,9 @@ fn range(bounds: &Value) -> Check {
     if bounds.is_empty() || lower > 1 || upper > 1 || lower + upper != bounds.len() {
         return Err(format!("range bounds {bounds:?}"));
     }
-    match bounds.values().all(Value::is_i64) {
+    match bounds.values().all(valid) {
         true => Ok(()),
-        false => Err(format!("range bounds are not nanoseconds: {bounds:?}")),
+        false => Err(format!("range bounds are not {what}: {bounds:?}")),
     }
 }
 

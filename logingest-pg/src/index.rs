@@ -12,6 +12,7 @@
 //! | `message` | `text`, whitespace analyzer | terms, phrases, token wildcards |
 //! | `raw` | `wildcard`, `\u{1}message` | regexes on the raw message |
 //! | `kw` | `keyword`, `path\0value` (the path escaped: `logingest_core::keyword_term`) | keyword terms, wildcards, regexes, `field:*`, facets |
+//! | `num` | `keyword`, `path\0sortable` ([`logingest_core::number`]), not in doc values | numeric comparisons: a `range` of terms |
 //!
 //! `message` holds the tokens of [`logingest_core::tokenize`] joined by
 //! spaces, analysed by a whitespace tokenizer with no filter: the index holds
@@ -25,6 +26,7 @@
 //! (the `wildcard` type verifies regex candidates against `_source`); the
 //! record as sent is read from PostgreSQL.
 
+use logingest_core::number;
 use logingest_core::{keyword_term, tokenize, Error, Record, Result, Timestamp};
 use serde_json::{json, Value};
 
@@ -60,6 +62,16 @@ impl SearchIndex {
         let index = SearchIndex::connect(config)?;
         let path = format!("/_index_template/{}", config.index_prefix);
         index.es.json("PUT", &path, Some(&template(config)))?;
+        // Daily indices made by an earlier version lack the fields added
+        // since (`num`); adding a field to a mapping is allowed, and their
+        // documents are indexed anew only by a reindex.
+        let path = format!(
+            "/{}/_mapping?ignore_unavailable=true&allow_no_indices=true",
+            index.pattern
+        );
+        let fields = &template(config)["template"]["mappings"]["properties"];
+        let added = json!({"properties": {"num": fields["num"]}});
+        index.es.json("PUT", &path, Some(&added))?;
         Ok(index)
     }
 
@@ -91,6 +103,10 @@ impl SearchIndex {
             .iter()
             .map(|(p, v)| keyword_term::text(p, v))
             .collect();
+        let num: Vec<String> = record
+            .all_numbers()
+            .map(|(p, n)| number::term(p, n))
+            .collect();
         let doc = json!({
             "seq": seq,
             "ts": ts,
@@ -98,6 +114,7 @@ impl SearchIndex {
             "message": tokenize(record.message()).join(" "),
             "raw": raw_text(record.message()),
             "kw": kw,
+            "num": num,
         });
         serde_json::to_writer(&mut *out, &action).expect("JSON to memory");
         out.push(b'\n');
@@ -388,7 +405,8 @@ fn template(config: &PgConfig) -> Value {
                         "index_options": "positions"
                     },
                     "raw": {"type": "wildcard"},
-                    "kw": {"type": "keyword"}
+                    "kw": {"type": "keyword"},
+                    "num": {"type": "keyword", "doc_values": false}
                 }
             }
         }

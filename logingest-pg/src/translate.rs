@@ -16,6 +16,8 @@
 //!   anchors, ...) the pattern without it matches a superset, and the plan
 //!   says to verify (see [`Dsl`]);
 //! - ranges → `range` on `ts` (a `long`: exact to the nanosecond);
+//! - numeric comparisons → `range` on `num`, whose terms sort as their
+//!   numbers ([`logingest_core::number`]);
 //! - `field:*` → `prefix` `path\0` (a value at the path) or `path.` (one below);
 //! - AND/OR/NOT → `bool` `filter` / `should` (at least one) / `must_not`.
 //!
@@ -32,6 +34,7 @@ use serde_json::{json, Value};
 use crate::index::RAW_PREFIX;
 use crate::lucene_regex;
 use logingest_core::keyword_term;
+use logingest_core::number::{self, Number};
 
 /// A wildcard pattern in the syntax of the `wildcard` query: `*`, `?`, and
 /// `\` escaping a literal `*`, `?` or `\`.
@@ -265,6 +268,25 @@ impl Translate for DslBuilder {
             return self.all();
         }
         Ok(Dsl::exact(json!({"range": {"ts": range}})))
+    }
+
+    fn number_range(
+        &mut self,
+        field: &str,
+        start: Bound<Number>,
+        end: Bound<Number>,
+    ) -> Result<Dsl> {
+        // The term bounds are never open: an open end is the path's end.
+        let (lower, upper) = number::term_range(field, start, end);
+        let mut range = serde_json::Map::new();
+        for (bound, inclusive, exclusive) in [(lower, "gte", "gt"), (upper, "lte", "lt")] {
+            match bound {
+                Bound::Included(t) => drop(range.insert(inclusive.into(), json!(t))),
+                Bound::Excluded(t) => drop(range.insert(exclusive.into(), json!(t))),
+                Bound::Unbounded => {}
+            }
+        }
+        Ok(Dsl::exact(json!({"range": {"num": range}})))
     }
 
     fn exists(&mut self, field: &str) -> Result<Dsl> {

@@ -9,6 +9,7 @@
 //! | `message` | text, our tokenizer, positions | terms, phrases, wildcards; not stored: regexes verify candidates on the record store's `message` column (`crate::verify`) |
 //! | `kw` | raw text `path\0value`, indexed only | keyword equality, wildcards, regexes (term dictionary); facets of paths without a column (postings) |
 //! | `col` | JSON, fast only: a column per keyword path | facets; only the paths [`KeywordColumns`] gives a column (not unique ids) |
+//! | `num` | raw text `path\0sortable`, indexed only | numeric comparisons: a range of terms ([`logingest_core::number`]) |
 //! | `path` | raw text | `field:*`: every keyword path and each of its parents |
 //!
 //! The record itself (its exact source) is **not** stored here: SQLite has
@@ -53,6 +54,7 @@ pub(crate) struct Fields {
     pub message: Field,
     pub kw: Field,
     pub col: Field,
+    pub num: Field,
     pub path: Field,
 }
 
@@ -63,6 +65,7 @@ pub(crate) mod names {
     pub const MESSAGE: &str = "message";
     pub const KW: &str = "kw";
     pub const COL: &str = "col";
+    pub const NUM: &str = "num";
     pub const PATH: &str = "path";
 }
 
@@ -94,6 +97,10 @@ pub(crate) fn schema() -> (Schema, Fields) {
     // Not indexed: `kw` has the terms. Dots in keys are not expanded: each
     // keyword path is one key (`crate::columns::column_name`).
     let col = builder.add_json_field(names::COL, JsonObjectOptions::default().set_fast("raw"));
+    let num = builder.add_text_field(
+        names::NUM,
+        TextOptions::default().set_indexing_options(raw.clone()),
+    );
     let path = builder.add_text_field(
         names::PATH,
         TextOptions::default().set_indexing_options(raw),
@@ -106,6 +113,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
             message,
             kw,
             col,
+            num,
             path,
         },
     )
@@ -155,8 +163,9 @@ const FORMAT_FILE: &str = "logingest-index-format";
 /// dictionaries are tantivy's sstables (its `quickwit` feature), which the
 /// FST dictionaries of earlier versions cannot be read as, its commits say
 /// which keyword paths have a column, and the paths in its `kw` terms are
-/// escaped (`logingest_core::keyword_term`).
-const FORMAT: &str = "sstable-terms\nkeyword-columns\nescaped-paths\n";
+/// escaped (`logingest_core::keyword_term`), and it has the `num` terms of
+/// numeric comparisons.
+const FORMAT: &str = "sstable-terms\nkeyword-columns\nescaped-paths\nnumbers\n";
 
 /// Opens the index in `dir`, or creates it. An index written otherwise (of
 /// another schema, without this version's format file, or with a commit

@@ -19,6 +19,9 @@
 //!   Rust regex on each candidate's message, read from the record store's
 //!   `message` column ([`crate::block::Messages`]; the index keeps no copy);
 //! - ranges → a range on the `ts` fast field; `field:*` → a term of `path`;
+//! - numeric comparisons → a range of `num` terms (`path\0` then the
+//!   number's sortable text, [`logingest_core::number`]), read from the
+//!   term dictionary;
 //! - `NOT q` → the complement of `q`'s matches ([`crate::complement`]).
 
 use std::ops::Bound;
@@ -39,6 +42,7 @@ use crate::complement::Complement;
 use crate::dictionary::TermTexts;
 use crate::error;
 use logingest_core::keyword_term;
+use logingest_core::number::{self, Number};
 
 use crate::index::Fields;
 use crate::regex_prefilter::prefilter;
@@ -290,6 +294,17 @@ impl Translate for QueryBuilder<'_> {
             return Ok(Box::new(AllQuery));
         }
         let term = |t: Timestamp| Term::from_field_i64(self.fields.ts, t.as_nanos());
+        Ok(Box::new(RangeQuery::new(start.map(term), end.map(term))))
+    }
+
+    fn number_range(
+        &mut self,
+        field: &str,
+        start: Bound<Number>,
+        end: Bound<Number>,
+    ) -> Result<Boxed> {
+        let (start, end) = number::term_range(field, start, end);
+        let term = |text: String| Term::from_field_text(self.fields.num, &text);
         Ok(Box::new(RangeQuery::new(start.map(term), end.map(term))))
     }
 

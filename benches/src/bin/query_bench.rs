@@ -438,6 +438,15 @@ fn classes(config: &GeneratorConfig, generator: &Generator) -> Vec<Class> {
                 format!("resourceId:/^{}-[1-4]\\d\\d$/", pick(rng, &FAMILIES))
             }
         }),
+        search_class("numeric range", move |_, i| {
+            let ranges = [
+                "metadata.http.status:>=500",
+                "metadata.http.status:[400 TO 499]",
+                "metadata.http.status:<300",
+                "metadata.http.status:(>=500 OR 404)",
+            ];
+            ranges[i % ranges.len()].to_owned()
+        }),
         search_class("time range 10%", move |rng, _| {
             let (a, b) = window(rng);
             format!("timestamp:[{a} TO {b}]")

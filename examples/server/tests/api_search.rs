@@ -437,6 +437,16 @@ fn parse_splits_a_query_into_its_clauses() {
         .unwrap()
         .starts_with(r#"level:"error" AND (message:"a" OR message:"b")"#));
 
+    let numbers = server.get(
+        &format!("/api/parse?q={}", encode("metadata.http.status:{499 TO *]")),
+        None,
+    );
+    assert_eq!(
+        numbers.json()["clauses"][0]["query"],
+        serde_json::json!({"type": "number_range", "field": "metadata.http.status",
+            "start": {"number": 499.0, "inclusive": false}, "end": null})
+    );
+
     // The same errors as search, with the byte position.
     let bad = server.get(&format!("/api/parse?q={}", encode("level:error AND")), None);
     assert_eq!(bad.status, 400);

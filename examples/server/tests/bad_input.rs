@@ -344,11 +344,14 @@ fn read_cases() -> Vec<Case> {
         query("invalid regex", s, "level:/err(/")
             .answer(400, "unclosed group")
             .position(6),
-        query("range on a keyword field", s, "level:[a TO b]")
-            .answer(400, "ranges apply to `timestamp` only")
-            .position(0),
-        query("comparison on a keyword field", s, "resourceId>=server-1")
-            .answer(400, "ranges apply to `timestamp` only")
+        query("range of words on a keyword field", s, "level:[a TO b]")
+            .answer(400, "expected a number")
+            .position(7),
+        query("comparison with a word", s, "resourceId>=server-1")
+            .answer(400, "`server-1` is not one")
+            .position(12),
+        query("range on message", s, "message:[1 TO 2]")
+            .answer(400, "`message` is full text")
             .position(0),
         query(
             "bad date in a range",
@@ -375,7 +378,7 @@ fn read_cases() -> Vec<Case> {
         query("nested too deep", s, &format!("{}a", "(".repeat(65)))
             .answer(400, "deeper than 64 levels")
             .position(64),
-        query("bad query on histogram", "/api/histogram", "level:(")
+        query("bad query on histogram", "/api/histogram", "level:")
             .answer(400, "expected a value")
             .position(6),
         query("bad query on facets", "/api/facets", "a AND")

@@ -334,3 +334,74 @@ fn boolean_operators() {
     assert!(!matches(&Query::Not(Box::new(yes)), &r));
     assert!(matches(&Query::All, &r));
 }
+
+#[test]
+fn numeric_comparisons_compare_json_numbers_only() {
+    let r = record(
+        r#"{"message":"m","metadata":{"status":503,"code":"500","ratio":2.5,"sizes":[1,"7",12e2],
+            "zero":-0.0,"big":9007199254740993,"flag":true,"nested":{"n":4}}}"#,
+    );
+    let n = |v: f64| crate::number::Number::new(v).unwrap();
+    let range = |field: &str, start: Bound<f64>, end: Bound<f64>| Query::NumberRange {
+        field: field.into(),
+        start: start.map(n),
+        end: end.map(n),
+    };
+    use Bound::{Excluded, Included, Unbounded};
+    let cases = [
+        (range("metadata.status", Included(500.0), Unbounded), true),
+        (range("metadata.status", Excluded(503.0), Unbounded), false),
+        (
+            range("metadata.status", Included(503.0), Included(503.0)),
+            true,
+        ),
+        (range("metadata.status", Unbounded, Excluded(503.0)), false),
+        // A string that looks like a number is text, not a number.
+        (range("metadata.code", Unbounded, Unbounded), false),
+        (
+            range("metadata.code", Included(500.0), Included(500.0)),
+            false,
+        ),
+        // Integers and floats are one kind of number.
+        (range("metadata.ratio", Excluded(2.0), Excluded(3.0)), true),
+        (range("metadata.ratio", Included(2.5), Included(2.5)), true),
+        // Any value of a multi-valued path; only its numbers count.
+        (range("metadata.sizes", Included(1000.0), Unbounded), true),
+        (
+            range("metadata.sizes", Included(5.0), Included(10.0)),
+            false,
+        ),
+        (range("metadata.sizes", Unbounded, Included(1.0)), true),
+        // `-0` is `0`.
+        (range("metadata.zero", Included(0.0), Included(0.0)), true),
+        (range("metadata.zero", Excluded(0.0), Unbounded), false),
+        // Beyond 2^53 a number is its nearest double.
+        (
+            range(
+                "metadata.big",
+                Included(9007199254740992.0),
+                Included(9007199254740992.0),
+            ),
+            true,
+        ),
+        // Booleans, objects and missing paths have no numbers.
+        (range("metadata.flag", Unbounded, Unbounded), false),
+        (range("metadata.nested", Unbounded, Unbounded), false),
+        (range("metadata.nested.n", Included(4.0), Unbounded), true),
+        (range("metadata.missing", Unbounded, Unbounded), false),
+        // An empty range matches nothing.
+        (
+            range("metadata.status", Included(600.0), Included(500.0)),
+            false,
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(matches(&query, &r), expected, "{query}");
+        // `NOT` is the plain complement: records without numbers match it.
+        assert_eq!(matches(&Query::Not(Box::new(query.clone())), &r), !expected);
+    }
+    // The exact match still compares the JSON text, of strings and numbers.
+    assert!(matches(&kw("metadata.code", "500"), &r));
+    assert!(matches(&kw("metadata.status", "503"), &r));
+    assert!(matches(&kw("metadata.sizes", "1200.0"), &r));
+}

@@ -14,6 +14,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 
 use super::Limits;
+use crate::number::Number;
 use crate::record::{fields, Record};
 use crate::timestamp::Timestamp;
 
@@ -37,6 +38,7 @@ pub(super) fn record(
         limits,
         path: String::new(),
         keywords: Vec::new(),
+        numbers: Vec::new(),
         indexed: Indexed::default(),
         message: None,
         timestamp: None,
@@ -73,12 +75,7 @@ pub(super) fn record(
         Some(t) => (t, text.to_owned()),
         None => (receive_time, with_timestamp(text, receive_time)),
     };
-    Ok(Record::from_parts(
-        source,
-        timestamp,
-        message,
-        walk.keywords,
-    ))
+    Ok(Record::from_parts(source, timestamp, message, walk.keywords).with_numbers(walk.numbers))
 }
 
 /// Inserts `"timestamp": receive_time` as the first member of an object's text.
@@ -102,6 +99,8 @@ struct Walk<'l> {
     /// Dotted path of the value being visited.
     path: String,
     keywords: Vec<(String, String)>,
+    /// The keyword values that were JSON numbers (index in `keywords`).
+    numbers: Vec<(usize, Number)>,
     indexed: Indexed,
     message: Option<String>,
     timestamp: Option<Timestamp>,
@@ -441,6 +440,21 @@ impl LeafSeed<'_, '_> {
         self.walk.push_keyword(path, text)
     }
 
+    /// A JSON number: its text as a keyword value, and the number.
+    fn push_number<E: de::Error>(self, text: String, value: f64) -> Result<(), E> {
+        if self.object_only {
+            return self.push(text, "a number");
+        }
+        let walk = self.walk;
+        let path = walk.path.clone();
+        walk.push_keyword(path, text)?;
+        // serde_json reads only finite numbers (it refuses `1e400`).
+        if let Some(n) = Number::new(value) {
+            walk.numbers.push((walk.keywords.len() - 1, n));
+        }
+        Ok(())
+    }
+
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {
         if self.depth > self.walk.limits.max_depth {
             let reason = format!(
@@ -469,17 +483,17 @@ impl<'de> Visitor<'de> for LeafSeed<'_, '_> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.push(v.to_string(), "a number")
+        self.push_number(v.to_string(), v as f64)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.push(v.to_string(), "a number")
+        self.push_number(v.to_string(), v as f64)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         // serde_json prints finite floats this way; JSON has no others.
         let text = serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string());
-        self.push(text, "a number")
+        self.push_number(text, v)
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {

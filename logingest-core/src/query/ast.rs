@@ -9,6 +9,7 @@
 use std::fmt;
 use std::ops::Bound;
 
+use crate::number::Number;
 use crate::timestamp::Timestamp;
 
 /// A field a text-like condition applies to.
@@ -212,6 +213,17 @@ pub enum Query {
         start: Bound<Timestamp>,
         /// Upper bound.
         end: Bound<Timestamp>,
+    },
+    /// Some value at the keyword path was a JSON number within bounds
+    /// (`metadata.http.status:>=500`, `metadata.duration_ms:[100 TO 500]`);
+    /// strings, even `"500"`, never are. See [`crate::number`].
+    NumberRange {
+        /// Dotted path of a keyword field.
+        field: String,
+        /// Lower bound.
+        start: Bound<Number>,
+        /// Upper bound.
+        end: Bound<Number>,
     },
     /// The keyword path has a value, or some path below it does (`field:*`).
     Exists {

@@ -6,7 +6,8 @@
 //! depends on the field, and that is decided here, in one place: `message` is
 //! full text (tokens, single-token wildcards), `timestamp` is a time (ranges,
 //! comparisons, relative times), every other field is a keyword (exact values,
-//! whole-value wildcards, existence). Keeping the written form separate from
+//! whole-value wildcards, existence) whose ranges and comparisons compare
+//! its JSON numbers. Keeping the written form separate from
 //! the meaning lets the lexer stay ignorant of fields and keeps every
 //! field-specific error message next to the rule it enforces.
 
@@ -14,6 +15,7 @@ use std::ops::Bound;
 
 use super::ast::{Field, Query, RegexPattern, Wildcard, WildcardPart};
 use crate::error::QueryError;
+use crate::number::Number;
 use crate::record::fields::{MESSAGE, TIMESTAMP};
 use crate::timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};
 use crate::tokenize::{lowercase, tokenize};
@@ -144,23 +146,73 @@ pub(crate) fn clause_query(clause: Clause, now: Timestamp) -> Result<Query, Quer
     };
     match field {
         TIMESTAMP => timestamp_query(clause.op, clause.value, now),
-        _ if clause.op != Op::Colon || matches!(clause.value, Value::Range(_)) => {
+        MESSAGE if clause.op != Op::Colon || matches!(clause.value, Value::Range(_)) => {
             Err(QueryError::new(
                 field_pos,
-                format!(
-                    "ranges apply to `timestamp` only, and `{field}` is {} \
-                     (comparisons like `>=` are ranges too)",
-                    if field == MESSAGE {
-                        "full text"
-                    } else {
-                        "a keyword field"
-                    }
-                ),
+                "`message` is full text: it has no ranges or comparisons like `>=` \
+                 (they apply to `timestamp` and to numbers, `metadata.http.status:>=500`)",
             ))
         }
         MESSAGE => message_query(clause.value),
+        _ if clause.op != Op::Colon || matches!(clause.value, Value::Range(_)) => {
+            number_query(field, clause.op, clause.value)
+        }
         _ => keyword_query(field, clause.value),
     }
+}
+
+/// A comparison or range on a keyword path: it compares the path's JSON
+/// numbers.
+fn number_query(field: &str, op: Op, value: Value) -> Result<Query, QueryError> {
+    let (start, end) = match (op, value) {
+        (Op::Colon, Value::Range(range)) => (
+            number_bound(field, &range.lower, range.lower_inclusive)?,
+            number_bound(field, &range.upper, range.upper_inclusive)?,
+        ),
+        (_, Value::Range(range)) => {
+            return Err(QueryError::new(
+                range.pos,
+                "a comparison takes one number, not a range",
+            ))
+        }
+        (Op::Ge, value) => (number_bound(field, &value, true)?, Bound::Unbounded),
+        (Op::Gt, value) => (number_bound(field, &value, false)?, Bound::Unbounded),
+        (Op::Le, value) => (Bound::Unbounded, number_bound(field, &value, true)?),
+        (Op::Lt, value) => (Bound::Unbounded, number_bound(field, &value, false)?),
+        // `clause_query` sends `:` here only with a range.
+        (Op::Colon, value) => return keyword_query(field, value),
+    };
+    Ok(Query::NumberRange {
+        field: field.to_owned(),
+        start,
+        end,
+    })
+}
+
+/// A bound of a numeric range: `*` is unbounded, anything else a number in
+/// JSON syntax, quoted or not.
+fn number_bound(field: &str, value: &Value, inclusive: bool) -> Result<Bound<Number>, QueryError> {
+    let text = match value {
+        Value::Unquoted(term) if term.is_star() => return Ok(Bound::Unbounded),
+        Value::Unquoted(term) => term.text(),
+        Value::Quoted { text, .. } => text.clone(),
+        Value::Regex { source, .. } => format!("/{source}/"),
+        Value::Range(_) => String::new(),
+    };
+    let Some(n) = Number::parse(&text) else {
+        return Err(QueryError::new(
+            value.pos(),
+            format!(
+                "expected a number: ranges and comparisons on `{field}` compare JSON numbers \
+                 (`{field}:>=500`, `{field}:[0.5 TO 2e3]`), and `{text}` is not one"
+            ),
+        ));
+    };
+    Ok(if inclusive {
+        Bound::Included(n)
+    } else {
+        Bound::Excluded(n)
+    })
 }
 
 fn message_query(value: Value) -> Result<Query, QueryError> {
@@ -231,10 +283,10 @@ fn keyword_query(field: &str, value: Value) -> Result<Query, QueryError> {
     }
 }
 
-/// Ranges are rejected before `message_query`/`keyword_query`; this keeps
+/// Ranges are taken before `message_query`/`keyword_query`; this keeps
 /// the match exhaustive without a panic.
 fn unreachable_range(pos: usize) -> Result<Query, QueryError> {
-    Err(QueryError::new(pos, "ranges apply to `timestamp` only"))
+    Err(QueryError::new(pos, "a range is not a value"))
 }
 
 fn regex_query(field: Field, pos: usize, source: &str) -> Result<Query, QueryError> {

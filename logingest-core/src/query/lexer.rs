@@ -208,10 +208,18 @@ impl<'a> Lexer<'a> {
         }))
     }
 
-    /// A term inside a field group: an operator, or a value read as after
-    /// `field:` (a range, or an unquoted run that `:`, `<` and `>` do not
-    /// end: `url:(http://x)`).
+    /// A term inside a field group: an operator, a comparison (`>=500`),
+    /// or a value read as after `field:` (a range, or an unquoted run that
+    /// `:`, `<` and `>` do not end: `url:(http://x)`).
     fn group_value(&mut self, pos: usize) -> Result<TokenKind, QueryError> {
+        if matches!(self.peek(), Some('<' | '>')) {
+            let op = self.operator();
+            return Ok(TokenKind::Clause(Clause {
+                field: None,
+                op,
+                value: self.value(pos)?,
+            }));
+        }
         if matches!(self.peek(), Some('[' | '{')) {
             return Ok(TokenKind::Clause(Clause {
                 field: None,

@@ -41,6 +41,10 @@ impl Display for Query {
                 f.write_char('/')
             }
             Query::Range { start, end } => write_range(f, start, end),
+            Query::NumberRange { field, start, end } => {
+                write!(f, "{field}:")?;
+                write_bounds(f, start, end)
+            }
             Query::Exists { field } => write!(f, "{field}:*"),
             Query::And(children) => write_list(f, children, " AND ", "*"),
             Query::Or(children) => write_list(f, children, " OR ", "NOT *"),
@@ -140,6 +144,15 @@ fn write_range(
     end: &Bound<Timestamp>,
 ) -> fmt::Result {
     write!(f, "{TIMESTAMP}:")?;
+    write_bounds(f, start, end)
+}
+
+/// `[a TO b]`, `{`/`}` for exclusive bounds, `*` for unbounded.
+fn write_bounds<T: Display>(
+    f: &mut Formatter<'_>,
+    start: &Bound<T>,
+    end: &Bound<T>,
+) -> fmt::Result {
     match start {
         Bound::Included(t) => write!(f, "[{t}")?,
         Bound::Excluded(t) => write!(f, "{{{t}")?,

@@ -5,6 +5,7 @@
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use super::{parse_query_at, Field, Query, RegexPattern, Wildcard, WildcardPart};
+use crate::number::Number;
 use crate::record::Record;
 use crate::timestamp::{Timestamp, NANOS_PER_SECOND};
 
@@ -288,6 +289,64 @@ fn keyword_wildcards_exists_and_regexes() {
         (r"level:/a\\/", re(keyword("level"), r"a\\")),
         ("level:/a b (c)/", re(keyword("level"), "a b (c)")),
         ("level://", re(keyword("level"), "")),
+    ]);
+}
+
+fn num(field: &str, start: Bound<f64>, end: Bound<f64>) -> Query {
+    let n = |v: f64| Number::new(v).unwrap();
+    Query::NumberRange {
+        field: field.to_owned(),
+        start: start.map(n),
+        end: end.map(n),
+    }
+}
+
+#[test]
+fn numbers() {
+    let status = "metadata.http.status";
+    check(&[
+        (
+            "metadata.http.status:>=500",
+            num(status, Included(500.0), Unbounded),
+        ),
+        (
+            "metadata.http.status>=500",
+            num(status, Included(500.0), Unbounded),
+        ),
+        (
+            "metadata.http.status>500",
+            num(status, Excluded(500.0), Unbounded),
+        ),
+        (
+            "metadata.http.status:<=2.5",
+            num(status, Unbounded, Included(2.5)),
+        ),
+        (
+            "metadata.http.status<-1e3",
+            num(status, Unbounded, Excluded(-1000.0)),
+        ),
+        ("d:[100 TO 500]", num("d", Included(100.0), Included(500.0))),
+        ("d:{-0.5 TO 1E2}", num("d", Excluded(-0.5), Excluded(100.0))),
+        ("d:[* TO 5}", num("d", Unbounded, Excluded(5.0))),
+        ("d:{5 TO *]", num("d", Excluded(5.0), Unbounded)),
+        (
+            r#"d:[ "1"  TO  "2" ]"#,
+            num("d", Included(1.0), Included(2.0)),
+        ),
+        ("d:[-0 TO 0]", num("d", Included(0.0), Included(0.0))),
+        ("d:>=*", num("d", Unbounded, Unbounded)),
+        // An empty range is a query that matches nothing, not an error.
+        ("d:[5 TO 1]", num("d", Included(5.0), Included(1.0))),
+        // `:` with one value stays an exact match of the JSON text.
+        ("d:500", kw("d", "500")),
+        (
+            "d:(>=500 OR 404)",
+            or([num("d", Included(500.0), Unbounded), kw("d", "404")]),
+        ),
+        (
+            "level:error d:[1 TO 2]",
+            and([kw("level", "error"), num("d", Included(1.0), Included(2.0))]),
+        ),
     ]);
 }
 

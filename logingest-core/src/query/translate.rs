@@ -9,6 +9,7 @@ use std::ops::Bound;
 
 use super::ast::{Field, Query, RegexPattern, Wildcard};
 use crate::error::Result;
+use crate::number::Number;
 use crate::timestamp::Timestamp;
 
 /// Builds a native query of type `Output` from AST nodes.
@@ -36,6 +37,21 @@ pub trait Translate {
     fn regex(&mut self, field: &Field, pattern: &RegexPattern) -> Result<Self::Output>;
     /// Timestamp range.
     fn range(&mut self, start: Bound<Timestamp>, end: Bound<Timestamp>) -> Result<Self::Output>;
+    /// A JSON number at the keyword path within bounds. The default
+    /// refuses the query: a backend written before numeric comparisons
+    /// existed says it cannot search them.
+    fn number_range(
+        &mut self,
+        field: &str,
+        start: Bound<Number>,
+        end: Bound<Number>,
+    ) -> Result<Self::Output> {
+        let _ = (start, end);
+        Err(crate::Error::InvalidQuery(crate::QueryError::new(
+            0,
+            format!("this backend cannot compare numbers (`{field}:>=...`)"),
+        )))
+    }
     /// The keyword path or something below it exists.
     fn exists(&mut self, field: &str) -> Result<Self::Output>;
     /// Conjunction of translated children (at least one).
@@ -55,6 +71,7 @@ pub fn translate<T: Translate + ?Sized>(query: &Query, t: &mut T) -> Result<T::O
         Query::Wildcard { field, pattern } => t.wildcard(field, pattern),
         Query::Regex { field, pattern } => t.regex(field, pattern),
         Query::Range { start, end } => t.range(*start, *end),
+        Query::NumberRange { field, start, end } => t.number_range(field, *start, *end),
         Query::Exists { field } => t.exists(field),
         Query::And(children) => {
             let children = children

@@ -231,5 +231,21 @@ fn random_metadata(rng: &mut ChaCha8Rng) -> Value {
     if rng.random_bool(0.1) {
         m.insert("gone".into(), Value::Null);
     }
+    if rng.random_bool(0.3) {
+        // Numbers of every kind, arrays of them, and text that looks like
+        // one (which numeric comparisons must not see).
+        let size = match rng.random_range(0..9) {
+            0 => json!(-3),
+            1 => json!(0),
+            2 => json!(-0.0),
+            3 => json!(2.5),
+            4 => json!(1e3),
+            5 => json!(9_007_199_254_740_993u64),
+            6 => json!("7"),
+            7 => json!([1, "2", 1000.5]),
+            _ => json!(rng.random_range(-50..50)),
+        };
+        m.insert("size".into(), size);
+    }
     Value::Object(m)
 }

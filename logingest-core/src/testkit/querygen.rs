@@ -12,6 +12,7 @@ use rand::seq::IndexedRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use crate::number::Number;
 use crate::query::{Field, Query, RegexPattern, Wildcard, WildcardPart};
 use crate::record::Record;
 use crate::timestamp::Timestamp;
@@ -26,6 +27,8 @@ pub struct Vocabulary {
     messages: Vec<Vec<String>>,
     /// Record timestamps.
     times: Vec<Timestamp>,
+    /// JSON numbers by path.
+    numbers: BTreeMap<String, Vec<Number>>,
 }
 
 impl Vocabulary {
@@ -33,7 +36,14 @@ impl Vocabulary {
     pub fn new(records: &[Record]) -> Self {
         let mut keywords: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut messages = Vec::new();
+        let mut numbers: BTreeMap<String, Vec<Number>> = BTreeMap::new();
         for r in records {
+            for (path, n) in r.all_numbers() {
+                let values = numbers.entry(path.to_owned()).or_default();
+                if values.len() < 200 && !values.contains(&n) {
+                    values.push(n);
+                }
+            }
             for (path, value) in r.keywords() {
                 // Unique per record (span ids) would rarely match; keep a sample.
                 let values = keywords.entry(path.clone()).or_default();
@@ -51,6 +61,38 @@ impl Vocabulary {
             keywords,
             messages,
             times,
+            numbers,
+        }
+    }
+
+    /// A random path with numbers (sometimes one without) and two bounds
+    /// drawn from its numbers or just beside them.
+    fn number_range(&self, rng: &mut ChaCha8Rng) -> Query {
+        let paths: Vec<&String> = self.numbers.keys().collect();
+        let field = match paths.choose(rng) {
+            Some(p) if rng.random_bool(0.9) => (*p).clone(),
+            _ => self.path(rng),
+        };
+        let values = self.numbers.get(&field).map_or(&[][..], Vec::as_slice);
+        let pick = |rng: &mut ChaCha8Rng| {
+            let n = values.choose(rng).map_or(0.0, |n| n.get());
+            let n = match rng.random_range(0..6) {
+                0 => n - 0.5,
+                1 => n + 1.0,
+                _ => n,
+            };
+            Number::new(n).unwrap_or_else(|| Number::new(0.0).expect("finite"))
+        };
+        let (a, b) = (pick(rng), pick(rng));
+        let (lo, hi) = if rng.random_bool(0.95) && a > b {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        Query::NumberRange {
+            field,
+            start: bound(rng, lo),
+            end: bound(rng, hi),
         }
     }
 
@@ -160,7 +202,7 @@ fn regex_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
 }
 
 fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
-    match rng.random_range(0..14) {
+    match rng.random_range(0..15) {
         0 => Query::All,
         1 | 2 => {
             let field = vocab.path(rng);
@@ -203,11 +245,12 @@ fn random_leaf(rng: &mut ChaCha8Rng, vocab: &Vocabulary) -> Query {
             }
             Query::Exists { field }
         }
+        13 => vocab.number_range(rng),
         _ => Query::Phrase { tokens: Vec::new() },
     }
 }
 
-fn bound(rng: &mut ChaCha8Rng, t: Timestamp) -> Bound<Timestamp> {
+fn bound<T>(rng: &mut ChaCha8Rng, t: T) -> Bound<T> {
     match rng.random_range(0..5) {
         0 => Bound::Unbounded,
         1 | 2 => Bound::Included(t),

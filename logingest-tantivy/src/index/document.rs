@@ -1,6 +1,7 @@
 //! The tantivy document of a record.
 
 use logingest_core::keyword_term;
+use logingest_core::number;
 use logingest_core::Record;
 use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::TantivyDocument;
@@ -38,6 +39,9 @@ pub(crate) fn document(
                 None => break,
             }
         }
+    }
+    for (path, n) in record.all_numbers() {
+        doc.add_text(fields.num, number::term(path, n));
     }
     paths.sort_unstable();
     paths.dedup();

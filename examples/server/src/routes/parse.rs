@@ -12,6 +12,7 @@ use std::ops::Bound;
 use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use logingest::number::Number;
 use logingest::query::{parse_conjuncts, parse_query_at, Query, WildcardPart};
 use logingest::{Error, Timestamp};
 use serde_json::{json, Value};
@@ -80,6 +81,12 @@ fn tree(query: &Query) -> Value {
             "start": bound(start),
             "end": bound(end),
         }),
+        Query::NumberRange { field, start, end } => json!({
+            "type": "number_range",
+            "field": field,
+            "start": number_bound(start),
+            "end": number_bound(end),
+        }),
         Query::Exists { field } => json!({ "type": "exists", "field": field }),
         Query::And(children) => {
             json!({ "type": "and", "children": children.iter().map(tree).collect::<Vec<_>>() })
@@ -99,6 +106,15 @@ fn bound(b: &Bound<Timestamp>) -> Value {
     match b {
         Bound::Included(t) => json!({ "time": t.to_rfc3339(), "inclusive": true }),
         Bound::Excluded(t) => json!({ "time": t.to_rfc3339(), "inclusive": false }),
+        Bound::Unbounded => Value::Null,
+    }
+}
+
+/// `{"number": ..., "inclusive": ...}`, or null when open.
+fn number_bound(b: &Bound<Number>) -> Value {
+    match b {
+        Bound::Included(n) => json!({ "number": n.get(), "inclusive": true }),
+        Bound::Excluded(n) => json!({ "number": n.get(), "inclusive": false }),
         Bound::Unbounded => Value::Null,
     }
 }

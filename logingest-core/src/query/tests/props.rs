@@ -6,6 +6,7 @@ use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use proptest::prelude::*;
 
 use super::parse;
+use crate::number::Number;
 use crate::query::{parse_query, Field, Query, RegexPattern, Wildcard, WildcardPart};
 use crate::timestamp::Timestamp;
 
@@ -79,6 +80,18 @@ fn time_bound() -> impl Strategy<Value = Bound<Timestamp>> {
     ]
 }
 
+fn number_bound() -> impl Strategy<Value = Bound<Number>> {
+    let number = prop_oneof![
+        any::<f64>().prop_filter_map("finite", Number::new),
+        (-1000i64..1000).prop_map(|n| Number::new(n as f64).unwrap()),
+    ];
+    prop_oneof![
+        number.clone().prop_map(Included),
+        number.prop_map(Excluded),
+        Just(Unbounded),
+    ]
+}
+
 fn leaf() -> impl Strategy<Value = Query> {
     let field = || field_name().prop_map(Field::Keyword);
     prop_oneof![
@@ -102,6 +115,8 @@ fn leaf() -> impl Strategy<Value = Query> {
             }
         }),
         (time_bound(), time_bound()).prop_map(|(start, end)| Query::Range { start, end }),
+        (field_name(), number_bound(), number_bound())
+            .prop_map(|(field, start, end)| Query::NumberRange { field, start, end }),
         field_name().prop_map(|field| Query::Exists { field }),
     ]
 }

@@ -9,6 +9,7 @@
 //! ```
 
 mod aggregate;
+mod numbers;
 mod query;
 mod regex;
 mod storage;
@@ -17,6 +18,7 @@ pub use aggregate::{
     facets_top_values, histogram_counts, invalid_requests_are_rejected, keys_holding_nul,
     stats_count_records,
 };
+pub use numbers::numeric_comparisons;
 pub use query::{
     complex_wildcard_cases, complex_wildcards, cursor_pages_never_skip_or_repeat,
     cursor_pages_under_concurrent_ingest, every_query_form, large_messages,
@@ -52,6 +54,7 @@ macro_rules! conformance_tests {
             shared_storage_is_shared,
             sample_queries_of_product,
             every_query_form,
+            numeric_comparisons,
             time_range_edges,
             ordering_ties_follow_sequence,
             cursor_pages_never_skip_or_repeat,

@@ -34,8 +34,8 @@ use logingest_core::ingest::{IngestConfig, IngestStats, Ingester, Ticket};
 use logingest_core::query::Query;
 use logingest_core::{
     parse_records, Backend, Capabilities, Error, FacetRequest, Facets, Histogram, HistogramRequest,
-    IngestError, Limits, OpenError, ParseOptions, Record, SearchError, SearchPage, SearchRequest,
-    Stats, Timestamp, WriteError,
+    IngestError, Limits, OpenError, ParseOptions, Record, Rows, RowsRequest, SearchError,
+    SearchPage, SearchRequest, Stats, Timestamp, WriteError,
 };
 
 mod builder;
@@ -196,6 +196,12 @@ impl Engine {
     /// The most frequent values of fields among matching records.
     pub fn facets(&self, request: &FacetRequest) -> Result<Facets, SearchError> {
         Ok(self.inner.backend.facets(request)?)
+    }
+
+    /// The rows of a pipeline with `stats` or `top`
+    /// (`level:error | stats count() by (resourceId)`).
+    pub fn rows(&self, request: &RowsRequest) -> Result<Rows, SearchError> {
+        Ok(self.inner.backend.rows(request)?)
     }
 
     /// Record count, time span and bytes on disk of the store.

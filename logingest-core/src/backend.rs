@@ -12,6 +12,7 @@ use crate::cursor::Cursor;
 use crate::error::{Error, QueryError, Result};
 use crate::query::Query;
 use crate::record::{fields, Record};
+use crate::rows::{Rows, RowsRequest};
 use crate::timestamp::Timestamp;
 
 /// Result order of a search.
@@ -494,6 +495,15 @@ pub trait Backend: Send + Sync {
     /// The most frequent values of a keyword field among visible matching records.
     fn facets(&self, request: &FacetRequest) -> Result<Facets>;
 
+    /// The rows of a pipeline with `stats` or `top` over the visible
+    /// matching records: exact, as the reference evaluator makes them
+    /// ([`crate::reference_rows`]). The default reads every matching record
+    /// through [`Backend::search`] ([`crate::rows::rows_by_search`]); a
+    /// backend overrides it to compute rows from its index.
+    fn rows(&self, request: &RowsRequest) -> Result<Rows> {
+        crate::rows::rows_by_search(self, request)
+    }
+
     /// Deletes every record with `timestamp < cutoff` from storage and index;
     /// returns how many were deleted. Durable when it returns.
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64>;
@@ -529,6 +539,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn facets(&self, request: &FacetRequest) -> Result<Facets> {
         (**self).facets(request)
+    }
+    fn rows(&self, request: &RowsRequest) -> Result<Rows> {
+        (**self).rows(request)
     }
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {
         (**self).delete_older_than(cutoff)

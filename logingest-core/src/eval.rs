@@ -176,5 +176,7 @@ impl PatternPos {
     }
 }
 
+pub mod stats;
+
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,7 @@ pub mod number;
 mod parse;
 pub mod query;
 mod record;
+pub mod rows;
 mod timestamp;
 mod tokenize;
 
@@ -46,6 +47,7 @@ pub use error::{
     is_disk_full, BoxedSource, Error, IngestError, OpenError, QueryError, RecordError, Result,
     SearchError, WriteError,
 };
+pub use eval::stats::rows as reference_rows;
 pub use eval::{matches, wildcard_matches};
 pub use memory::MemoryBackend;
 pub use parse::{
@@ -53,5 +55,6 @@ pub use parse::{
     Format, Limits, ParseOptions, RecordWriter,
 };
 pub use record::{fields, Record};
+pub use rows::{Cell, Rows, RowsRequest};
 pub use timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};
 pub use tokenize::{lowercase, tokenize};

@@ -140,6 +140,52 @@ fn query_prints_a_table_with_a_footer() {
 }
 
 #[test]
+fn a_stats_query_prints_its_rows() {
+    let server = Server::start();
+    let records = [
+        r#"{"level":"error","message":"a","resourceId":"api","timestamp":"2023-09-15T08:00:00Z","metadata":{"ms":12}}"#,
+        r#"{"level":"error","message":"b","resourceId":"api","timestamp":"2023-09-15T08:00:01Z","metadata":{"ms":30.5}}"#,
+        r#"{"level":"error","message":"c","resourceId":"database","timestamp":"2023-09-15T08:00:02Z"}"#,
+        r#"{"level":"info","message":"d","resourceId":"api","timestamp":"2023-09-15T08:00:03Z"}"#,
+    ];
+    assert_eq!(server.ingest(records.join("\n").as_bytes()), 4);
+    let q = "level:error | stats count() as n, max(metadata.ms) by (resourceId)";
+    let out = run(&server.url, &["query", q], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "header, two rows, footer: {table}");
+    assert_eq!(lines[0], "resourceId  n  max(metadata.ms)", "{table}");
+    // Numbers right-aligned, a missing number as `-`.
+    assert_eq!(lines[1], "api         2              30.5", "{table}");
+    assert_eq!(lines[2], "database    1                 -", "{table}");
+    assert!(lines[3].starts_with("2 rows ("), "{table}");
+
+    let out = run(&server.url, &["query", q, "--json"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            serde_json::json!({"resourceId": "api", "n": 2, "max(metadata.ms)": 30.5}),
+            serde_json::json!({"resourceId": "database", "n": 1, "max(metadata.ms)": null}),
+        ]
+    );
+
+    // An error in the pipes is the server's, with its caret.
+    let out = run(&server.url, &["query", "| stats median(x)"], b"");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown function `median`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_query_syntax_error_shows_a_caret_and_fails() {
     let server = Server::start();
     let query = "level:error AND";

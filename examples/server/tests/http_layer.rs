@@ -206,6 +206,7 @@ const GET_ENDPOINTS: &[&str] = &[
     "/api/search",
     "/api/histogram",
     "/api/facets",
+    "/api/query",
     "/api/tail",
     "/api/parse",
     "/healthz",

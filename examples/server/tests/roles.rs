@@ -109,7 +109,7 @@ fn marked_record(mark: &str) -> String {
 #[test]
 fn every_endpoint_answers_the_exact_status_for_every_caller() {
     let (server, _auth) = start_with_auth();
-    let endpoints: [(&str, Needs); 17] = [
+    let endpoints: [(&str, Needs); 18] = [
         ("POST /", Needs::Ingest),
         ("POST /logs", Needs::Ingest),
         ("POST /_bulk", Needs::Ingest),
@@ -119,6 +119,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
         ("GET /api/search", Needs::Read),
         ("GET /api/histogram", Needs::Read),
         ("GET /api/facets", Needs::Read),
+        ("GET /api/query", Needs::Read),
         ("GET /api/tail", Needs::Read),
         ("POST /api/flush", Needs::Ingest),
         ("GET /metrics", Needs::Admin),
@@ -183,6 +184,10 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
                 }
                 "GET /api/facets" => {
                     let a = server.get("/api/facets?field=level", key);
+                    (a.status, a.text)
+                }
+                "GET /api/query" => {
+                    let a = server.get("/api/query?q=%7C%20stats%20count()", key);
                     (a.status, a.text)
                 }
                 "GET /api/tail" => match server.sse("/api/tail?q=*", key) {
@@ -259,7 +264,7 @@ fn every_endpoint_answers_the_exact_status_for_every_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 17 * 7);
+    assert_eq!(checked, 18 * 7);
 
     // A refused ingest request stored nothing; an accepted one stored its record once.
     server.post("/api/flush", b"", &[], Some(ADMIN));

@@ -176,6 +176,31 @@ fn assert_scope(server: &Server, key: &str, records: &[Value], allowed: &dyn Fn(
         assert_eq!(v["count"], want, "level facet {v}");
     }
 
+    // Stats rows count only what the key may see, as facets do.
+    let rows = get_ok(
+        server,
+        &format!(
+            "/api/query?q={}",
+            encode("| stats count() as n by (resourceId)")
+        ),
+        key,
+    );
+    assert_eq!(rows["columns"], json!(["resourceId", "n"]));
+    let mut got: Vec<(String, u64)> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| !row[0].is_null())
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_owned(),
+                row[1].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "stats rows by resourceId");
+
     // Paging with a cursor stays inside the scope and finds each record once.
     let mut seen = Vec::new();
     let mut cursor = String::new();

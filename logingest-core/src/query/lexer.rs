@@ -36,6 +36,8 @@ pub(crate) enum TokenKind {
     FieldGroup(FieldName),
     /// A whole clause.
     Clause(Clause),
+    /// `|`: the filter ends, pipes follow.
+    Pipe,
 }
 
 impl TokenKind {
@@ -50,6 +52,7 @@ impl TokenKind {
             TokenKind::Minus => "`-`",
             TokenKind::FieldGroup(_) => "`field:(`",
             TokenKind::Clause(_) => "a clause",
+            TokenKind::Pipe => "`|`",
         }
     }
 }
@@ -74,7 +77,7 @@ pub(crate) struct Lexer<'a> {
 
 /// Characters that end an unquoted term wherever they appear.
 fn ends_term(c: char) -> bool {
-    c.is_whitespace() || c == '(' || c == ')'
+    c.is_whitespace() || c == '(' || c == ')' || c == '|'
 }
 
 impl<'a> Lexer<'a> {
@@ -150,6 +153,10 @@ impl<'a> Lexer<'a> {
                 self.bump();
                 self.group = self.group.saturating_sub(1);
                 TokenKind::RParen
+            }
+            '|' => {
+                self.bump();
+                TokenKind::Pipe
             }
             '-' => {
                 self.bump();

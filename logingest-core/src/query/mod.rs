@@ -11,6 +11,7 @@ mod ast;
 mod clause;
 mod lexer;
 mod parser;
+pub mod pipe;
 mod print;
 mod translate;
 
@@ -19,5 +20,8 @@ mod tests;
 
 pub use ast::{Field, Query, RegexError, RegexPattern, Wildcard, WildcardPart};
 pub use clause::parse_time;
-pub use parser::{parse_conjuncts, parse_query, parse_query_at, Conjunct};
+pub use parser::{
+    parse_conjuncts, parse_filter_at, parse_pipeline_at, parse_query, parse_query_at, Conjunct,
+};
+pub use pipe::Pipeline;
 pub use translate::{translate, Translate};

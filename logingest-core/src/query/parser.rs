@@ -24,6 +24,7 @@ use std::ops::Range;
 use super::ast::Query;
 use super::clause::{clause_query, FieldName};
 use super::lexer::{Lexer, Token, TokenKind};
+use super::pipe::Pipeline;
 use crate::error::QueryError;
 use crate::timestamp::Timestamp;
 
@@ -38,8 +39,40 @@ pub fn parse_query(text: &str) -> Result<Query, QueryError> {
 /// Parses a query; relative times (`now-15m`) are resolved against `now`.
 ///
 /// The syntax is described in `docs/query-language.md`. Errors carry the byte
-/// offset in `text` where the problem starts.
+/// offset in `text` where the problem starts. A query with pipes
+/// (`level:error | stats count()`) is refused at its first `|`: pipes are
+/// read by [`parse_pipeline_at`].
 pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
+    let (query, pipe) = filter(text, now)?;
+    match pipe {
+        None => Ok(query),
+        Some(pos) => Err(QueryError::new(
+            pos,
+            "pipes (`| stats ...`, `| top ...`, `| fields ...`) are not taken here: \
+             this search takes a filter only, and the query API runs pipes",
+        )),
+    }
+}
+
+/// Parses a filter and the pipes after it (`level:error | stats count()
+/// by (resourceId)`); a query without `|` is a pipeline without pipes.
+pub fn parse_pipeline_at(text: &str, now: Timestamp) -> Result<Pipeline, QueryError> {
+    let (filter, pipe) = filter(text, now)?;
+    let pipes = match pipe {
+        Some(pos) => super::pipe::parse::pipes(text, pos)?,
+        None => Vec::new(),
+    };
+    Ok(Pipeline { filter, pipes })
+}
+
+/// The filter of `text`, and where its first `|` is (the pipes are not
+/// read): for a client that chooses an endpoint by whether a query has
+/// pipes, leaving their errors to the server.
+pub fn parse_filter_at(text: &str, now: Timestamp) -> Result<(Query, Option<usize>), QueryError> {
+    filter(text, now)
+}
+
+fn filter(text: &str, now: Timestamp) -> Result<(Query, Option<usize>), QueryError> {
     let mut parser = Parser {
         lexer: Lexer::new(text),
         peeked: None,
@@ -47,12 +80,14 @@ pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
         group: None,
         now,
     };
-    if parser.peek()?.is_none() {
-        return Ok(Query::All);
-    }
-    let query = parser.or()?;
+    let query = match parser.peek()? {
+        None => return Ok((Query::All, None)),
+        Some(t) if t.kind == TokenKind::Pipe => Query::All,
+        Some(_) => parser.or()?,
+    };
     match parser.next()? {
-        None => Ok(query),
+        None => Ok((query, None)),
+        Some(token) if token.kind == TokenKind::Pipe => Ok((query, Some(token.pos))),
         Some(token) => Err(QueryError::new(
             token.pos,
             format!("unexpected {} with no matching `(`", token.kind.describe()),
@@ -169,7 +204,7 @@ impl Parser<'_> {
                     let op = self.take()?;
                     self.expect_clause_after(&op)?;
                 }
-                Some(TokenKind::Or | TokenKind::RParen) | None => break,
+                Some(TokenKind::Or | TokenKind::RParen | TokenKind::Pipe) | None => break,
                 Some(_) => {}
             }
             children.push(self.unary()?);
@@ -259,7 +294,12 @@ impl Parser<'_> {
         let end = self.lexer.end();
         let (pos, found) = match self.peek()? {
             None => (end, "the end of the query"),
-            Some(t) if matches!(t.kind, TokenKind::And | TokenKind::Or | TokenKind::RParen) => {
+            Some(t)
+                if matches!(
+                    t.kind,
+                    TokenKind::And | TokenKind::Or | TokenKind::RParen | TokenKind::Pipe
+                ) =>
+            {
                 (t.pos, t.kind.describe())
             }
             Some(_) => return Ok(()),

@@ -115,7 +115,7 @@ fn write_wildcard(f: &mut Formatter<'_>, pattern: &Wildcard) -> fmt::Result {
 
 /// Whether `c` must be escaped in an unquoted value.
 fn needs_escape(c: char) -> bool {
-    c.is_whitespace() || "()[]{}<>:\"\\/*?".contains(c)
+    c.is_whitespace() || "()[]{}<>:\"\\/*?|".contains(c)
 }
 
 /// A regex source with `/` written `\/`; other `\x` pairs are kept as they are

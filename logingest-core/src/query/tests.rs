@@ -616,4 +616,5 @@ fn conjuncts_keep_their_text() {
 }
 
 mod errors;
+mod pipes;
 mod props;

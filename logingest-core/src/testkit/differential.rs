@@ -5,7 +5,8 @@
 //! result with cursors. The concatenated pages must equal, record for record
 //! and in order, what [`crate::matches`] selects from the same records sorted
 //! by `(timestamp, seq)`, and `total` must be exact. Some queries also check
-//! histogram and facets. A failure panics with the seed, the query text and
+//! histogram and facets, and one in five makes rows of a random `stats` or
+//! `top` pipeline over it. A failure panics with the seed, the query text and
 //! the first differing record, which is everything needed to replay it.
 
 use std::fmt::Write as _;
@@ -16,12 +17,13 @@ use rand_chacha::ChaCha8Rng;
 
 use super::corpus;
 use super::harness::{reference_facets, reference_histogram, Harness};
-use super::querygen::{has_regex, random_query, with_regex, Vocabulary};
+use super::querygen::{has_regex, random_pipeline, random_query, with_regex, Vocabulary};
 use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
 use crate::error::Error;
 use crate::eval::matches;
 use crate::query::Query;
 use crate::record::Record;
+use crate::rows::RowsRequest;
 use crate::timestamp::Timestamp;
 
 /// Which records a differential run uses.
@@ -91,6 +93,8 @@ pub struct DiffReport {
     pub queries: usize,
     /// Those with a regex somewhere.
     pub with_regex: usize,
+    /// Random `stats` or `top` pipelines over a query, their rows checked.
+    pub stats: usize,
 }
 
 /// Runs the differential test; panics with a replayable report on the first
@@ -108,7 +112,7 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) -> DiffReport {
     let expected = write_randomly(harness.backend(), &records, &mut rng);
     let vocab = Vocabulary::new(&records);
     let backend = harness.backend();
-    let (mut some, mut partial, mut with_regexes) = (0usize, 0usize, 0usize);
+    let (mut some, mut partial, mut with_regexes, mut rows) = (0usize, 0usize, 0usize, 0usize);
     for i in 0..config.queries {
         let mut query = random_query(&mut rng, &vocab, 3);
         if rng.random_bool(REGEX_SHARE) {
@@ -148,6 +152,10 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) -> DiffReport {
         if i % 10 == 5 {
             check_facets(&ctx, backend, &expected, &mut rng, time);
         }
+        if i % 5 == 2 {
+            check_rows(&ctx, backend, &expected, &vocab, &mut rng, time);
+            rows += 1;
+        }
     }
     // A generator whose queries match nothing (or everything) would make
     // this test pass vacuously.
@@ -159,6 +167,7 @@ pub fn run<H: Harness>(harness: &mut H, config: &DiffConfig) -> DiffReport {
     DiffReport {
         queries: config.queries,
         with_regex: with_regexes,
+        stats: rows,
     }
 }
 
@@ -350,6 +359,31 @@ fn check_histogram<B: Backend>(
             request.buckets, h.counts
         )),
         Err(e) => ctx.fail(&format!("histogram failed: {e}")),
+    }
+}
+
+/// The rows of a random `stats` or `top` over the query must be the
+/// reference's, cell for cell and in order.
+fn check_rows<B: Backend>(
+    ctx: &Context<'_>,
+    backend: &B,
+    expected: &[Expected],
+    vocab: &Vocabulary,
+    rng: &mut ChaCha8Rng,
+    time: TimeRange,
+) {
+    let pipeline = random_pipeline(rng, vocab, ctx.query.clone());
+    let mut within = pipeline.clone();
+    within.filter = time.within(&pipeline.filter);
+    let records: Vec<Record> = expected.iter().map(|e| e.record.clone()).collect();
+    let want = crate::reference_rows(&within, &records).expect("a row-making pipeline");
+    match backend.rows(&RowsRequest::new(pipeline.clone()).time(time)) {
+        Ok(got) if got == want => {}
+        Ok(got) => ctx.fail(&format!(
+            "rows of `{pipeline}`:\n  got      {:?} {:?}\n  expected {:?} {:?}",
+            got.columns, got.rows, want.columns, want.rows
+        )),
+        Err(e) => ctx.fail(&format!("rows of `{pipeline}` failed: {e}")),
     }
 }
 

@@ -13,9 +13,10 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::number::Number;
-use crate::query::{Field, Query, RegexPattern, Wildcard, WildcardPart};
+use crate::query::pipe::{Function, GroupKey, Named, Pipe, Quantile, SortKey, Stats, Top};
+use crate::query::{Field, Pipeline, Query, RegexPattern, Wildcard, WildcardPart};
 use crate::record::Record;
-use crate::timestamp::Timestamp;
+use crate::timestamp::{Timestamp, NANOS_PER_SECOND};
 use crate::tokenize::tokenize;
 
 /// What queries are drawn from.
@@ -135,6 +136,85 @@ impl Vocabulary {
         }
         tokens
     }
+}
+
+/// A random row-making pipeline over `filter`: `stats` of one to three
+/// functions (or `top`), grouped by up to two keyword paths and a time
+/// bucket, sometimes sorted by a random column and limited.
+pub fn random_pipeline(rng: &mut ChaCha8Rng, vocab: &Vocabulary, filter: Query) -> Pipeline {
+    let numeric: Vec<&String> = vocab.numbers.keys().collect();
+    let number_path = |rng: &mut ChaCha8Rng| match numeric.choose(rng) {
+        Some(p) if rng.random_bool(0.85) => (*p).clone(),
+        _ => vocab.path(rng),
+    };
+    let mut by = Vec::new();
+    for _ in 0..rng.random_range(0..=2) {
+        let key = GroupKey::Field(vocab.path(rng));
+        if !by.contains(&key) {
+            by.push(key);
+        }
+    }
+    if rng.random_bool(0.3) {
+        let (step, written) = *[(3_600, "1h"), (420, "7m"), (86_400, "1d")]
+            .choose(rng)
+            .expect("non-empty");
+        by.push(GroupKey::Bucket {
+            step: step * NANOS_PER_SECOND,
+            written: written.to_owned(),
+        });
+    }
+    let (first, mut columns) = if rng.random_bool(0.2) && !by.is_empty() {
+        let columns: Vec<String> = by
+            .iter()
+            .map(GroupKey::name)
+            .chain(["count".to_owned()])
+            .collect();
+        let n = rng.random_range(1..=5);
+        (Pipe::Top(Top { n, by }), columns)
+    } else {
+        let mut functions = Vec::new();
+        for i in 0..rng.random_range(1..=3) {
+            let function = match rng.random_range(0..8) {
+                0 => Function::Count,
+                1 => Function::CountField(vocab.path(rng)),
+                2 => Function::CountUniq(vocab.path(rng)),
+                3 => Function::Sum(number_path(rng)),
+                4 => Function::Avg(number_path(rng)),
+                5 => Function::Min(number_path(rng)),
+                6 => Function::Max(number_path(rng)),
+                _ => {
+                    let q = *[0.0, 0.25, 0.5, 0.9, 0.99, 1.0]
+                        .choose(rng)
+                        .expect("non-empty");
+                    Function::Quantile(Quantile::new(q).expect("in [0, 1]"), number_path(rng))
+                }
+            };
+            // Named by position, so that no two columns share a name.
+            functions.push(Named {
+                function,
+                name: format!("f{i}"),
+                explicit: true,
+            });
+        }
+        let columns = by
+            .iter()
+            .map(GroupKey::name)
+            .chain(functions.iter().map(|f| f.name.clone()))
+            .collect();
+        (Pipe::Stats(Stats { functions, by }), columns)
+    };
+    let mut pipes = vec![first];
+    if rng.random_bool(0.4) {
+        let column = columns.swap_remove(rng.random_range(0..columns.len()));
+        pipes.push(Pipe::Sort(vec![SortKey {
+            column,
+            descending: rng.random_bool(0.5),
+        }]));
+    }
+    if rng.random_bool(0.3) {
+        pipes.push(Pipe::Limit(rng.random_range(1..=6)));
+    }
+    Pipeline { filter, pipes }
 }
 
 /// A random query of at most `depth` levels of AND/OR/NOT.

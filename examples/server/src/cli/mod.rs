@@ -13,6 +13,7 @@
 
 pub mod ingest;
 pub mod query;
+pub mod rows;
 pub mod table;
 pub mod tail;
 

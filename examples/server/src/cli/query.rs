@@ -7,6 +7,8 @@
 //! pipes into `jq` or back into `logingest ingest`. With `--all` it follows
 //! `next_cursor` to the last page, streaming each page as it arrives, so
 //! memory stays bounded by one page whatever the number of matches.
+//! A query with pipes (`| stats count() by (level)`) prints the rows of
+//! `/api/query` instead (`cli::rows`).
 
 use std::io::{self, BufWriter};
 
@@ -14,6 +16,9 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+
+use logingest::query::parse_filter_at;
+use logingest::Timestamp;
 
 use super::table::Table;
 use super::{describe, flush, print_line, read_json, Client, ClientArgs};
@@ -23,7 +28,8 @@ use super::{describe, flush, print_line, read_json, Client, ClientArgs};
 #[command(after_help = "Examples:
   logingest query 'level:error \"Failed to connect\"' --from now-1h
   logingest query 'resourceId:server-12*' --order asc --limit 100
-  logingest query 'metadata.system:HDFS' --all --json > hdfs.ndjson")]
+  logingest query 'metadata.system:HDFS' --all --json > hdfs.ndjson
+  logingest query 'level:error | stats count() by (resourceId)' --from now-1h")]
 pub struct QueryArgs {
     /// The query, in the logingest query language (docs/query-language.md).
     /// Quote it for the shell. Empty or omitted: every record.
@@ -84,6 +90,13 @@ struct Page {
 pub fn run(args: QueryArgs) -> Result<(), String> {
     let client = Client::new(&args.client);
     let query = args.query.as_deref().unwrap_or("");
+    // Only to choose the endpoint: the server parses the query again and
+    // reports any error in it, pipes included.
+    let has_pipes = parse_filter_at(query, Timestamp::now()).is_ok_and(|(_, pipe)| pipe.is_some());
+    if has_pipes {
+        let (from, to) = (args.from.as_deref(), args.to.as_deref());
+        return super::rows::run(&client, query, from, to, args.json);
+    }
     let limit = args
         .limit
         .unwrap_or(if args.all { 1000 } else { 20 })

@@ -9,6 +9,7 @@ mod ops;
 mod otlp;
 mod parse;
 mod protocol;
+mod query;
 mod search;
 mod tail;
 pub mod ui;
@@ -42,6 +43,7 @@ pub fn router(state: Shared) -> Router {
         .route("/ui/{file}", get(ui::asset))
         .route("/api/parse", get(parse::parse))
         .route("/api/search", get(search::search).post(search::search_post))
+        .route("/api/query", get(query::query).post(query::query_post))
         .route(
             "/api/histogram",
             get(search::histogram).post(search::histogram_post),

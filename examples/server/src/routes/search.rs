@@ -44,6 +44,14 @@ pub fn selection(
 ) -> Result<Selection, ApiError> {
     let text = params.get("q").map(String::as_str).unwrap_or("");
     let query = parse_query_at(text, now).map_err(Error::from)?;
+    Ok(Selection {
+        query: principal.restrict(query),
+        time: time_range(params, now)?,
+    })
+}
+
+/// `from` (inclusive) and `to` (exclusive) of a request, at time `now`.
+pub fn time_range(params: &HashMap<String, String>, now: Timestamp) -> Result<TimeRange, ApiError> {
     let time_param = |name: &str| -> Result<Option<Timestamp>, ApiError> {
         params
             .get(name)
@@ -58,18 +66,14 @@ pub fn selection(
             })
             .transpose()
     };
-    let time = TimeRange {
+    Ok(TimeRange {
         start: time_param("from")?,
         end: time_param("to")?,
-    };
-    Ok(Selection {
-        query: principal.restrict(query),
-        time,
     })
 }
 
 /// Runs blocking backend work off the async runtime, timing it.
-async fn run<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+pub(crate) async fn run<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     state: &Shared,
     endpoint: &'static str,
     work: impl FnOnce(&Shared) -> Result<T, E> + Send + 'static,

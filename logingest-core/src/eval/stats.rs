@@ -1,0 +1,260 @@
+//! The reference evaluator of `stats` and `top`: what their rows are,
+//! written to be obviously right (one pass over the records, every value
+//! kept), as [`matches`](super::matches) is for filters.
+//!
+//! The rules (`docs/query-language.md` states them for users):
+//! - a record is in one group per combination of its key values: a
+//!   multi-valued field puts it in a group per distinct value, a record
+//!   without the field is in the group whose key is null;
+//! - `bucket(timestamp, step)` is the start of the record's bucket, aligned
+//!   to multiples of `step` since the Unix epoch;
+//! - `count()` counts the group's records, `count(f)` those matching `f:*`,
+//!   `count_uniq(f)` the distinct values (texts) of `f`;
+//! - `sum`, `avg`, `min`, `max` and `quantile` read every JSON number of the
+//!   field in the group's records (strings are not numbers); with none, the
+//!   cell is null. `sum` is exact and rounded once ([`ExactSum`]), `avg` is
+//!   that sum divided by how many numbers there are, and `quantile(q, f)` is
+//!   the nearest-rank quantile: of the `n` numbers sorted, the one at rank
+//!   `max(1, ceil(q × n))` (`q × n` as a double);
+//! - `stats` without `by` makes one row, even of no records.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result};
+use crate::number::{ExactSum, Number};
+use crate::query::pipe::{Function, GroupKey, Pipe, Pipeline, Quantile, TOP_COUNT};
+use crate::record::Record;
+use crate::rows::{Cell, Rows};
+use crate::timestamp::Timestamp;
+
+/// The rows of `pipeline` over `records`; `None` when it makes no rows
+/// (no `stats` or `top`: it returns records).
+pub fn rows(pipeline: &Pipeline, records: &[Record]) -> Option<Rows> {
+    let mut groups = Groups::new(pipeline, usize::MAX)?;
+    for record in records
+        .iter()
+        .filter(|r| super::matches(&pipeline.filter, r))
+    {
+        groups.add(record).ok()?;
+    }
+    Some(groups.finish())
+}
+
+/// The groups of a row-making pipe, fed one matching record at a time.
+///
+/// Every value a function needs is kept (each number, each distinct
+/// value), which is what makes the result exact and the code plain; a
+/// byte budget bounds it.
+#[derive(Debug)]
+pub struct Groups<'p> {
+    pipes: &'p [Pipe],
+    keys: &'p [GroupKey],
+    functions: Vec<(Function, String)>,
+    groups: BTreeMap<Vec<Cell>, Vec<Acc>>,
+    /// About how many bytes `groups` holds, and how many it may.
+    bytes: usize,
+    budget: usize,
+}
+
+/// What one function keeps for one group.
+#[derive(Debug)]
+enum Acc {
+    Count(u64),
+    Values(BTreeSet<String>),
+    Numbers(Vec<Number>),
+}
+
+impl<'p> Groups<'p> {
+    /// The groups of `pipeline`'s `stats` or `top`, holding at most about
+    /// `budget` bytes; `None` when it makes no rows.
+    pub fn new(pipeline: &'p Pipeline, budget: usize) -> Option<Self> {
+        let (functions, keys): (Vec<(Function, String)>, &[GroupKey]) =
+            match pipeline.pipes.first()? {
+                Pipe::Stats(stats) => (
+                    stats
+                        .functions
+                        .iter()
+                        .map(|f| (f.function.clone(), f.name.clone()))
+                        .collect(),
+                    &stats.by,
+                ),
+                Pipe::Top(top) => (vec![(Function::Count, TOP_COUNT.to_owned())], &top.by),
+                _ => return None,
+            };
+        Some(Groups {
+            pipes: &pipeline.pipes,
+            keys,
+            functions,
+            groups: BTreeMap::new(),
+            bytes: 0,
+            budget,
+        })
+    }
+
+    /// Adds a record (one that matches the filter) to each of its groups.
+    /// Fails once the groups outgrow the budget.
+    pub fn add(&mut self, record: &Record) -> Result<()> {
+        for key in group_keys(self.keys, record) {
+            let functions = &self.functions;
+            let mut added = 0;
+            let accs = self.groups.entry(key).or_insert_with_key(|key| {
+                added += key.iter().map(cell_bytes).sum::<usize>() + 64;
+                functions.iter().map(|(f, _)| Acc::new(f)).collect()
+            });
+            for ((function, _), acc) in functions.iter().zip(accs) {
+                added += acc.add(function, record);
+            }
+            self.bytes += added;
+        }
+        if self.bytes > self.budget {
+            return Err(Error::TooLarge(format!(
+                "the groups and values of these stats need more than {} MiB; narrow the \
+                 filter or the time range, or group by fields with fewer values",
+                self.budget >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    /// The rows: one per group, then the later pipes (`sort`, `limit`).
+    /// `stats` without groups makes one row even of no records.
+    pub fn finish(mut self) -> Rows {
+        if self.keys.is_empty() && self.groups.is_empty() {
+            let empty = self.functions.iter().map(|(f, _)| Acc::new(f)).collect();
+            self.groups.insert(Vec::new(), empty);
+        }
+        let columns = self
+            .keys
+            .iter()
+            .map(GroupKey::name)
+            .chain(self.functions.iter().map(|(_, name)| name.clone()))
+            .collect();
+        let functions = &self.functions;
+        let rows = self
+            .groups
+            .into_iter()
+            .map(|(mut key, accs)| {
+                key.extend(functions.iter().zip(accs).map(|((f, _), acc)| acc.cell(f)));
+                key
+            })
+            .collect();
+        Rows::finish(columns, rows, self.keys.len(), self.pipes)
+    }
+}
+
+fn cell_bytes(cell: &Cell) -> usize {
+    match cell {
+        Cell::Text(text) => text.len() + 24,
+        _ => 16,
+    }
+}
+
+impl Acc {
+    fn new(function: &Function) -> Acc {
+        match function {
+            Function::Count | Function::CountField(_) => Acc::Count(0),
+            Function::CountUniq(_) => Acc::Values(BTreeSet::new()),
+            _ => Acc::Numbers(Vec::new()),
+        }
+    }
+
+    /// Takes what `function` needs of `record`; returns the bytes it kept.
+    fn add(&mut self, function: &Function, record: &Record) -> usize {
+        match (self, function) {
+            (Acc::Count(n), Function::Count) => *n += 1,
+            (Acc::Count(n), Function::CountField(f)) => *n += u64::from(record.has_field(f)),
+            (Acc::Values(values), Function::CountUniq(f)) => {
+                let mut added = 0;
+                for v in record.keyword_values(f) {
+                    if !values.contains(v) {
+                        added += v.len() + 48;
+                        values.insert(v.to_owned());
+                    }
+                }
+                return added;
+            }
+            (Acc::Numbers(numbers), f) => {
+                let before = numbers.len();
+                numbers.extend(f.field().into_iter().flat_map(|f| record.numbers(f)));
+                return (numbers.len() - before) * size_of::<Number>();
+            }
+            _ => {}
+        }
+        0
+    }
+
+    fn cell(self, function: &Function) -> Cell {
+        let number = |n: Option<Number>| n.map_or(Cell::Null, Cell::Number);
+        match (self, function) {
+            (Acc::Count(n), _) => Cell::Count(n),
+            (Acc::Values(values), _) => Cell::Count(values.len() as u64),
+            (Acc::Numbers(numbers), _) if numbers.is_empty() => Cell::Null,
+            (Acc::Numbers(numbers), Function::Sum(_)) => number(exact_sum(&numbers)),
+            (Acc::Numbers(numbers), Function::Avg(_)) => number(
+                exact_sum(&numbers).and_then(|s| Number::new(s.get() / numbers.len() as f64)),
+            ),
+            (Acc::Numbers(numbers), Function::Min(_)) => number(numbers.into_iter().min()),
+            (Acc::Numbers(numbers), Function::Max(_)) => number(numbers.into_iter().max()),
+            (Acc::Numbers(mut numbers), Function::Quantile(q, _)) => {
+                numbers.sort_unstable();
+                number(nearest_rank(&numbers, *q))
+            }
+            (Acc::Numbers(_), _) => Cell::Null,
+        }
+    }
+}
+
+/// Every combination of the record's key values.
+fn group_keys(keys: &[GroupKey], record: &Record) -> Vec<Vec<Cell>> {
+    let mut combinations = vec![Vec::new()];
+    for key in keys {
+        let values: Vec<Cell> = match key {
+            GroupKey::Field(path) => {
+                let distinct: BTreeSet<&str> = record.keyword_values(path).collect();
+                if distinct.is_empty() {
+                    vec![Cell::Null]
+                } else {
+                    distinct
+                        .into_iter()
+                        .map(|v| Cell::Text(v.to_owned()))
+                        .collect()
+                }
+            }
+            GroupKey::Bucket { step, .. } => vec![Cell::Time(bucket(record.timestamp(), *step))],
+        };
+        combinations = combinations
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut next = prefix.clone();
+                    next.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    combinations
+}
+
+/// The start of the `step`-wide bucket holding `t`, buckets aligned to
+/// multiples of `step` since the epoch.
+pub fn bucket(t: Timestamp, step: i64) -> Timestamp {
+    Timestamp(t.0 - t.0.rem_euclid(step.max(1)))
+}
+
+fn exact_sum(numbers: &[Number]) -> Option<Number> {
+    let mut sum = ExactSum::default();
+    numbers.iter().for_each(|&n| sum.add(n));
+    sum.total()
+}
+
+/// The nearest-rank `q` quantile of `sorted`: the number at rank
+/// `max(1, ceil(q × n))`, `q × n` computed as a double.
+pub fn nearest_rank(sorted: &[Number], q: Quantile) -> Option<Number> {
+    let n = sorted.len();
+    let rank = (q.get() * n as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, n.max(1)) - 1).copied()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! Rows: what a pipeline with `stats` or `top` answers.
+//!
+//! A backend computes the groups of the row-making pipe (natively, from its
+//! index); what happens to the rows after that (their default order, `top`'s
+//! cut, `sort`, `limit`) is the same for every backend and lives here, so
+//! backends agree on it by construction. The reference evaluator
+//! ([`crate::reference_rows`]) makes the groups from records.
+
+use std::cmp::Ordering;
+
+use crate::backend::{Backend, Order, SearchRequest, TimeRange};
+use crate::error::{Error, Result};
+use crate::eval::stats::Groups;
+use crate::number::Number;
+use crate::parse::parse_stored_record;
+use crate::query::pipe::{Pipe, SortKey, TOP_COUNT};
+use crate::query::Pipeline;
+use crate::timestamp::Timestamp;
+
+/// A pipeline with `stats` or `top`, over a time window.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RowsRequest {
+    /// The filter and its pipes; the first pipe is `stats` or `top`.
+    pub pipeline: Pipeline,
+    /// Time bounds, ANDed with the filter.
+    pub time: TimeRange,
+    /// About how many bytes the groups and the values they keep may take
+    /// while they are computed. Default [`RowsRequest::DEFAULT_BUDGET`].
+    pub memory_budget: usize,
+}
+
+impl RowsRequest {
+    /// The default [`RowsRequest::memory_budget`]: 256 MiB.
+    pub const DEFAULT_BUDGET: usize = 256 << 20;
+
+    /// The rows of `pipeline` over every visible record.
+    pub fn new(pipeline: Pipeline) -> Self {
+        RowsRequest {
+            pipeline,
+            time: TimeRange::default(),
+            memory_budget: Self::DEFAULT_BUDGET,
+        }
+    }
+
+    /// Restricts the records to `time`.
+    pub fn time(mut self, time: TimeRange) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Sets the memory budget.
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Checks the pipeline makes rows; every backend calls this first.
+    pub fn validate(&self) -> Result<()> {
+        match self.pipeline.pipes.first() {
+            Some(Pipe::Stats(_) | Pipe::Top(_)) => Ok(()),
+            _ => Err(Error::InvalidRequest(
+                "rows are made by a `stats` or `top` pipe right after the filter \
+                 (`level:error | stats count() by (resourceId)`)"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+/// The rows of `request` computed from the records a search returns, page
+/// by page: what [`Backend::rows`] does unless a backend computes them from
+/// its index. Exact, as search is, but it reads every matching record.
+pub fn rows_by_search<B: Backend + ?Sized>(backend: &B, request: &RowsRequest) -> Result<Rows> {
+    request.validate()?;
+    let pipeline = &request.pipeline;
+    let Some(mut groups) = Groups::new(pipeline, request.memory_budget) else {
+        // `validate` refused every pipeline that makes no groups.
+        return Ok(Rows::default());
+    };
+    let mut cursor = None;
+    loop {
+        let search = SearchRequest::new(pipeline.filter.clone())
+            .time(request.time)
+            .order(Order::Asc)
+            .limit(SearchRequest::MAX_LIMIT)
+            .cursor(cursor);
+        let page = backend.search(&search)?;
+        for hit in &page.hits {
+            groups.add(&parse_stored_record(hit.seq, &hit.source)?)?;
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(groups.finish()),
+        }
+    }
+}
+
+/// One value of a row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Cell {
+    /// No value: a record without the grouped field, a function of no
+    /// numbers.
+    Null,
+    /// A keyword value (group keys).
+    Text(String),
+    /// A computed number (`sum`, `avg`, `min`, `max`, `quantile`).
+    Number(Number),
+    /// A count (`count`, `count_uniq`, `top`).
+    Count(u64),
+    /// The start of a time bucket.
+    Time(Timestamp),
+}
+
+impl Cell {
+    /// The order of rows: by kind, then by value; `Null` after everything.
+    fn rank(&self) -> u8 {
+        match self {
+            Cell::Count(_) => 0,
+            Cell::Number(_) => 1,
+            Cell::Time(_) => 2,
+            Cell::Text(_) => 3,
+            Cell::Null => 4,
+        }
+    }
+}
+
+impl Ord for Cell {
+    /// Counts, numbers and times by value, texts byte by byte, `Null` last.
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Cell::Count(a), Cell::Count(b)) => a.cmp(b),
+            (Cell::Number(a), Cell::Number(b)) => a.cmp(b),
+            (Cell::Time(a), Cell::Time(b)) => a.cmp(b),
+            (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl PartialOrd for Cell {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A table of named columns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rows {
+    /// Column names, in order: the group keys, then the functions.
+    pub columns: Vec<String>,
+    /// The rows, each with one cell per column.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Rows {
+    /// The rows of a row-making pipe's groups, then every later pipe of
+    /// `pipes` (`sort`, `limit`) applied.
+    ///
+    /// `rows` are the groups in any order, each with its key cells first
+    /// (`keys` of them). Their default order is by the keys, ascending,
+    /// `Null` last; `top` (when `pipes` starts with it) orders by its count,
+    /// most first, then by the keys, and keeps its first `n`.
+    pub fn finish(
+        columns: Vec<String>,
+        mut rows: Vec<Vec<Cell>>,
+        keys: usize,
+        pipes: &[Pipe],
+    ) -> Rows {
+        rows.sort_by(|a, b| a[..keys].cmp(&b[..keys]));
+        if let Some(Pipe::Top(top)) = pipes.first() {
+            let count = columns.iter().position(|c| c == TOP_COUNT).unwrap_or(keys);
+            rows.sort_by(|a, b| b[count].cmp(&a[count]));
+            rows.truncate(top.n);
+        }
+        let mut table = Rows { columns, rows };
+        for pipe in pipes.iter().skip(1) {
+            match pipe {
+                Pipe::Sort(sort) => table.sort(sort),
+                Pipe::Limit(n) => table.rows.truncate(*n),
+                _ => {}
+            }
+        }
+        table
+    }
+
+    /// A stable sort by `keys`; `Null` last in either direction.
+    fn sort(&mut self, keys: &[SortKey]) {
+        let keys: Vec<(usize, bool)> = keys
+            .iter()
+            .filter_map(|k| {
+                let i = self.columns.iter().position(|c| *c == k.column)?;
+                Some((i, k.descending))
+            })
+            .collect();
+        self.rows.sort_by(|a, b| {
+            for &(i, descending) in &keys {
+                let order = match (&a[i], &b[i]) {
+                    (Cell::Null, Cell::Null) => Ordering::Equal,
+                    (Cell::Null, _) => Ordering::Greater,
+                    (_, Cell::Null) => Ordering::Less,
+                    (x, y) if descending => y.cmp(x),
+                    (x, y) => x.cmp(y),
+                };
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            Ordering::Equal
+        });
+    }
+}

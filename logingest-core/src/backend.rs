@@ -497,11 +497,17 @@ pub trait Backend: Send + Sync {
 
     /// The rows of a pipeline with `stats` or `top` over the visible
     /// matching records: exact, as the reference evaluator makes them
-    /// ([`crate::reference_rows`]). The default reads every matching record
-    /// through [`Backend::search`] ([`crate::rows::rows_by_search`]); a
-    /// backend overrides it to compute rows from its index.
+    /// ([`crate::reference_rows`]). The default answers counts by one key
+    /// from [`Backend::search`] totals, [`Backend::facets`] and
+    /// [`Backend::histogram`] ([`crate::rows::rows_by_counts`]), and the
+    /// rest from every matching record, read through search
+    /// ([`crate::rows::rows_by_search`]); a backend overrides it to compute
+    /// more from its index.
     fn rows(&self, request: &RowsRequest) -> Result<Rows> {
-        crate::rows::rows_by_search(self, request)
+        match crate::rows::rows_by_counts(self, request)? {
+            Some(rows) => Ok(rows),
+            None => crate::rows::rows_by_search(self, request),
+        }
     }
 
     /// Deletes every record with `timestamp < cutoff` from storage and index;

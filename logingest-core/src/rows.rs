@@ -8,13 +8,13 @@
 
 use std::cmp::Ordering;
 
-use crate::backend::{Backend, Order, SearchRequest, TimeRange};
+use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
 use crate::error::{Error, Result};
 use crate::eval::stats::Groups;
 use crate::number::Number;
 use crate::parse::parse_stored_record;
-use crate::query::pipe::{Pipe, SortKey, TOP_COUNT};
-use crate::query::Pipeline;
+use crate::query::pipe::{Function, GroupKey, Pipe, SortKey, TOP_COUNT};
+use crate::query::{Field, Pipeline, Query, Wildcard, WildcardPart};
 use crate::timestamp::Timestamp;
 
 /// A pipeline with `stats` or `top`, over a time window.
@@ -66,6 +66,125 @@ impl RowsRequest {
             )),
         }
     }
+}
+
+/// The rows of `request` from the backend's counting operations, when the
+/// pipeline only counts records (`count()` columns, or `top`) by at most one
+/// key: no key is a search's exact total; a field is its facets (every
+/// value, a record counting once per distinct value, as a group does) and
+/// the total of the records without a value for the null group; a time
+/// bucket is a histogram aligned to the step. `None` when the pipeline
+/// needs more (other functions, several keys, more groups or buckets than
+/// these operations return at once), for [`rows_by_search`].
+///
+/// What [`Backend::rows`] tries first: backends answer these from their
+/// index (columns, postings, aggregations) without reading records.
+pub fn rows_by_counts<B: Backend + ?Sized>(
+    backend: &B,
+    request: &RowsRequest,
+) -> Result<Option<Rows>> {
+    request.validate()?;
+    let pipeline = &request.pipeline;
+    let (names, keys): (Vec<String>, &[GroupKey]) = match &pipeline.pipes[0] {
+        Pipe::Stats(stats)
+            if stats
+                .functions
+                .iter()
+                .all(|f| f.function == Function::Count) =>
+        {
+            (
+                stats.functions.iter().map(|f| f.name.clone()).collect(),
+                &stats.by,
+            )
+        }
+        Pipe::Top(top) => (vec![TOP_COUNT.to_owned()], &top.by),
+        _ => return Ok(None),
+    };
+    let filter = request.time.within(&pipeline.filter);
+    let total = |query: Query| -> Result<u64> {
+        Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
+    };
+    let groups: Vec<(Cell, u64)> = match keys {
+        [] => vec![(Cell::Null, total(filter)?)],
+        [GroupKey::Field(path)] => {
+            // Values a budget's worth of groups could hold; more: by search.
+            let size = (request.memory_budget / 64).max(1);
+            let facets = backend.facets(&FacetRequest::new(filter.clone(), path.clone(), size))?;
+            if facets.len() >= size {
+                return Ok(None);
+            }
+            let any_value = Query::Wildcard {
+                field: Field::Keyword(path.clone()),
+                pattern: Wildcard {
+                    parts: vec![WildcardPart::AnyString],
+                },
+            };
+            let without = total(filter.and(Query::Not(Box::new(any_value))))?;
+            let mut groups: Vec<(Cell, u64)> = facets
+                .into_iter()
+                .map(|f| (Cell::Text(f.value), f.count))
+                .collect();
+            groups.extend((without > 0).then_some((Cell::Null, without)));
+            groups
+        }
+        [GroupKey::Bucket { step, .. }] => {
+            let edge = |order: Order| -> Result<Option<Timestamp>> {
+                let request = SearchRequest::new(filter.clone()).order(order).limit(1);
+                Ok(backend.search(&request)?.hits.first().map(|h| h.timestamp))
+            };
+            let (Some(first), Some(last)) = (edge(Order::Asc)?, edge(Order::Desc)?) else {
+                return Ok(Some(Rows::finish(
+                    key_columns(keys, names),
+                    Vec::new(),
+                    1,
+                    &pipeline.pipes,
+                )));
+            };
+            let start = crate::eval::stats::bucket(first, *step);
+            let end = crate::eval::stats::bucket(last, *step).0.checked_add(*step);
+            let buckets =
+                end.map(|end| (i128::from(end) - i128::from(start.0)) / i128::from(*step));
+            let (Some(end), Some(buckets)) = (end, buckets.and_then(|b| usize::try_from(b).ok()))
+            else {
+                return Ok(None);
+            };
+            if buckets > HistogramRequest::MAX_BUCKETS {
+                return Ok(None);
+            }
+            let histogram = backend.histogram(&HistogramRequest::new(
+                filter,
+                start,
+                Timestamp(end),
+                buckets,
+            ))?;
+            (0..)
+                .zip(histogram.counts)
+                .filter(|&(_, count)| count > 0)
+                .map(|(i, count)| (Cell::Time(Timestamp(start.0 + i * step)), count))
+                .collect()
+        }
+        _ => return Ok(None),
+    };
+    let rows = groups
+        .into_iter()
+        .map(|(key, count)| {
+            let key = (!keys.is_empty()).then_some(key);
+            key.into_iter()
+                .chain(names.iter().map(|_| Cell::Count(count)))
+                .collect()
+        })
+        .collect();
+    Ok(Some(Rows::finish(
+        key_columns(keys, names),
+        rows,
+        keys.len(),
+        &pipeline.pipes,
+    )))
+}
+
+/// The column names of rows with `keys`, then the functions' `names`.
+fn key_columns(keys: &[GroupKey], names: Vec<String>) -> Vec<String> {
+    keys.iter().map(GroupKey::name).chain(names).collect()
 }
 
 /// The rows of `request` computed from the records a search returns, page

@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use logingest_benches::generator::{Generator, GeneratorConfig, FAMILIES, PHRASES, WORD_PAIRS};
-use logingest_core::query::parse_query;
+use logingest_core::query::{parse_pipeline_at, parse_query};
 use logingest_core::{
-    parse_records, Backend, FacetRequest, HistogramRequest, ParseOptions, SearchRequest, Timestamp,
-    NANOS_PER_SECOND,
+    parse_records, Backend, FacetRequest, HistogramRequest, ParseOptions, RowsRequest,
+    SearchRequest, Timestamp, NANOS_PER_SECOND,
 };
 use logingest_tantivy::{TantivyBackend, TantivyConfig};
 use rand::{RngExt, SeedableRng};
@@ -526,6 +526,34 @@ fn classes(config: &GeneratorConfig, generator: &Generator) -> Vec<Class> {
         "facets resourceId, filtered",
         "resourceId",
         Box::new(filtered),
+    ));
+    // The stats queries of the analytics targets (docs/performance.md).
+    let stats = |name: &'static str, text: &'static str| Class {
+        name,
+        example: format!("`{text}`"),
+        run: Box::new(move |backend, _, _| {
+            let pipeline = parse_pipeline_at(text, Timestamp::now())?;
+            let t = Instant::now();
+            let rows = backend.rows(&RowsRequest::new(pipeline))?;
+            Ok((t.elapsed(), rows.rows.len() as u64, text.to_owned()))
+        }),
+    };
+    classes.push(stats("stats count by level", "| stats count() by (level)"));
+    classes.push(stats(
+        "stats count by resourceId",
+        "| stats count() by (resourceId)",
+    ));
+    classes.push(stats(
+        "stats count by minute",
+        "| stats count() by (bucket(timestamp, 1m))",
+    ));
+    classes.push(stats(
+        "stats count_uniq traceId",
+        "| stats count_uniq(traceId)",
+    ));
+    classes.push(stats(
+        "stats p99 status by resourceId",
+        "level:error | stats quantile(0.99, metadata.http.status) by (resourceId)",
     ));
     classes
 }

@@ -379,9 +379,20 @@ fn parsing_is_linear_in_the_number_of_keys() {
         let records = parse_records(text.as_bytes(), &options).unwrap();
         assert_eq!(records[0].keywords().len() % 5_000, 0);
     };
-    let (small_time, large_time) = fastest_of_each(|| parse(&small), || parse(&large));
-    let ratio = large_time.as_secs_f64() / small_time.as_secs_f64();
-    assert!(ratio < 32.0, "8× the keys took {ratio:.1}× the time");
+    // Up to three rounds: a busy machine can push one round past the bound
+    // (32.3× once, beside a build and a benchmark), while a quadratic parse
+    // is ~64× in every round.
+    let ratios: Vec<f64> = (0..3)
+        .map(|_| {
+            let (small_time, large_time) = fastest_of_each(|| parse(&small), || parse(&large));
+            large_time.as_secs_f64() / small_time.as_secs_f64()
+        })
+        .take_while(|&ratio| ratio >= 32.0)
+        .collect();
+    assert!(
+        ratios.len() < 3,
+        "8× the keys took {ratios:.1?}× the time in three rounds"
+    );
     // Duplicates are still found among many keys.
     let duplicate = wide_record(100).replace(r#""k99":"#, r#""k3":"#);
     assert!(matches!(

@@ -129,7 +129,9 @@ fn json_number_syntax(text: &str) -> bool {
 
 /// The exact sum of numbers, rounded once at the end: the same double
 /// whatever the order of the additions (`sum` and `avg` of stats pipes must
-/// agree across backends that add in different orders).
+/// agree across backends that add in different orders), as long as no
+/// partial sum leaves the range of doubles (about ±1.8e308); one that does
+/// makes the sum `None`, which can depend on the order.
 ///
 /// Shewchuk's algorithm, as Python's `math.fsum`: the running sum is kept
 /// as non-overlapping partials whose exact total is the exact sum, and the

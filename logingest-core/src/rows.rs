@@ -10,10 +10,10 @@ use std::cmp::Ordering;
 
 use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
 use crate::error::{Error, Result};
-use crate::eval::stats::Groups;
+use crate::eval::stats::{bucket, bucket_start, too_large, Groups};
 use crate::number::Number;
 use crate::parse::parse_stored_record;
-use crate::query::pipe::{Function, GroupKey, Pipe, SortKey, TOP_COUNT};
+use crate::query::pipe::{Function, GroupKey, Pipe, SortKey, Stats, TOP_COUNT};
 use crate::query::{Field, Pipeline, Query, Wildcard, WildcardPart};
 use crate::timestamp::Timestamp;
 
@@ -69,8 +69,9 @@ impl RowsRequest {
 }
 
 /// The rows of `request` from the backend's counting operations, when the
-/// pipeline only counts records (`count()` columns, or `top`) by at most one
-/// key: no key is a search's exact total; a field is its facets (every
+/// pipeline only counts: `stats` without groups of `count()`, `count(f)`
+/// and `count_uniq(f)`, or `count()` columns (or
+/// `top`) by one key: a field is its facets (every
 /// value, a record counting once per distinct value, as a group does) and
 /// the total of the records without a value for the null group; a time
 /// bucket is a histogram aligned to the step. `None` when the pipeline
@@ -85,6 +86,11 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
 ) -> Result<Option<Rows>> {
     request.validate()?;
     let pipeline = &request.pipeline;
+    if let Pipe::Stats(stats) = &pipeline.pipes[0] {
+        if stats.by.is_empty() {
+            return one_row_of_counts(backend, request, stats);
+        }
+    }
     let (names, keys): (Vec<String>, &[GroupKey]) = match &pipeline.pipes[0] {
         Pipe::Stats(stats)
             if stats
@@ -111,7 +117,7 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
             let size = (request.memory_budget / 64).max(1);
             let facets = backend.facets(&FacetRequest::new(filter.clone(), path.clone(), size))?;
             if facets.len() >= size {
-                return Ok(None);
+                return Err(too_large(request.memory_budget));
             }
             let any_value = Query::Wildcard {
                 field: Field::Keyword(path.clone()),
@@ -140,8 +146,11 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
                     &pipeline.pipes,
                 )));
             };
-            let start = crate::eval::stats::bucket(first, *step);
-            let end = crate::eval::stats::bucket(last, *step).0.checked_add(*step);
+            // A bucket that starts before the earliest time: by search.
+            let Some(start) = bucket_start(first, *step) else {
+                return Ok(None);
+            };
+            let end = bucket(last, *step).0.checked_add(*step);
             let buckets =
                 end.map(|end| (i128::from(end) - i128::from(start.0)) / i128::from(*step));
             let (Some(end), Some(buckets)) = (end, buckets.and_then(|b| usize::try_from(b).ok()))
@@ -179,6 +188,46 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
         rows,
         keys.len(),
         &pipeline.pipes,
+    )))
+}
+
+/// The one row of `stats` without groups when every function counts:
+/// `count()` is a search's total, `count(f)` the total of `f:*` among the
+/// matches, `count_uniq(f)` how many values the facets of `f` have.
+fn one_row_of_counts<B: Backend + ?Sized>(
+    backend: &B,
+    request: &RowsRequest,
+    stats: &Stats,
+) -> Result<Option<Rows>> {
+    let filter = request.time.within(&request.pipeline.filter);
+    let total = |query: Query| -> Result<u64> {
+        Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
+    };
+    let size = (request.memory_budget / 64).max(1);
+    let mut row = Vec::with_capacity(stats.functions.len());
+    for named in &stats.functions {
+        let count = match &named.function {
+            Function::Count => total(filter.clone())?,
+            Function::CountField(f) => {
+                total(filter.clone().and(Query::Exists { field: f.clone() }))?
+            }
+            Function::CountUniq(f) => {
+                let facets = backend.facets(&FacetRequest::new(filter.clone(), f.clone(), size))?;
+                if facets.len() >= size {
+                    return Err(too_large(request.memory_budget));
+                }
+                facets.len() as u64
+            }
+            _ => return Ok(None),
+        };
+        row.push(Cell::Count(count));
+    }
+    let columns = stats.functions.iter().map(|f| f.name.clone()).collect();
+    Ok(Some(Rows::finish(
+        columns,
+        vec![row],
+        0,
+        &request.pipeline.pipes,
     )))
 }
 

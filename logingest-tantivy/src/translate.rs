@@ -238,6 +238,16 @@ impl Translate for QueryBuilder<'_> {
                     })?;
             return Ok(Box::new(TermSetQuery::new(terms)));
         }
+        if let (QField::Keyword(path), [WildcardPart::AnyString]) = (field, &pattern.parts[..]) {
+            // Any value at exactly this path (not `field:*`, which also
+            // takes the paths below it): the range of the path's terms,
+            // whose postings tantivy unions without listing them here.
+            let term = |text: String| Term::from_field_text(self.fields.kw, &text);
+            return Ok(Box::new(RangeQuery::new(
+                Bound::Included(term(keyword_term::prefix(path))),
+                Bound::Excluded(term(keyword_term::prefix_end(path))),
+            )));
+        }
         // Every other wildcard: the terms under its literal prefix, each
         // tested by the evaluator's matcher. (An automaton of the pattern,
         // as tantivy's `RegexQuery` builds, can exceed its size limit for a

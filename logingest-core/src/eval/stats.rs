@@ -94,6 +94,18 @@ impl<'p> Groups<'p> {
     /// Adds a record (one that matches the filter) to each of its groups.
     /// Fails once the groups outgrow the budget.
     pub fn add(&mut self, record: &Record) -> Result<()> {
+        // A record in many groups (several multi-valued keys) is refused
+        // before its groups are made, not after.
+        let groups = self.keys.iter().fold(1usize, |n, key| match key {
+            GroupKey::Field(path) => {
+                let distinct: BTreeSet<&str> = record.keyword_values(path).collect();
+                n.saturating_mul(distinct.len().max(1))
+            }
+            GroupKey::Bucket { .. } => n,
+        });
+        if groups.saturating_mul(64).saturating_add(self.bytes) > self.budget {
+            return Err(self.too_large());
+        }
         for key in group_keys(self.keys, record) {
             let functions = &self.functions;
             let mut added = 0;
@@ -107,13 +119,13 @@ impl<'p> Groups<'p> {
             self.bytes += added;
         }
         if self.bytes > self.budget {
-            return Err(Error::TooLarge(format!(
-                "the groups and values of these stats need more than {} MiB; narrow the \
-                 filter or the time range, or group by fields with fewer values",
-                self.budget >> 20
-            )));
+            return Err(self.too_large());
         }
         Ok(())
+    }
+
+    fn too_large(&self) -> Error {
+        too_large(self.budget)
     }
 
     /// The rows: one per group, then the later pipes (`sort`, `limit`).
@@ -140,6 +152,15 @@ impl<'p> Groups<'p> {
             .collect();
         Rows::finish(columns, rows, self.keys.len(), self.pipes)
     }
+}
+
+/// The refusal of rows that need more than `budget` bytes.
+pub fn too_large(budget: usize) -> Error {
+    Error::TooLarge(format!(
+        "the groups and values of these stats need more than {} MiB; narrow the \
+         filter or the time range, or group by fields with fewer values",
+        budget >> 20
+    ))
 }
 
 fn cell_bytes(cell: &Cell) -> usize {
@@ -237,9 +258,15 @@ fn group_keys(keys: &[GroupKey], record: &Record) -> Vec<Vec<Cell>> {
 }
 
 /// The start of the `step`-wide bucket holding `t`, buckets aligned to
-/// multiples of `step` since the epoch.
+/// multiples of `step` since the epoch; the earliest time there is when
+/// that start lies before it (a record of 1677 in buckets of a day).
 pub fn bucket(t: Timestamp, step: i64) -> Timestamp {
-    Timestamp(t.0 - t.0.rem_euclid(step.max(1)))
+    bucket_start(t, step).unwrap_or(Timestamp(i64::MIN))
+}
+
+/// The start of `t`'s bucket, `None` when it lies before the earliest time.
+pub fn bucket_start(t: Timestamp, step: i64) -> Option<Timestamp> {
+    t.0.checked_sub(t.0.rem_euclid(step.max(1))).map(Timestamp)
 }
 
 fn exact_sum(numbers: &[Number]) -> Option<Number> {

@@ -198,3 +198,37 @@ fn a_backend_refuses_rows_beyond_the_memory_budget() {
         Err(Error::InvalidRequest(_))
     ));
 }
+
+#[test]
+fn the_earliest_times_and_many_valued_records_do_not_break_rows() {
+    use crate::backend::Backend;
+    use crate::rows::RowsRequest;
+    let text = [
+        r#"{"message":"old","timestamp":"1677-09-21T00:12:44Z"}"#.to_owned(),
+        format!(
+            r#"{{"message":"wide","timestamp":"2023-09-15T08:00:00Z","a":{:?},"b":{:?}}}"#,
+            (0..300).map(|i| format!("a{i}")).collect::<Vec<_>>(),
+            (0..300).map(|i| format!("b{i}")).collect::<Vec<_>>()
+        ),
+    ]
+    .join("\n");
+    let records = parse_records(text.as_bytes(), &ParseOptions::default()).unwrap();
+    let backend = crate::MemoryBackend::new();
+    backend.write_batch(&records).unwrap();
+    backend.refresh().unwrap();
+    // A bucket starting before the earliest time is shown at it.
+    let by_day = parse_pipeline_at(
+        "message:old | stats count() by (bucket(timestamp, 1d))",
+        Timestamp(0),
+    )
+    .unwrap();
+    let want = rows(&by_day, &records).unwrap();
+    assert_eq!(want.rows, [vec![Cell::Time(Timestamp(i64::MIN)), c(1)]]);
+    assert_eq!(backend.rows(&RowsRequest::new(by_day)).unwrap(), want);
+    // 300 × 300 groups from one record: refused before they are made.
+    let product = parse_pipeline_at("| stats count() by (a, b)", Timestamp(0)).unwrap();
+    let err = backend
+        .rows(&RowsRequest::new(product).memory_budget(1 << 20))
+        .unwrap_err();
+    assert!(matches!(err, Error::TooLarge(_)), "{err}");
+}

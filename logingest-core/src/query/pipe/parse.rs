@@ -352,7 +352,11 @@ impl<'a> Scanner<'a> {
             let step_at = self.pos;
             let written = self.word().to_owned();
             let step = duration(&written).ok_or_else(|| {
-                QueryError::new(step_at, format!("expected a duration such as `30s`, `1m`, `1h` or `1d` (units ms, s, m, h, d, w), not `{written}`"))
+                let reason = match duration_syntax(&written) {
+                    true => format!("`{written}` is longer than the time range of timestamps"),
+                    false => format!("expected a duration such as `30s`, `1m`, `1h` or `1d` (units ms, s, m, h, d, w), not `{written}`"),
+                };
+                QueryError::new(step_at, reason)
             })?;
             self.expect(')', "`)` after the bucket's duration")?;
             return Ok(GroupKey::Bucket { step, written });
@@ -403,6 +407,7 @@ impl<'a> Scanner<'a> {
     fn column(&mut self) -> Result<String, QueryError> {
         let save = self.pos;
         let word = self.word();
+        self.skip_spaces();
         let call = self.peek() == Some('(');
         self.pos = save;
         match (word, call) {
@@ -431,6 +436,14 @@ impl<'a> Scanner<'a> {
 fn quoted_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     quoted.join(", ")
+}
+
+/// Whether `text` is written as a positive duration (digits, then a
+/// unit), whether or not it fits.
+fn duration_syntax(text: &str) -> bool {
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+    let nonzero = text[..digits].bytes().any(|b| b != b'0');
+    nonzero && ["ms", "s", "m", "h", "d", "w"].contains(&&text[digits..])
 }
 
 /// A duration as written in `bucket`: a whole positive number and a unit

@@ -160,6 +160,14 @@ fn pipe_tables() {
 }
 
 #[test]
+fn sort_columns_may_have_spaces_before_their_parentheses() {
+    let spaced = "| stats count() by (bucket(timestamp, 1m)) | sort by (count () desc, bucket (timestamp, 1m))";
+    let tight = "| stats count() by (bucket(timestamp, 1m)) | sort by (count() desc, bucket(timestamp, 1m))";
+    assert_eq!(pipeline(spaced), pipeline(tight));
+    assert!(pipeline(tight).is_ok());
+}
+
+#[test]
 fn a_bar_ends_a_word_unless_escaped_or_quoted() {
     let escaped = pipeline(r#"a\|b url:"x|y" message:/a|b/"#).unwrap();
     assert!(escaped.pipes.is_empty(), "{escaped:?}");

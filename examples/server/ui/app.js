@@ -1,7 +1,8 @@
 // The page's controller: reads the view from the URL, runs it (search,
-// histogram, level facets, live tail) and turns every user action into a
-// new view. See view.js for what a view is and filters.js for how filters
-// and the query text stay in step.
+// histogram, level facets, live tail; or the Stats table of a query with a
+// `stats` or `top` pipe) and turns every user action into a new view.
+// See view.js for what a view is and filters.js for how filters and the
+// query text stay in step.
 
 import { ApiError, getJson, search, setKey, currentKey } from './api.js';
 import { h, formatCount, formatTime } from './dom.js';
@@ -9,6 +10,7 @@ import { FIELDS, clauseFor, emptyFilters, filtersOf, queryOf } from './filters.j
 import { drawHistogram } from './histogram.js';
 import { termsOf } from './highlight.js';
 import { ResultsTable } from './results.js';
+import { drawStats } from './stats.js';
 import { LiveTail } from './tail.js';
 import { TIME_PRESETS, activePreset, fromInputTime, readView, sameView, toInputTime, viewSearch } from './view.js';
 
@@ -23,7 +25,7 @@ const el = {
   fieldFilters: $('field-filters'), otherBox: $('other-box'), other: $('other'),
   presets: $('presets'), timeFrom: $('time-from'), timeTo: $('time-to'), timeApply: $('time-apply'),
   total: $('total'), banner: $('banner'), order: $('order'), histogram: $('histogram'),
-  rows: $('rows'), more: $('more'), end: $('end'),
+  rows: $('rows'), more: $('more'), end: $('end'), records: $('records'), stats: $('stats'),
   tailToggle: $('tail-toggle'), tailPause: $('tail-pause'), tailState: $('tail-state'),
   keyButton: $('key-button'), keyDialog: $('key-dialog'), keyForm: $('key-form'), keyInput: $('key-input'),
   keyReason: $('key-reason'), keyForget: $('key-forget'), filtersToggle: $('filters-toggle'),
@@ -35,6 +37,8 @@ let cursor = null;
 let controller = null;
 let histogramData = null;
 let runs = 0;
+/** The pipes of the view's query (` | stats ...`), kept when filters change it. */
+let pipes = '';
 
 const table = new ResultsTable(el.rows, {
   filter: (field, value) => addClause(clauseFor(field, value)),
@@ -80,10 +84,21 @@ async function run(next) {
   el.more.hidden = true;
   el.end.hidden = true;
   try {
+    // A `|` may start pipes: then what the query makes (records or rows)
+    // is known only once it is parsed, so the parse comes first.
+    if (view.q.includes('|') && !view.context) {
+      const parsed = await getJson('api/parse', { q: view.q }, signal);
+      if (parsed.rows) {
+        await showRows(parsed, started, signal);
+        return;
+      }
+    }
     const [parsed, first] = await Promise.all([
       getJson('api/parse', { q: view.q }, signal),
       view.context ? contextPage(signal) : search(params({ limit: PAGE }), signal),
     ]);
+    showRecordsView(true);
+    pipes = '';
     filters = filtersOf(parsed);
     showFilters();
     table.reset(termsOf(parsed));
@@ -103,6 +118,37 @@ async function run(next) {
     if (error.name === 'AbortError') return;
     document.body.dataset.state = 'error';
     showFailure(error);
+  }
+}
+
+/** The Stats view: the rows of a query with a `stats` or `top` pipe. */
+async function showRows(parsed, started, signal) {
+  const answer = await getJson('api/query', { q: view.q, from: view.from, to: view.to }, signal);
+  filters = filtersOf(parsed);
+  pipes = ` ${view.q.slice(byteToIndex(view.q, parsed.pipes_at))}`;
+  showFilters();
+  showRecordsView(false);
+  drawStats(el.stats, answer);
+  el.total.replaceChildren(h('strong', { id: 'total-count' }, formatCount(answer.rows.length)),
+    ` row${answer.rows.length === 1 ? '' : 's'} · ${answer.took_ms} ms`);
+  el.total.dataset.total = String(answer.rows.length);
+  live.stop();
+  showTail();
+  document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
+  document.body.dataset.state = 'ready';
+}
+
+/** Shows the records (table, histogram, levels) or the Stats table. */
+function showRecordsView(records) {
+  el.records.hidden = !records;
+  el.histogram.hidden = !records;
+  el.stats.hidden = records;
+  if (records) el.stats.replaceChildren();
+  else {
+    table.reset(termsOf(null));
+    el.histogram.replaceChildren();
+    el.levels.dataset.run = document.body.dataset.run;
+    el.histogram.dataset.run = document.body.dataset.run;
   }
 }
 
@@ -230,7 +276,7 @@ function applyFilters() {
   filters.levels = [...filters.levels.filter((l) => checked.includes(l)), ...checked.filter((l) => !filters.levels.includes(l))];
   filters.message = { mode: el.messageMode.value, text: el.message.value };
   for (const field of FIELDS) filters.fields[field] = document.getElementById(`field-${field}`).value;
-  go({ ...view, q: queryOf(filters), context: '' });
+  go({ ...view, q: `${queryOf(filters)}${pipes}`.trim(), context: '' });
 }
 
 function showFailure(error) {

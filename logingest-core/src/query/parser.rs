@@ -112,8 +112,11 @@ pub struct Conjunct {
 /// kept exactly as the user wrote them. A query whose top level is an `OR` is
 /// one conjunct (the whole text); an empty query has none. Errors are those of
 /// [`parse_query_at`].
+///
+/// Only the filter is split: the conjuncts end at the first `|`, and the
+/// pipes after it are not read (see [`parse_pipeline_at`]).
 pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, QueryError> {
-    let whole = parse_query_at(text, now)?;
+    let (whole, _) = filter(text, now)?;
     let mut parser = Parser {
         lexer: Lexer::new(text),
         peeked: None,
@@ -123,6 +126,9 @@ pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, Quer
     };
     let mut conjuncts = Vec::new();
     while let Some(first) = parser.peek()? {
+        if first.kind == TokenKind::Pipe {
+            break;
+        }
         if first.kind == TokenKind::And {
             parser.take()?;
             continue;
@@ -141,7 +147,10 @@ pub fn parse_conjuncts(text: &str, now: Timestamp) -> Result<Vec<Conjunct>, Quer
             let start = conjuncts[0].span.start;
             let mut lexer = Lexer::new(text);
             let mut end = start;
-            while lexer.next_token()?.is_some() {
+            while let Some(token) = lexer.next_token()? {
+                if token.kind == TokenKind::Pipe {
+                    break;
+                }
                 end = lexer.offset();
             }
             return Ok(vec![Conjunct {

@@ -1,4 +1,5 @@
-//! `GET /api/parse?q=`: what a query means, clause by clause.
+//! `GET /api/parse?q=`: what a query means, clause by clause, and whether
+//! its pipes make rows (`| stats ...`: the UI then asks `/api/query`).
 //!
 //! The web UI keeps its structured filters and the query text in step. Rather
 //! than a second parser in JavaScript (which would drift from the real one),
@@ -13,7 +14,7 @@ use axum::extract::{Query as QueryString, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use logingest::number::Number;
-use logingest::query::{parse_conjuncts, parse_query_at, Query, WildcardPart};
+use logingest::query::{parse_conjuncts, parse_filter_at, parse_pipeline_at, Query, WildcardPart};
 use logingest::{Error, Timestamp};
 use serde_json::{json, Value};
 
@@ -32,7 +33,9 @@ pub async fn parse(
     let params = body::params(raw, &["q"])?;
     let text = params.get("q").map(String::as_str).unwrap_or("");
     let now = Timestamp::now();
-    let query = parse_query_at(text, now).map_err(Error::from)?;
+    // The whole pipeline, so that an error in its pipes is reported too.
+    let pipeline = parse_pipeline_at(text, now).map_err(Error::from)?;
+    let (_, pipes_at) = parse_filter_at(text, now).map_err(Error::from)?;
     let clauses: Vec<Value> = parse_conjuncts(text, now)
         .map_err(Error::from)?
         .into_iter()
@@ -45,9 +48,12 @@ pub async fn parse(
             })
         })
         .collect();
-    Ok(Json(
-        json!({ "query": query.to_string(), "clauses": clauses }),
-    ))
+    Ok(Json(json!({
+        "query": pipeline.to_string(),
+        "clauses": clauses,
+        "rows": pipeline.makes_rows(),
+        "pipes_at": pipes_at,
+    })))
 }
 
 /// A query as JSON: `{"type": ..., ...}`, one shape per AST node.

@@ -60,6 +60,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("filters.js", JS, include_str!("../../ui/filters.js")),
     ("histogram.js", JS, include_str!("../../ui/histogram.js")),
     ("results.js", JS, include_str!("../../ui/results.js")),
+    ("stats.js", JS, include_str!("../../ui/stats.js")),
     ("detail.js", JS, include_str!("../../ui/detail.js")),
     ("tail.js", JS, include_str!("../../ui/tail.js")),
     ("dom.js", JS, include_str!("../../ui/dom.js")),

@@ -274,3 +274,24 @@ fn pipe_errors() {
     assert_eq!(err.position, 12);
     assert!(err.reason.contains("pipes"), "{err}");
 }
+
+#[test]
+fn conjuncts_are_those_of_the_filter() {
+    use crate::query::{parse_conjuncts, parse_filter_at};
+    let text = "level:error a | stats count() by (level)";
+    let spans: Vec<_> = parse_conjuncts(text, NOW)
+        .unwrap()
+        .into_iter()
+        .map(|c| &text[c.span])
+        .collect();
+    assert_eq!(spans, ["level:error", "a"]);
+    let or = "a OR b | top 3 by (level)";
+    let spans: Vec<_> = parse_conjuncts(or, NOW)
+        .unwrap()
+        .into_iter()
+        .map(|c| &or[c.span])
+        .collect();
+    assert_eq!(spans, ["a OR b"]);
+    assert_eq!(parse_filter_at(text, NOW).unwrap().1, Some(14));
+    assert_eq!(parse_filter_at("level:error", NOW).unwrap().1, None);
+}

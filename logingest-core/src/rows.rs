@@ -75,8 +75,9 @@ impl RowsRequest {
 /// value, a record counting once per distinct value, as a group does) and
 /// the total of the records without a value for the null group; a time
 /// bucket is a histogram aligned to the step. `None` when the pipeline
-/// needs more (other functions, several keys, more groups or buckets than
-/// these operations return at once), for [`rows_by_search`].
+/// needs more (other functions, several keys, more buckets than a
+/// histogram has), for [`rows_by_search`]; more values than the memory
+/// budget holds are refused.
 ///
 /// What [`Backend::rows`] tries first: backends answer these from their
 /// index (columns, postings, aggregations) without reading records.
@@ -111,9 +112,8 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
         Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
     };
     let groups: Vec<(Cell, u64)> = match keys {
-        [] => vec![(Cell::Null, total(filter)?)],
         [GroupKey::Field(path)] => {
-            // Values a budget's worth of groups could hold; more: by search.
+            // Values a budget's worth of groups could hold; more: refused.
             let size = (request.memory_budget / 64).max(1);
             let facets = backend.facets(&FacetRequest::new(filter.clone(), path.clone(), size))?;
             if facets.len() >= size {
@@ -177,8 +177,7 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
     let rows = groups
         .into_iter()
         .map(|(key, count)| {
-            let key = (!keys.is_empty()).then_some(key);
-            key.into_iter()
+            std::iter::once(key)
                 .chain(names.iter().map(|_| Cell::Count(count)))
                 .collect()
         })

@@ -8,7 +8,9 @@
 
 use std::cmp::Ordering;
 
-use crate::backend::{Backend, FacetRequest, HistogramRequest, Order, SearchRequest, TimeRange};
+use crate::backend::{
+    Backend, FacetRequest, Facets, HistogramRequest, Order, SearchRequest, TimeRange,
+};
 use crate::error::{Error, Result};
 use crate::eval::stats::{bucket, bucket_start, too_large, Groups};
 use crate::number::Number;
@@ -108,24 +110,16 @@ pub fn rows_by_counts<B: Backend + ?Sized>(
         _ => return Ok(None),
     };
     let filter = request.time.within(&pipeline.filter);
-    let total = |query: Query| -> Result<u64> {
-        Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
-    };
     let groups: Vec<(Cell, u64)> = match keys {
         [GroupKey::Field(path)] => {
-            // Values a budget's worth of groups could hold; more: refused.
-            let size = (request.memory_budget / 64).max(1);
-            let facets = backend.facets(&FacetRequest::new(filter.clone(), path.clone(), size))?;
-            if facets.len() >= size {
-                return Err(too_large(request.memory_budget));
-            }
+            let facets = every_facet(backend, request, &filter, path)?;
             let any_value = Query::Wildcard {
                 field: Field::Keyword(path.clone()),
                 pattern: Wildcard {
                     parts: vec![WildcardPart::AnyString],
                 },
             };
-            let without = total(filter.and(Query::Not(Box::new(any_value))))?;
+            let without = total(backend, filter.and(Query::Not(Box::new(any_value))))?;
             let mut groups: Vec<(Cell, u64)> = facets
                 .into_iter()
                 .map(|f| (Cell::Text(f.value), f.count))
@@ -199,24 +193,15 @@ fn one_row_of_counts<B: Backend + ?Sized>(
     stats: &Stats,
 ) -> Result<Option<Rows>> {
     let filter = request.time.within(&request.pipeline.filter);
-    let total = |query: Query| -> Result<u64> {
-        Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
-    };
-    let size = (request.memory_budget / 64).max(1);
     let mut row = Vec::with_capacity(stats.functions.len());
     for named in &stats.functions {
         let count = match &named.function {
-            Function::Count => total(filter.clone())?,
-            Function::CountField(f) => {
-                total(filter.clone().and(Query::Exists { field: f.clone() }))?
-            }
-            Function::CountUniq(f) => {
-                let facets = backend.facets(&FacetRequest::new(filter.clone(), f.clone(), size))?;
-                if facets.len() >= size {
-                    return Err(too_large(request.memory_budget));
-                }
-                facets.len() as u64
-            }
+            Function::Count => total(backend, filter.clone())?,
+            Function::CountField(f) => total(
+                backend,
+                filter.clone().and(Query::Exists { field: f.clone() }),
+            )?,
+            Function::CountUniq(f) => every_facet(backend, request, &filter, f)?.len() as u64,
             _ => return Ok(None),
         };
         row.push(Cell::Count(count));
@@ -228,6 +213,28 @@ fn one_row_of_counts<B: Backend + ?Sized>(
         0,
         &request.pipeline.pipes,
     )))
+}
+
+/// How many visible records match `query`: a search's exact total.
+fn total<B: Backend + ?Sized>(backend: &B, query: Query) -> Result<u64> {
+    Ok(backend.search(&SearchRequest::new(query).limit(1))?.total)
+}
+
+/// Every value of `path` among the records matching `query`, with its
+/// count; refused when there are more than the memory budget's worth of
+/// groups could hold.
+fn every_facet<B: Backend + ?Sized>(
+    backend: &B,
+    request: &RowsRequest,
+    query: &Query,
+    path: &str,
+) -> Result<Facets> {
+    let size = (request.memory_budget / 64).max(1);
+    let facets = backend.facets(&FacetRequest::new(query.clone(), path, size))?;
+    if facets.len() >= size {
+        return Err(too_large(request.memory_budget));
+    }
+    Ok(facets)
 }
 
 /// The column names of rows with `keys`, then the functions' `names`.

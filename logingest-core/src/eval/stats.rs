@@ -96,17 +96,12 @@ impl<'p> Groups<'p> {
     pub fn add(&mut self, record: &Record) -> Result<()> {
         // A record in many groups (several multi-valued keys) is refused
         // before its groups are made, not after.
-        let groups = self.keys.iter().fold(1usize, |n, key| match key {
-            GroupKey::Field(path) => {
-                let distinct: BTreeSet<&str> = record.keyword_values(path).collect();
-                n.saturating_mul(distinct.len().max(1))
-            }
-            GroupKey::Bucket { .. } => n,
-        });
+        let values = key_values(self.keys, record);
+        let groups = values.iter().fold(1usize, |n, v| n.saturating_mul(v.len()));
         if groups.saturating_mul(64).saturating_add(self.bytes) > self.budget {
             return Err(self.too_large());
         }
-        for key in group_keys(self.keys, record) {
+        for key in combinations(&values) {
             let functions = &self.functions;
             let mut added = 0;
             let accs = self.groups.entry(key).or_insert_with_key(|key| {
@@ -225,11 +220,11 @@ impl Acc {
     }
 }
 
-/// Every combination of the record's key values.
-fn group_keys(keys: &[GroupKey], record: &Record) -> Vec<Vec<Cell>> {
-    let mut combinations = vec![Vec::new()];
-    for key in keys {
-        let values: Vec<Cell> = match key {
+/// The record's values of each key: its distinct values of a field (null
+/// when it has none), its bucket of a time.
+fn key_values(keys: &[GroupKey], record: &Record) -> Vec<Vec<Cell>> {
+    keys.iter()
+        .map(|key| match key {
             GroupKey::Field(path) => {
                 let distinct: BTreeSet<&str> = record.keyword_values(path).collect();
                 if distinct.is_empty() {
@@ -242,7 +237,14 @@ fn group_keys(keys: &[GroupKey], record: &Record) -> Vec<Vec<Cell>> {
                 }
             }
             GroupKey::Bucket { step, .. } => vec![Cell::Time(bucket(record.timestamp(), *step))],
-        };
+        })
+        .collect()
+}
+
+/// Every combination of one value of each key.
+fn combinations(values: &[Vec<Cell>]) -> Vec<Vec<Cell>> {
+    let mut combinations = vec![Vec::new()];
+    for values in values {
         combinations = combinations
             .into_iter()
             .flat_map(|prefix| {

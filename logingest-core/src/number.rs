@@ -61,6 +61,21 @@ impl Number {
         };
         format!("{key:016x}")
     }
+
+    /// The number [`Number::sortable`] wrote as `hex`; `None` for text it
+    /// cannot have written.
+    pub fn from_sortable(hex: &str) -> Option<Number> {
+        if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let key = u64::from_str_radix(hex, 16).ok()?;
+        let bits = if key >> 63 == 1 {
+            key & !(1 << 63)
+        } else {
+            !key
+        };
+        Number::new(f64::from_bits(bits))
+    }
 }
 
 impl Eq for Number {}
@@ -291,6 +306,7 @@ mod tests {
             for b in values {
                 let (x, y) = (n(a), n(b));
                 assert_eq!(x.cmp(&y), x.sortable().cmp(&y.sortable()), "{a} {b}");
+                assert_eq!(Number::from_sortable(&x.sortable()), Some(x));
                 assert_eq!(x.cmp(&y), term("p", x).cmp(&term("p", y)), "{a} {b}");
             }
         }

@@ -12,7 +12,8 @@ use crate::backend::{
     Backend, FacetRequest, Facets, HistogramRequest, Order, SearchRequest, TimeRange,
 };
 use crate::error::{Error, Result};
-use crate::eval::stats::{bucket, bucket_start, too_large, Groups};
+use crate::eval::stats::bucket_start;
+pub use crate::eval::stats::{bucket, too_large, Groups, Partial};
 use crate::number::Number;
 use crate::parse::parse_stored_record;
 use crate::query::pipe::{Function, GroupKey, Pipe, SortKey, Stats, TOP_COUNT};

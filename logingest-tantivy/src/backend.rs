@@ -32,11 +32,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use logingest_core::query::pipe::Pipe;
 use logingest_core::query::{translate, Query};
+use logingest_core::rows::{rows_by_counts, Groups};
 use logingest_core::{
     parse_stored_record, Backend, Capabilities, Error, FacetRequest, Facets, Histogram,
-    HistogramRequest, Ranked, Record, Result, SearchPage, SearchRequest, Stats, Timestamp,
-    WriteAck,
+    HistogramRequest, Ranked, Record, Result, Rows, RowsRequest, SearchPage, SearchRequest, Stats,
+    Timestamp, WriteAck,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -46,6 +48,7 @@ use crate::dictionary::TermTexts;
 use crate::error;
 use crate::facets::{ValueFruit, Values};
 use crate::index::SearchIndex;
+use crate::rows::{native, Matches};
 use crate::store::Store;
 use crate::translate::QueryBuilder;
 use crate::verify::Failure;
@@ -372,6 +375,44 @@ impl Backend for TantivyBackend {
             }
         }
         Ok(request.top(counts))
+    }
+
+    /// Counts by one key come from facets and histograms (their fast
+    /// paths); the rest from the index (`rows.rs`), reading only the
+    /// records of segments with few matches.
+    fn rows(&self, request: &RowsRequest) -> Result<Rows> {
+        request.validate()?;
+        let pipeline = &request.pipeline;
+        let grouped = !matches!(&pipeline.pipes[0], Pipe::Stats(stats) if stats.by.is_empty());
+        if grouped {
+            if let Some(rows) = rows_by_counts(self, request)? {
+                return Ok(rows);
+            }
+        }
+        let Some(mut groups) = Groups::new(pipeline, request.memory_budget) else {
+            return Ok(Rows::default());
+        };
+        let inner = &self.inner;
+        let searcher = inner.index.searcher();
+        let query = request.time.within(&pipeline.filter);
+        let matched = inner.run(&searcher, &query, &Matches)?;
+        let has_column = |path: &str| inner.index.has_column(path);
+        let seqs = native(
+            &searcher,
+            &inner.index.fields,
+            &matched,
+            &mut groups,
+            &has_column,
+            request.memory_budget,
+        )?;
+        // A record retention dropped since the searcher's snapshot is not
+        // counted (a search would not return it).
+        for (seq, source) in seqs.iter().zip(inner.store.sources(&seqs)?) {
+            if let Some(source) = source {
+                groups.add(&parse_stored_record(*seq, &source)?)?;
+            }
+        }
+        Ok(groups.finish())
     }
 
     fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64> {

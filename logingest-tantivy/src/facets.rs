@@ -37,7 +37,7 @@ pub(crate) const FEW_MATCHES: u32 = 2_048;
 /// terms' postings: matches spread over the segment each decode a block of
 /// their own (~150 µs a block of 512 generator records, against ~75 ns a
 /// term). Measured at 1M records, `docs/performance.md`.
-const TERMS_PER_MATCH: u64 = 2_048;
+pub(crate) const TERMS_PER_MATCH: u64 = 2_048;
 
 /// Counts the values of one keyword path among matches (each record once
 /// per distinct value): from the path's column if it has one
@@ -136,7 +136,7 @@ pub(crate) struct Scratch {
 /// How many terms of `dict` lie in `[lo, hi)`: the ordinal of the first
 /// term from `hi` on, less that of the first from `lo` on (two seeks of the
 /// sstable's block index, no term read in between).
-fn terms_between(dict: &TermDictionary, lo: &str, hi: &str) -> std::io::Result<u64> {
+pub(crate) fn terms_between(dict: &TermDictionary, lo: &str, hi: &str) -> std::io::Result<u64> {
     let first_from = |key: &str| -> std::io::Result<u64> {
         let mut stream = dict.range().ge(key.as_bytes()).into_stream()?;
         Ok(if stream.advance() {

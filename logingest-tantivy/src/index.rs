@@ -97,9 +97,12 @@ pub(crate) fn schema() -> (Schema, Fields) {
     // Not indexed: `kw` has the terms. Dots in keys are not expanded: each
     // keyword path is one key (`crate::columns::column_name`).
     let col = builder.add_json_field(names::COL, JsonObjectOptions::default().set_fast("raw"));
+    // With frequencies: a record holding the same number twice has it
+    // twice in a sum or a quantile (`crate::rows`).
     let num = builder.add_text_field(
         names::NUM,
-        TextOptions::default().set_indexing_options(raw.clone()),
+        TextOptions::default()
+            .set_indexing_options(raw.clone().set_index_option(IndexRecordOption::WithFreqs)),
     );
     let path = builder.add_text_field(
         names::PATH,
@@ -163,9 +166,9 @@ const FORMAT_FILE: &str = "logingest-index-format";
 /// dictionaries are tantivy's sstables (its `quickwit` feature), which the
 /// FST dictionaries of earlier versions cannot be read as, its commits say
 /// which keyword paths have a column, and the paths in its `kw` terms are
-/// escaped (`logingest_core::keyword_term`), and it has the `num` terms of
-/// numeric comparisons.
-const FORMAT: &str = "sstable-terms\nkeyword-columns\nescaped-paths\nnumbers\n";
+/// escaped (`logingest_core::keyword_term`), it has the `num` terms of
+/// numeric comparisons, and their frequencies.
+const FORMAT: &str = "sstable-terms\nkeyword-columns\nescaped-paths\nnumbers\nnumber-counts\n";
 
 /// Opens the index in `dir`, or creates it. An index written otherwise (of
 /// another schema, without this version's format file, or with a commit

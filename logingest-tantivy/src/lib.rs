@@ -37,6 +37,7 @@ mod facets;
 mod index;
 mod pending;
 mod regex_prefilter;
+mod rows;
 mod store;
 mod tokenizer;
 mod translate;

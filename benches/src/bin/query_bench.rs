@@ -552,8 +552,13 @@ fn classes(config: &GeneratorConfig, generator: &Generator) -> Vec<Class> {
         "| stats count_uniq(traceId)",
     ));
     classes.push(stats(
-        "stats p99 status by resourceId",
-        "level:error | stats quantile(0.99, metadata.http.status) by (resourceId)",
+        "stats p99 duration by resourceId",
+        "| stats quantile(0.99, metadata.duration_ms) by (resourceId)",
+    ));
+    classes.push(stats(
+        "stats of durations by route and minute",
+        "metadata.http.status:>=400 | stats count(), avg(metadata.duration_ms), \
+         max(metadata.duration_ms) by (metadata.http.route, bucket(timestamp, 1m))",
     ));
     classes
 }

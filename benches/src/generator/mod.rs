@@ -22,7 +22,8 @@
 //! - `metadata.parentResourceId` (the node running the service),
 //!   `metadata.region`, `metadata.env`, and by template `metadata.http.*`
 //!   (with a numeric `status`), `metadata.userId`, `metadata.retries`
-//!   (a number), `metadata.k8s.*`.
+//!   and `metadata.duration_ms` (numbers; the duration the message
+//!   states), `metadata.k8s.*`.
 //!
 //! Output depends only on the configuration (seed included): the same
 //! configuration gives byte-identical NDJSON on every machine.
@@ -235,6 +236,8 @@ struct Vars {
     route: Option<(u8, &'static str)>,
     user: Option<u32>,
     attempt: Option<u32>,
+    /// How long the message says the work took.
+    duration_ms: Option<u32>,
 }
 
 /// Produces records; see the module documentation.
@@ -452,6 +455,9 @@ impl Generator {
         if let Some(attempt) = vars.attempt {
             let _ = write!(out, r#","retries":{attempt}"#);
         }
+        if let Some(ms) = vars.duration_ms {
+            let _ = write!(out, r#","duration_ms":{ms}"#);
+        }
         if self.rng.random_bool(0.3) {
             let pod = self.rng.next_u32() & 0xf_ffff;
             let _ = write!(
@@ -569,8 +575,14 @@ impl Generator {
                 write!(m, "{status}")
             }
             Part::Bytes => write!(m, "{}", skewed(rng, 200_000) + 120),
-            Part::Ms => write!(m, "{}", skewed(rng, 3_000) + 1),
-            Part::Slow => write!(m, "{}", skewed(rng, 30_000) + 500),
+            Part::Ms | Part::Slow => {
+                let ms = match part {
+                    Part::Ms => skewed(rng, 3_000) + 1,
+                    _ => skewed(rng, 30_000) + 500,
+                };
+                vars.duration_ms = Some(ms);
+                write!(m, "{ms}")
+            }
             Part::Us => write!(m, "{}", skewed(rng, 100_000) + 3),
             Part::Uuid => {
                 let (a, b) = (rng.next_u64(), rng.next_u64());

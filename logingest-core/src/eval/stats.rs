@@ -61,6 +61,26 @@ pub struct Groups<'p> {
 enum Acc {
     Count(u64),
     Values(BTreeSet<String>),
+    /// How many distinct values, from a backend that saw them all at once.
+    Distinct(u64),
+    Numbers(Vec<Number>),
+}
+
+/// What a backend computed of one function for one group from part of the
+/// records (a segment, a shard), to merge with [`Groups::merge`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Partial {
+    /// Records counted (`count()`, `count(f)`, `top`).
+    Count(u64),
+    /// Distinct values seen (`count_uniq(f)`); the same value from several
+    /// parts counts once.
+    Values(Vec<String>),
+    /// How many distinct values the group has in all: for a backend that
+    /// saw every record of the group at once. No other part of the same
+    /// function and group may be merged beside it.
+    Distinct(u64),
+    /// Every number of the field in the records seen, duplicates included
+    /// (`sum`, `avg`, `min`, `max`, `quantile`).
     Numbers(Vec<Number>),
 }
 
@@ -123,6 +143,42 @@ impl<'p> Groups<'p> {
         too_large(self.budget)
     }
 
+    /// The keys the rows are grouped by.
+    pub fn keys(&self) -> &'p [GroupKey] {
+        self.keys
+    }
+
+    /// The functions of the row-making pipe, in column order (`top`'s is
+    /// `count()`).
+    pub fn functions(&self) -> impl Iterator<Item = &Function> {
+        self.functions.iter().map(|(f, _)| f)
+    }
+
+    /// Adds what a backend computed for the group `key` (one cell per key,
+    /// as [`Groups::keys`]) from part of the records: one partial per
+    /// function, in the order of [`Groups::functions`]. Fails once the
+    /// groups outgrow the budget, and for partials that do not fit the
+    /// functions (a backend's mistake).
+    pub fn merge(&mut self, key: Vec<Cell>, partials: Vec<Partial>) -> Result<()> {
+        if key.len() != self.keys.len() || partials.len() != self.functions.len() {
+            return Err(mismatch());
+        }
+        let functions = &self.functions;
+        let mut added = 0;
+        let accs = self.groups.entry(key).or_insert_with_key(|key| {
+            added += key.iter().map(cell_bytes).sum::<usize>() + 64;
+            functions.iter().map(|(f, _)| Acc::new(f)).collect()
+        });
+        for (acc, partial) in accs.iter_mut().zip(partials) {
+            added += acc.merge(partial)?;
+        }
+        self.bytes += added;
+        if self.bytes > self.budget {
+            return Err(self.too_large());
+        }
+        Ok(())
+    }
+
     /// The rows: one per group, then the later pipes (`sort`, `limit`).
     /// `stats` without groups makes one row even of no records.
     pub fn finish(mut self) -> Rows {
@@ -147,6 +203,11 @@ impl<'p> Groups<'p> {
             .collect();
         Rows::finish(columns, rows, self.keys.len(), self.pipes)
     }
+}
+
+/// The refusal of partials that do not fit the functions.
+fn mismatch() -> Error {
+    Error::InvalidRequest("internal error: partial rows do not fit the stats".to_owned())
 }
 
 /// The refusal of rows that need more than `budget` bytes.
@@ -199,11 +260,44 @@ impl Acc {
         0
     }
 
+    /// Merges a backend's partial; returns the bytes it kept.
+    fn merge(&mut self, partial: Partial) -> Result<usize> {
+        let added = match (&mut *self, partial) {
+            (Acc::Count(n), Partial::Count(m)) => {
+                *n += m;
+                0
+            }
+            (Acc::Values(values), Partial::Values(more)) => more
+                .into_iter()
+                .map(|v| {
+                    let bytes = v.len() + 48;
+                    if values.insert(v) {
+                        bytes
+                    } else {
+                        0
+                    }
+                })
+                .sum(),
+            (Acc::Values(values), Partial::Distinct(n)) if values.is_empty() => {
+                *self = Acc::Distinct(n);
+                0
+            }
+            (Acc::Numbers(numbers), Partial::Numbers(more)) => {
+                let bytes = more.len() * size_of::<Number>();
+                numbers.extend(more);
+                bytes
+            }
+            _ => return Err(mismatch()),
+        };
+        Ok(added)
+    }
+
     fn cell(self, function: &Function) -> Cell {
         let number = |n: Option<Number>| n.map_or(Cell::Null, Cell::Number);
         match (self, function) {
             (Acc::Count(n), _) => Cell::Count(n),
             (Acc::Values(values), _) => Cell::Count(values.len() as u64),
+            (Acc::Distinct(n), _) => Cell::Count(n),
             (Acc::Numbers(numbers), _) if numbers.is_empty() => Cell::Null,
             (Acc::Numbers(numbers), Function::Sum(_)) => number(exact_sum(&numbers)),
             (Acc::Numbers(numbers), Function::Avg(_)) => number(

@@ -232,3 +232,79 @@ fn the_earliest_times_and_many_valued_records_do_not_break_rows() {
         .unwrap_err();
     assert!(matches!(err, Error::TooLarge(_)), "{err}");
 }
+
+/// A backend's partial groups merge into the rows the records make.
+#[test]
+fn partials_merge_as_records_add() {
+    let pipeline = parse_pipeline_at(
+        "* | stats count(), count_uniq(metadata.user), sum(metadata.ms) by (level)",
+        Timestamp(0),
+    )
+    .unwrap();
+    let num = |v: f64| Number::new(v).unwrap();
+    let mut groups = Groups::new(&pipeline, usize::MAX).unwrap();
+    let error = || vec![t("error")];
+    groups
+        .merge(
+            error(),
+            vec![
+                Partial::Count(2),
+                Partial::Values(vec!["u1".into(), "u2".into()]),
+                Partial::Numbers(vec![num(10.0), num(30.0)]),
+            ],
+        )
+        .unwrap();
+    groups
+        .merge(
+            error(),
+            vec![
+                Partial::Count(1),
+                Partial::Values(vec!["u2".into()]),
+                Partial::Numbers(vec![num(5.0), num(7.5)]),
+            ],
+        )
+        .unwrap();
+    for record in corpus()
+        .iter()
+        .filter(|r| r.keyword_values("level").all(|l| l != "error"))
+    {
+        groups.add(record).unwrap();
+    }
+    assert_eq!(groups.finish(), run(pipeline.to_string().as_str()));
+
+    // Partials that do not fit the functions are refused, not guessed at.
+    let mut groups = Groups::new(&pipeline, usize::MAX).unwrap();
+    for (key, partials) in [
+        (error(), vec![Partial::Count(1)]),
+        (vec![], vec![Partial::Count(1); 3]),
+        (
+            error(),
+            vec![Partial::Count(1), Partial::Count(1), Partial::Count(1)],
+        ),
+    ] {
+        assert!(matches!(
+            groups.merge(key, partials),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+    // A distinct count stands for the whole group.
+    let uniq = parse_pipeline_at("* | stats count_uniq(traceId)", Timestamp(0)).unwrap();
+    let mut groups = Groups::new(&uniq, usize::MAX).unwrap();
+    groups.merge(vec![], vec![Partial::Distinct(7)]).unwrap();
+    assert!(groups
+        .merge(vec![], vec![Partial::Values(vec!["x".into()])])
+        .is_err());
+    assert_eq!(groups.finish().rows, vec![vec![c(7)]]);
+}
+
+/// The budget bounds what merged partials keep.
+#[test]
+fn partials_count_toward_the_budget() {
+    let pipeline = parse_pipeline_at("* | stats count_uniq(traceId)", Timestamp(0)).unwrap();
+    let mut groups = Groups::new(&pipeline, 4_096).unwrap();
+    let ids = (0..1_000).map(|i| format!("trace-{i}")).collect();
+    assert!(matches!(
+        groups.merge(vec![], vec![Partial::Values(ids)]),
+        Err(Error::TooLarge(_))
+    ));
+}

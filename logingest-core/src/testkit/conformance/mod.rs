@@ -12,6 +12,7 @@ mod aggregate;
 mod numbers;
 mod query;
 mod regex;
+mod stats;
 mod storage;
 
 pub use aggregate::{
@@ -26,6 +27,7 @@ pub use query::{
     total_is_exact_beyond_the_page, unicode_text_and_values,
 };
 pub use regex::word_boundary_regexes_on_real_logs;
+pub use stats::stats_functions;
 pub use storage::{
     durability_survives_reopen, empty_batch_is_a_no_op, retention_deletes_older_records,
     round_trip_exactly_as_sent, sequence_numbers_are_contiguous, shared_storage_is_shared,
@@ -68,6 +70,7 @@ macro_rules! conformance_tests {
             facets_top_values,
             keys_holding_nul,
             stats_count_records,
+            stats_functions,
             invalid_requests_are_rejected
         );
     };

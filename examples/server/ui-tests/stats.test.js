@@ -89,3 +89,71 @@ test('a field filter keeps the pipes, and a mistake in them is shown where it is
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+/** The chart's marks: each bar or point's series, time and title. */
+function screenChart(page) {
+  return page.$eval('#stats-chart', (box) => ({
+    visible: !box.hidden,
+    bars: [...box.querySelectorAll('rect.bar')].map((r) => ({ time: r.dataset.time, height: Number(r.getAttribute('height')), title: r.querySelector('title').textContent })),
+    points: [...box.querySelectorAll('circle.point')].map((c) => ({ series: c.dataset.series, time: c.dataset.time })),
+    lines: box.querySelectorAll('polyline.series').length,
+    legend: [...box.querySelectorAll('.legend li')].map((li) => li.textContent),
+  }));
+}
+
+test('rows by time bucket are drawn: a bar per bucket, or a line per series with a legend', async () => {
+  const q = '| stats count() by (bucket(timestamp, 1d))';
+  const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent(q)}`);
+  const want = await apiRows(q);
+  assert.ok(want.rows.length >= 3, JSON.stringify(want));
+  const one = await screenChart(page);
+  assert.equal(one.visible, true);
+  const byTime = [...want.rows].sort((a, b) => Date.parse(a[0]) - Date.parse(b[0]));
+  assert.deepEqual(one.bars.map((b) => Number(b.time)), byTime.map((r) => Date.parse(r[0])));
+  one.bars.forEach((bar, i) => assert.ok(bar.title.endsWith(`count(): ${byTime[i][1].toLocaleString('en-US')}`), bar.title));
+  const busiest = byTime.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const tallest = one.bars.reduce((a, b) => (b.height > a.height ? b : a));
+  assert.equal(Number(tallest.time), Date.parse(busiest[0]));
+  assert.deepEqual(one.legend, [], 'one series needs no legend');
+  await screenshot(page, 'stats-chart');
+
+  // Grouped by level too: a line per level, busiest first in the legend.
+  const byLevel = '| stats count() as n by (level, bucket(timestamp, 1d))';
+  await settle(page, async () => {
+    await page.locator('#query').fill(byLevel);
+    await page.locator('#query').press('Enter');
+  });
+  const rows = (await apiRows(byLevel)).rows;
+  const totals = new Map();
+  for (const [level, , n] of rows) totals.set(level ?? '–', (totals.get(level ?? '–') ?? 0) + n);
+  const names = [...totals].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  assert.ok(names.length >= 2, JSON.stringify(names));
+  const drawn = names.slice(0, 8);
+  const several = await screenChart(page);
+  assert.equal(several.lines, drawn.length);
+  assert.deepEqual(several.legend, names.length > 8 ? [...drawn, `${names.length - 8} more series not drawn`] : drawn);
+  assert.equal(several.points.length, rows.filter(([level]) => drawn.includes(level ?? '–')).length);
+  assert.deepEqual(several.bars, []);
+
+  // Buckets of a short span are to scale: an empty one is a gap.
+  const hours = 'resourceId:dfs* | stats count() by (bucket(timestamp, 10m))';
+  await settle(page, async () => {
+    await page.locator('#query').fill(hours);
+    await page.locator('#query').press('Enter');
+  });
+  const hourRows = (await apiRows(hours)).rows.map(([t]) => Date.parse(t)).sort((a, b) => a - b);
+  const span = (hourRows[hourRows.length - 1] - hourRows[0]) / 600000 + 1;
+  assert.ok(span > hourRows.length && span <= 1000, `${hourRows.length} buckets over ${span}`);
+  const x = await page.$$eval('#stats-chart rect.bar', (rects) => rects.map((r) => Number(r.getAttribute('x'))));
+  const slot = (await page.$eval('#stats-chart svg', (svg) => Number(svg.getAttribute('width')))) / span;
+  hourRows.forEach((t, i) => assert.ok(Math.abs(x[i] - x[0] - ((t - hourRows[0]) / 600000) * slot) < 0.01, `bar ${i}`));
+
+  // Rows without a time bucket have no chart.
+  await settle(page, async () => {
+    await page.locator('#query').fill('| stats count() by (level)');
+    await page.locator('#query').press('Enter');
+  });
+  assert.equal((await screenChart(page)).visible, false);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

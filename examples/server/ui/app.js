@@ -11,6 +11,7 @@ import { drawHistogram } from './histogram.js';
 import { termsOf } from './highlight.js';
 import { ResultsTable } from './results.js';
 import { drawStats } from './stats.js';
+import { drawStatsChart } from './chart.js';
 import { LiveTail } from './tail.js';
 import { TIME_PRESETS, activePreset, fromInputTime, readView, sameView, toInputTime, viewSearch } from './view.js';
 
@@ -26,6 +27,7 @@ const el = {
   presets: $('presets'), timeFrom: $('time-from'), timeTo: $('time-to'), timeApply: $('time-apply'),
   total: $('total'), banner: $('banner'), order: $('order'), histogram: $('histogram'),
   rows: $('rows'), more: $('more'), end: $('end'), records: $('records'), stats: $('stats'),
+  statsChart: $('stats-chart'),
   tailToggle: $('tail-toggle'), tailPause: $('tail-pause'), tailState: $('tail-state'),
   keyButton: $('key-button'), keyDialog: $('key-dialog'), keyForm: $('key-form'), keyInput: $('key-input'),
   keyReason: $('key-reason'), keyForget: $('key-forget'), filtersToggle: $('filters-toggle'),
@@ -129,6 +131,7 @@ async function showRows(parsed, started, signal) {
   showFilters();
   showRecordsView(false);
   drawStats(el.stats, answer);
+  drawStatsChart(el.statsChart, answer);
   el.total.replaceChildren(h('strong', { id: 'total-count' }, formatCount(answer.rows.length)),
     ` row${answer.rows.length === 1 ? '' : 's'} · ${answer.took_ms} ms`);
   el.total.dataset.total = String(answer.rows.length);
@@ -143,7 +146,11 @@ function showRecordsView(records) {
   el.records.hidden = !records;
   el.histogram.hidden = !records;
   el.stats.hidden = records;
-  if (records) el.stats.replaceChildren();
+  if (records) {
+    el.stats.replaceChildren();
+    el.statsChart.replaceChildren();
+    el.statsChart.hidden = true;
+  }
   else {
     table.reset(termsOf(null));
     el.histogram.replaceChildren();

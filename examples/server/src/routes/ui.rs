@@ -61,6 +61,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("histogram.js", JS, include_str!("../../ui/histogram.js")),
     ("results.js", JS, include_str!("../../ui/results.js")),
     ("stats.js", JS, include_str!("../../ui/stats.js")),
+    ("chart.js", JS, include_str!("../../ui/chart.js")),
     ("detail.js", JS, include_str!("../../ui/detail.js")),
     ("tail.js", JS, include_str!("../../ui/tail.js")),
     ("dom.js", JS, include_str!("../../ui/dom.js")),

@@ -405,8 +405,10 @@ impl Backend for TantivyBackend {
             &has_column,
             request.memory_budget,
         )?;
-        // A record retention dropped since the searcher's snapshot is not
-        // counted (a search would not return it).
+        // A record retention dropped since the searcher's snapshot has no
+        // source any more and is skipped here, while segments read from
+        // the index count it (their snapshot holds it): a query racing
+        // retention may count the records it drops or not.
         for (seq, source) in seqs.iter().zip(inner.store.sources(&seqs)?) {
             if let Some(source) = source {
                 groups.add(&parse_stored_record(*seq, &source)?)?;

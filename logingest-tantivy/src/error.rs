@@ -26,14 +26,14 @@ pub(crate) fn index(e: TantivyError) -> Error {
     Error::backend(retryable, e)
 }
 
-/// Converts the error of a tantivy write (adding, committing, opening a
-/// writer) in the index directory `dir`: as [`index`], and an error that
-/// lost its I/O kind is a full disk when [`probe_space`] finds no room.
 /// An I/O error of reading the index (its term dictionaries, postings).
 pub(crate) fn index_io(e: std::io::Error) -> Error {
     index(e.into())
 }
 
+/// Converts the error of a tantivy write (adding, committing, opening a
+/// writer) in the index directory `dir`: as [`index`], and an error that
+/// lost its I/O kind is a full disk when [`probe_space`] finds no room.
 pub(crate) fn index_write(dir: &Path, e: TantivyError) -> Error {
     match index(e) {
         Error::Backend { source, .. } if probe_space(dir).is_err_and(|p| p.is_disk_full()) => {

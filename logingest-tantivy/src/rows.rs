@@ -18,8 +18,8 @@
 //!   reference evaluator does ([`logingest_core::reference_rows`]).
 //!
 //! `count_uniq(f)` without groups merges the segments' sorted term
-//! dictionaries instead ([`distinct_values`], [`merge`]) and counts each value once, without
-//! holding every distinct text.
+//! dictionaries instead ([`distinct_values`], [`merge`]) and counts each
+//! value once, without holding every distinct text.
 //!
 //! As for facets (`crate::facets`), a segment with few matches of a query
 //! whose paths have many terms reads its matching records from the store:
@@ -27,6 +27,7 @@
 
 mod merge;
 mod segment;
+mod values;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::schema::IndexRecordOption;
@@ -122,7 +123,8 @@ pub(crate) enum Reads {
     Exists(String),
     /// The field's distinct values.
     Values(Source),
-    /// Counted across segments by [`distinct`]; nothing per segment.
+    /// Counted across segments by [`distinct_values`]; nothing per
+    /// segment.
     Distinct,
     /// The field's numbers (`num` terms).
     Numbers(String),
@@ -168,19 +170,37 @@ impl Plan {
         Plan { keys, functions }
     }
 
-    /// The paths whose terms a segment inverts or scans: `(kw paths, num
-    /// paths)`.
-    fn term_paths(&self) -> impl Iterator<Item = (bool, &str)> {
+    /// The paths whose terms a segment inverts or scans, with the field
+    /// holding them.
+    fn term_paths(&self) -> impl Iterator<Item = (TermField, &str)> {
         let keys = self.keys.iter().filter_map(|k| match k {
-            Source::Terms(path) => Some((true, path.as_str())),
+            Source::Terms(path) => Some((TermField::Kw, path.as_str())),
             _ => None,
         });
         let functions = self.functions.iter().filter_map(|f| match f {
-            Reads::Values(Source::Terms(path)) => Some((true, path.as_str())),
-            Reads::Numbers(path) => Some((false, path.as_str())),
+            Reads::Values(Source::Terms(path)) => Some((TermField::Kw, path.as_str())),
+            Reads::Numbers(path) => Some((TermField::Num, path.as_str())),
             _ => None,
         });
         keys.chain(functions)
+    }
+}
+
+/// The field of a path's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TermField {
+    /// Keyword values, `path\0value`.
+    Kw,
+    /// Numbers, `path\0` and the sortable number.
+    Num,
+}
+
+impl TermField {
+    fn of(self, fields: &Fields) -> tantivy::schema::Field {
+        match self {
+            TermField::Kw => fields.kw,
+            TermField::Num => fields.num,
+        }
     }
 }
 
@@ -222,7 +242,9 @@ pub(crate) fn native(
     let plan = Plan::new(groups, has_column, distinct);
     for m in &native {
         let reader = searcher.segment_reader(m.segment);
-        SegmentRows::new(reader, fields, &plan, m, budget)?.merge_into(groups)?;
+        // The groups kept so far leave the rest of the budget.
+        let left = budget.saturating_sub(groups.bytes());
+        SegmentRows::new(reader, fields, &plan, m, left)?.merge_into(groups)?;
     }
     if distinct && plan.functions.iter().any(|f| matches!(f, Reads::Distinct)) {
         let partials = groups
@@ -247,9 +269,10 @@ fn few_matches(reader: &SegmentReader, fields: &Fields, plan: &Plan, m: &Matched
         return Ok(false);
     }
     let mut terms = 0;
-    for (kw, path) in plan.term_paths() {
-        let field = if kw { fields.kw } else { fields.num };
-        let inverted = reader.inverted_index(field).map_err(error::index)?;
+    for (field, path) in plan.term_paths() {
+        let inverted = reader
+            .inverted_index(field.of(fields))
+            .map_err(error::index)?;
         let lo = keyword_term::prefix(path);
         let hi = keyword_term::prefix_end(path);
         terms += terms_between(inverted.terms(), &lo, &hi).map_err(error::index_io)?;

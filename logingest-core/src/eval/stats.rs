@@ -143,6 +143,11 @@ impl<'p> Groups<'p> {
         too_large(self.budget)
     }
 
+    /// About how many bytes the groups hold so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The keys the rows are grouped by.
     pub fn keys(&self) -> &'p [GroupKey] {
         self.keys

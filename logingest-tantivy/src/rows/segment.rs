@@ -10,19 +10,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::StrColumn;
 use tantivy::postings::Postings;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, InvertedIndexReader, SegmentReader, Term, TERMINATED};
 
 use logingest_core::number::Number;
-use logingest_core::rows::{bucket, too_large, Cell, Groups, Partial};
+use logingest_core::rows::{too_large, Cell, Groups, Partial};
 use logingest_core::{keyword_term, Result, Timestamp};
 
-use super::{terms, Matched, Plan, Reads, Source};
-use crate::columns::column_name;
+use super::values::{column_texts, str_column, term_texts, KeyReader, Texts};
+use super::{terms, Matched, Plan, Reads, Source, TermField};
 use crate::error;
-use crate::index::{names, Fields};
+use crate::index::Fields;
 
 /// A group's key, one ordinal per key (`None`: the record has no value).
 type Key = Box<[Option<u64>]>;
@@ -84,24 +84,6 @@ impl Acc {
     }
 }
 
-/// How a key's values of a document are read.
-enum KeyReader {
-    Bucket {
-        ts: Column<i64>,
-        step: i64,
-    },
-    /// `None`: no document of the segment has the path.
-    Column(Option<StrColumn>),
-    Terms(DocValues),
-}
-
-/// Each matching document's term ordinals of one path: `values` of
-/// document `d` are `values[offsets[d]..offsets[d + 1]]`, ascending.
-struct DocValues {
-    offsets: Vec<u32>,
-    values: Vec<u64>,
-}
-
 /// The groups of each matching document, for functions read term by term.
 struct DocGroups {
     /// The document's group, [`NO_GROUP`], or [`SEVERAL`].
@@ -123,14 +105,22 @@ impl DocGroups {
         }
     }
 
-    fn add(&mut self, doc: DocId, group: u32) {
+    /// Puts `doc` in `group` too; returns the bytes that took.
+    fn add(&mut self, doc: DocId, group: u32) -> usize {
         let first = &mut self.first[doc as usize];
         match *first {
-            NO_GROUP => *first = group,
-            SEVERAL => self.more.entry(doc).or_default().push(group),
+            NO_GROUP => {
+                *first = group;
+                0
+            }
+            SEVERAL => {
+                self.more.entry(doc).or_default().push(group);
+                size_of::<u32>()
+            }
             one => {
                 *first = SEVERAL;
                 self.more.insert(doc, vec![one, group]);
+                64
             }
         }
     }
@@ -149,7 +139,7 @@ impl<'a> SegmentRows<'a> {
         let keys = plan
             .keys
             .iter()
-            .map(|source| KeyReader::new(reader, &kw, source, m))
+            .map(|source| KeyReader::new(reader, &kw, source, m, budget))
             .collect::<Result<Vec<_>>>()?;
         let columns = plan
             .functions
@@ -178,14 +168,19 @@ impl<'a> SegmentRows<'a> {
             bytes: 0,
             budget,
         };
+        rows.bytes = rows.keys.iter().map(KeyReader::bytes).sum();
         let term_major = plan
             .functions
             .iter()
             .any(|f| matches!(f, Reads::Values(Source::Terms(_)) | Reads::Numbers(_)));
-        let mut doc_groups = term_major.then(|| DocGroups {
-            first: vec![NO_GROUP; reader.max_doc() as usize],
-            more: HashMap::default(),
+        let mut doc_groups = term_major.then(|| {
+            rows.bytes += reader.max_doc() as usize * size_of::<u32>();
+            DocGroups {
+                first: vec![NO_GROUP; reader.max_doc() as usize],
+                more: HashMap::default(),
+            }
         });
+        rows.check_budget()?;
         rows.group_documents(reader, fields, m, doc_groups.as_mut())?;
         if let Some(doc_groups) = &doc_groups {
             rows.read_terms(reader, fields, m, doc_groups)?;
@@ -224,7 +219,13 @@ impl<'a> SegmentRows<'a> {
             for (reader, values) in self.keys.iter().zip(&mut values) {
                 reader.values(doc, values);
             }
-            // Every combination of one value of each key.
+            // Every combination of one value of each key; a record in more
+            // groups than the budget holds is refused before they are made,
+            // as the reference refuses it.
+            let combinations = values.iter().fold(1usize, |n, v| n.saturating_mul(v.len()));
+            if combinations.saturating_mul(64).saturating_add(self.bytes) > self.budget {
+                return Err(too_large(self.budget));
+            }
             at.iter_mut().for_each(|i| *i = 0);
             loop {
                 for ((k, values), &i) in key.iter_mut().zip(&values).zip(&at) {
@@ -240,7 +241,7 @@ impl<'a> SegmentRows<'a> {
                     }
                 };
                 if let Some(doc_groups) = doc_groups.as_deref_mut() {
-                    doc_groups.add(doc, group);
+                    self.bytes += doc_groups.add(doc, group);
                 }
                 let n = plan.functions.len();
                 let accs = &mut self.accs[group as usize * n..][..n];
@@ -279,8 +280,10 @@ impl<'a> SegmentRows<'a> {
             }
             _ => None,
         };
-        if let Some(&group) = self.index.get(key) {
-            return Ok(group);
+        if slot.is_none() {
+            if let Some(&group) = self.index.get(key) {
+                return Ok(group);
+            }
         }
         // Group numbers stay below the markers of `DocGroups`.
         if self.groups.len() >= SEVERAL as usize {
@@ -288,11 +291,13 @@ impl<'a> SegmentRows<'a> {
         }
         let group = self.groups.len() as u32;
         let key: Key = key.into();
-        self.groups.push(key.clone());
-        self.index.insert(key, group);
-        if let (Some(dense), Some(slot)) = (&mut self.dense, slot) {
-            dense[slot] = group;
+        match (&mut self.dense, slot) {
+            (Some(dense), Some(slot)) => dense[slot] = group,
+            _ => {
+                self.index.insert(key.clone(), group);
+            }
         }
+        self.groups.push(key);
         self.accs
             .extend(self.plan.functions.iter().map(|f| match f {
                 Reads::Count | Reads::Exists(_) => Acc::Count(0),
@@ -315,12 +320,12 @@ impl<'a> SegmentRows<'a> {
         doc_groups: &DocGroups,
     ) -> Result<()> {
         let num = reader.inverted_index(fields.num).map_err(error::index)?;
-        // (numbers?, path) → the functions reading it.
-        let mut passes: Vec<((bool, &str), Vec<usize>)> = Vec::new();
+        // (field, path) → the functions reading it.
+        let mut passes: Vec<((TermField, &str), Vec<usize>)> = Vec::new();
         for (f, reads) in self.plan.functions.iter().enumerate() {
             let pass = match reads {
-                Reads::Values(Source::Terms(path)) => (false, path.as_str()),
-                Reads::Numbers(path) => (true, path.as_str()),
+                Reads::Values(Source::Terms(path)) => (TermField::Kw, path.as_str()),
+                Reads::Numbers(path) => (TermField::Num, path.as_str()),
                 _ => continue,
             };
             match passes.iter_mut().find(|(p, _)| *p == pass) {
@@ -328,7 +333,8 @@ impl<'a> SegmentRows<'a> {
                 None => passes.push((pass, vec![f])),
             }
         }
-        for ((numbers, path), functions) in passes {
+        for ((field, path), functions) in passes {
+            let numbers = field == TermField::Num;
             let inverted = if numbers { &num } else { &self.kw };
             let lo = keyword_term::prefix(path);
             let hi = keyword_term::prefix_end(path);
@@ -410,7 +416,8 @@ impl<'a> SegmentRows<'a> {
             let texts = match source {
                 Source::Column(_) => column_texts(self.columns[f].clone(), ords)?,
                 Source::Terms(path) => term_texts(&self.kw, path, ords)?,
-                Source::Bucket(_) => HashMap::default(),
+                // A function's values are a field's, never a bucket.
+                Source::Bucket(_) => Texts::default(),
             };
             function_texts.push(texts);
         }
@@ -460,123 +467,6 @@ fn next_combination(at: &mut [usize], values: &[Vec<Option<u64>>]) -> bool {
     false
 }
 
-impl Source {
-    fn path(&self) -> &str {
-        match self {
-            Source::Column(path) | Source::Terms(path) => path,
-            Source::Bucket(_) => "",
-        }
-    }
-}
-
-impl KeyReader {
-    fn new(
-        reader: &SegmentReader,
-        kw: &InvertedIndexReader,
-        source: &Source,
-        m: &Matched,
-    ) -> Result<Self> {
-        Ok(match source {
-            Source::Bucket(step) => KeyReader::Bucket {
-                ts: reader.fast_fields().i64(names::TS).map_err(error::index)?,
-                step: *step,
-            },
-            Source::Column(path) => KeyReader::Column(str_column(reader, path)?),
-            Source::Terms(path) => {
-                KeyReader::Terms(DocValues::invert(kw, path, m, reader.max_doc())?)
-            }
-        })
-    }
-
-    /// The key's distinct values of `doc` into `out`; `[None]` for none.
-    fn values(&self, doc: DocId, out: &mut Vec<Option<u64>>) {
-        out.clear();
-        match self {
-            KeyReader::Bucket { ts, step } => {
-                let t = ts.first(doc).unwrap_or_default();
-                out.push(Some(bucket(Timestamp(t), *step).0 as u64));
-            }
-            KeyReader::Column(Some(column)) => {
-                out.extend(column.ords().values_for_doc(doc).map(Some));
-                out.sort_unstable();
-                out.dedup();
-            }
-            KeyReader::Column(None) => {}
-            KeyReader::Terms(values) => {
-                let d = doc as usize;
-                let (start, end) = (values.offsets[d], values.offsets[d + 1]);
-                out.extend(
-                    values.values[start as usize..end as usize]
-                        .iter()
-                        .map(|&v| Some(v)),
-                );
-            }
-        }
-        if out.is_empty() {
-            out.push(None);
-        }
-    }
-
-    /// The texts of the ordinals `ords` of this key.
-    fn texts(
-        &self,
-        kw: &InvertedIndexReader,
-        path: &str,
-        ords: impl Iterator<Item = u64>,
-    ) -> Result<HashMap<u64, String, FixedState>> {
-        match self {
-            KeyReader::Bucket { .. } | KeyReader::Column(None) => Ok(HashMap::default()),
-            KeyReader::Column(Some(column)) => column_texts(Some(column.clone()), ords),
-            KeyReader::Terms(_) => term_texts(kw, path, ords),
-        }
-    }
-}
-
-impl DocValues {
-    /// The term ordinals of `path`'s values of each match of `m`.
-    fn invert(
-        kw: &InvertedIndexReader,
-        path: &str,
-        m: &Matched,
-        max_doc: DocId,
-    ) -> Result<DocValues> {
-        let lo = keyword_term::prefix(path);
-        let hi = keyword_term::prefix_end(path);
-        let mut pairs: Vec<(DocId, u64)> = Vec::new();
-        let mut stream = terms(kw, &lo, &hi)?;
-        while stream.advance() {
-            let ord = stream.term_ord();
-            let mut postings = kw
-                .read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)
-                .map_err(error::index_io)?;
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                if m.set.contains(doc) {
-                    pairs.push((doc, ord));
-                }
-                doc = postings.advance();
-            }
-        }
-        // Counting sort by document; each document's ordinals stay in term
-        // order.
-        let mut offsets = vec![0u32; max_doc as usize + 1];
-        for &(doc, _) in &pairs {
-            offsets[doc as usize + 1] += 1;
-        }
-        for d in 1..offsets.len() {
-            offsets[d] += offsets[d - 1];
-        }
-        let mut next = offsets.clone();
-        let mut values = vec![0; pairs.len()];
-        for (doc, ord) in pairs {
-            let at = &mut next[doc as usize];
-            values[*at as usize] = ord;
-            *at += 1;
-        }
-        Ok(DocValues { offsets, values })
-    }
-}
-
 /// The matches of `m` that have `path` or a path below it.
 fn having(
     reader: &SegmentReader,
@@ -600,85 +490,4 @@ fn having(
         }
     }
     Ok(set)
-}
-
-/// The column of `path` in the segment, if a document of it has one.
-fn str_column(reader: &SegmentReader, path: &str) -> Result<Option<StrColumn>> {
-    reader
-        .fast_fields()
-        .str(&column_name(names::COL, path))
-        .map_err(error::index)
-}
-
-/// The texts of column ordinals.
-fn column_texts(
-    column: Option<StrColumn>,
-    ords: impl Iterator<Item = u64>,
-) -> Result<HashMap<u64, String, FixedState>> {
-    let mut out = HashMap::default();
-    let Some(column) = column else {
-        return Ok(out);
-    };
-    let ords = sorted(ords);
-    let mut next = ords.iter();
-    column
-        .dictionary()
-        .sorted_ords_to_term_cb(&ords, |text| {
-            if let Some(&ord) = next.next() {
-                out.insert(ord, String::from_utf8_lossy(text).into_owned());
-            }
-        })
-        .map_err(error::index_io)?;
-    Ok(out)
-}
-
-/// The values of `kw` term ordinals of `path`: each looked up alone when
-/// they are few, else read in one pass over the path's terms (a lookup
-/// decodes a dictionary block).
-fn term_texts(
-    kw: &InvertedIndexReader,
-    path: &str,
-    ords: impl Iterator<Item = u64>,
-) -> Result<HashMap<u64, String, FixedState>> {
-    const LOOKUPS: usize = 256;
-    let lo = keyword_term::prefix(path);
-    let hi = keyword_term::prefix_end(path);
-    let ords = sorted(ords);
-    let mut out = HashMap::default();
-    let mut text = |ord: u64, term: &[u8]| {
-        let value = term.get(lo.len()..).unwrap_or_default();
-        out.insert(ord, String::from_utf8_lossy(value).into_owned());
-    };
-    if ords.len() <= LOOKUPS {
-        let mut term = Vec::new();
-        for &ord in &ords {
-            if kw
-                .terms()
-                .ord_to_term(ord, &mut term)
-                .map_err(error::index_io)?
-            {
-                text(ord, &term);
-            }
-        }
-    } else {
-        let mut stream = terms(kw, &lo, &hi)?;
-        let mut wanted = ords.iter().peekable();
-        while let Some(&&ord) = wanted.peek() {
-            if !stream.advance() {
-                break;
-            }
-            if stream.term_ord() == ord {
-                text(ord, stream.key());
-                wanted.next();
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn sorted(ords: impl Iterator<Item = u64>) -> Vec<u64> {
-    let mut ords: Vec<u64> = ords.collect();
-    ords.sort_unstable();
-    ords.dedup();
-    ords
 }

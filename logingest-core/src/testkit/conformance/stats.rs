@@ -81,4 +81,24 @@ pub fn stats_functions<H: Harness>(h: &mut H) {
     h.backend().delete_older_than(cut).expect("retention");
     records.retain(|r| r.timestamp() >= cut);
     check(h, &records);
+
+    // One record in 90,000 groups (two keys of 300 values each) is
+    // refused by a budget of 1 MiB before the groups are made.
+    let values = |prefix: &str| {
+        let all: Vec<String> = (0..300).map(|i| format!("\"{prefix}{i}\"")).collect();
+        all.join(",")
+    };
+    let wide = corpus::records(&format!(
+        r#"{{"message":"wide","timestamp":"2023-09-15T23:00:00Z","a":[{}],"b":[{}]}}"#,
+        values("a"),
+        values("b")
+    ));
+    write_all(h.backend(), &wide, 1);
+    let pipeline = parse_pipeline_at("message:wide | stats count() by (a, b)", Timestamp(0))
+        .expect("a valid pipeline");
+    let request = RowsRequest::new(pipeline).memory_budget(1 << 20);
+    match h.backend().rows(&request) {
+        Err(crate::Error::TooLarge(_)) => {}
+        other => panic!("90,000 groups within 1 MiB: {other:?}"),
+    }
 }

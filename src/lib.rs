@@ -50,8 +50,8 @@ pub use logingest_core::{
     IngestError, Limits, OpenError, Order, ParseOptions, QueryError, Record, RecordError, Result,
     SearchError, SearchPage, SearchRequest, Stats, TimeError, TimeRange, Timestamp, WriteError,
 };
-// Rows of `stats` and `top` pipes.
-pub use logingest_core::{reference_rows, Cell, Rows, RowsRequest};
+// Rows of `stats` and `top` pipes; the fields `| fields` chooses of a record.
+pub use logingest_core::{project, reference_rows, Cell, Rows, RowsRequest};
 // Reading records without an engine, and the reference evaluator.
 pub use logingest_core::{matches, parse_ecs_document, parse_records, parse_records_metered};
 // For backend authors: the plug-in trait and what it speaks.

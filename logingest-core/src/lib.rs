@@ -29,6 +29,7 @@ pub mod keyword_term;
 mod memory;
 pub mod number;
 mod parse;
+mod project;
 pub mod query;
 mod record;
 pub mod rows;
@@ -54,6 +55,7 @@ pub use parse::{
     parse_ecs_document, parse_records, parse_records_metered, parse_stored_record, FieldError,
     Format, Limits, ParseOptions, RecordWriter,
 };
+pub use project::project;
 pub use record::{fields, Record};
 pub use rows::{Cell, Rows, RowsRequest};
 pub use timestamp::{TimeError, Timestamp, NANOS_PER_SECOND};

@@ -91,7 +91,7 @@ fn each_endpoint_points_at_the_other() {
     assert_eq!(search.status, 400, "{}", search.text);
     assert_eq!(search.json()["position"], 12);
     assert!(
-        search.text.contains("query API runs pipes"),
+        search.text.contains("which the query API answers"),
         "{}",
         search.text
     );
@@ -109,5 +109,62 @@ fn each_endpoint_points_at_the_other() {
         assert_eq!(answer.status, 400, "{q}: {}", answer.text);
         assert_eq!(answer.json()["position"], position, "{q}: {}", answer.text);
         assert!(answer.text.contains(reason), "{q}: {}", answer.text);
+    }
+}
+
+/// `| fields` chooses what each record of a search (and of the live tail)
+/// returns: the listed fields by their dotted paths, in the order listed,
+/// values as sent; histogram and facets take the same query.
+#[test]
+fn fields_choose_what_a_search_returns() {
+    let server = with_records();
+    let q = "level:error | fields metadata.http.status, message, metadata.missing, metadata.ms";
+    let answer = server.get(&format!("/api/search?q={}&order=asc", encode(q)), None);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let page = answer.json();
+    assert_eq!(page["total"], 3);
+    assert_eq!(
+        page["hits"],
+        json!([
+            {"metadata.http.status": 503, "message": "a", "metadata.ms": 120},
+            {"metadata.http.status": 500, "message": "b", "metadata.ms": 80.5},
+            {"metadata.http.status": "500", "message": "d", "metadata.ms": "7"},
+        ])
+    );
+    // The order listed, not the record's or an alphabetical one.
+    assert!(
+        answer
+            .text
+            .contains(r#"{"metadata.http.status":503,"message":"a","metadata.ms":120}"#),
+        "{}",
+        answer.text
+    );
+    let arrays = server.get(
+        &format!(
+            "/api/search?q={}",
+            encode("message:f | fields metadata.ms, level")
+        ),
+        None,
+    );
+    assert_eq!(
+        arrays.json()["hits"],
+        json!([{"metadata.ms": [1, 2], "level": "info"}])
+    );
+
+    let plain = server.get(&format!("/api/histogram?q={}", encode("level:error")), None);
+    let piped = server.get(&format!("/api/histogram?q={}", encode(q)), None);
+    assert_eq!(piped.status, 200, "{}", piped.text);
+    assert_eq!(piped.json()["buckets"], plain.json()["buckets"]);
+    let facets = server.get(&format!("/api/facets?field=level&q={}", encode(q)), None);
+    assert_eq!(facets.status, 200, "{}", facets.text);
+
+    // Pipes that make or order rows are for the query API.
+    for (q, position) in [
+        ("level:error | fields message | limit 1", 12),
+        ("* | stats count()", 2),
+    ] {
+        let answer = server.get(&format!("/api/search?q={}", encode(q)), None);
+        assert_eq!(answer.status, 400, "{q}: {}", answer.text);
+        assert_eq!(answer.json()["position"], position, "{q}: {}", answer.text);
     }
 }

@@ -175,6 +175,32 @@ fn a_stats_query_prints_its_rows() {
         ]
     );
 
+    // `| fields` prints records as a column per field, in the order listed.
+    let fields = "level:error | fields resourceId, metadata.ms, message";
+    let out = run(&server.url, &["query", fields, "--order", "asc"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "header, three records, footer: {table}");
+    assert_eq!(lines[0], "resourceId  metadata.ms  message", "{table}");
+    assert_eq!(lines[1], "api                  12  a", "{table}");
+    assert_eq!(lines[3], "database              -  c", "{table}");
+    assert!(lines[4].starts_with("3 of 3 records ("), "{table}");
+    let out = run(
+        &server.url,
+        &["query", fields, "--json", "--order", "asc"],
+        b"",
+    );
+    let first = text(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        first,
+        r#"{"resourceId":"api","metadata.ms":12,"message":"a"}"#
+    );
+
     // An error in the pipes is the server's, with its caret.
     let out = run(&server.url, &["query", "| stats median(x)"], b"");
     assert!(!out.status.success());

@@ -21,7 +21,8 @@ mod tests;
 pub use ast::{Field, Query, RegexError, RegexPattern, Wildcard, WildcardPart};
 pub use clause::parse_time;
 pub use parser::{
-    parse_conjuncts, parse_filter_at, parse_pipeline_at, parse_query, parse_query_at, Conjunct,
+    parse_conjuncts, parse_filter_at, parse_pipeline_at, parse_query, parse_query_at,
+    parse_search_at, Conjunct,
 };
 pub use pipe::Pipeline;
 pub use translate::{translate, Translate};

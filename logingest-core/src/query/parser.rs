@@ -54,6 +54,33 @@ pub fn parse_query_at(text: &str, now: Timestamp) -> Result<Query, QueryError> {
     }
 }
 
+/// Parses the query of a record search: a filter, then optionally
+/// `| fields a, b` (what each record returns; the last such pipe counts).
+/// Pipes that make or order rows (`stats`, `top`, `sort`, `limit`) are
+/// refused at the first `|`: rows come from the query API, and records
+/// page with a search's own limit.
+pub fn parse_search_at(
+    text: &str,
+    now: Timestamp,
+) -> Result<(Query, Option<Vec<String>>), QueryError> {
+    let pipeline = parse_pipeline_at(text, now)?;
+    if pipeline
+        .pipes
+        .iter()
+        .all(|p| matches!(p, super::pipe::Pipe::Fields(_)))
+    {
+        let fields = pipeline.fields().map(<[String]>::to_vec);
+        return Ok((pipeline.filter, fields));
+    }
+    let (_, at) = filter(text, now)?;
+    Err(QueryError::new(
+        at.unwrap_or(0),
+        "a record search takes a filter and `| fields ...`; `stats`, `top`, `sort` and \
+         `limit` make rows, which the query API answers (records page with the search's \
+         own limit)",
+    ))
+}
+
 /// Parses a filter and the pipes after it (`level:error | stats count()
 /// by (resourceId)`); a query without `|` is a pipeline without pipes.
 pub fn parse_pipeline_at(text: &str, now: Timestamp) -> Result<Pipeline, QueryError> {

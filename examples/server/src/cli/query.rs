@@ -7,8 +7,9 @@
 //! pipes into `jq` or back into `logingest ingest`. With `--all` it follows
 //! `next_cursor` to the last page, streaming each page as it arrives, so
 //! memory stays bounded by one page whatever the number of matches.
-//! A query with pipes (`| stats count() by (level)`) prints the rows of
-//! `/api/query` instead (`cli::rows`).
+//! A query with `stats` or `top` (`| stats count() by (level)`) prints the
+//! rows of `/api/query` instead (`cli::rows`); one with `| fields a, b`
+//! prints a column per field.
 
 use std::io::{self, BufWriter};
 
@@ -17,9 +18,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use logingest::query::parse_filter_at;
+use logingest::query::{parse_filter_at, parse_pipeline_at};
 use logingest::Timestamp;
 
+use super::rows::Grid;
 use super::table::Table;
 use super::{describe, flush, print_line, read_json, Client, ClientArgs};
 
@@ -93,7 +95,8 @@ pub fn run(args: QueryArgs) -> Result<(), String> {
     // Only to choose the endpoint: the server parses the query again and
     // reports any error in it, pipes included.
     let has_pipes = parse_filter_at(query, Timestamp::now()).is_ok_and(|(_, pipe)| pipe.is_some());
-    if has_pipes {
+    let pipeline = parse_pipeline_at(query, Timestamp::now()).ok();
+    if pipeline.as_ref().map_or(has_pipes, |p| p.makes_rows()) {
         let (from, to) = (args.from.as_deref(), args.to.as_deref());
         return super::rows::run(&client, query, from, to, args.json);
     }
@@ -106,7 +109,12 @@ pub fn run(args: QueryArgs) -> Result<(), String> {
         Order::Asc => "asc",
     };
     let mut out = BufWriter::new(io::stdout().lock());
+    let fields = pipeline
+        .as_ref()
+        .and_then(|p| p.fields())
+        .map(<[String]>::to_vec);
     let mut table: Option<Table> = None;
+    let mut grid: Option<Grid> = None;
     let mut cursor: Option<String> = None;
     let (mut printed, mut took_ms) = (0u64, 0u64);
     let total = loop {
@@ -129,6 +137,27 @@ pub fn run(args: QueryArgs) -> Result<(), String> {
         if args.json {
             for hit in &page.hits {
                 print_line(&mut out, &one_line(hit.get()))?;
+            }
+        } else if let Some(fields) = &fields {
+            // A column per field, in the order listed.
+            let rows: Vec<Vec<Value>> = page
+                .hits
+                .iter()
+                .map(|hit| {
+                    let object: Value = serde_json::from_str(hit.get()).unwrap_or(Value::Null);
+                    fields.iter().map(|f| object[f.as_str()].clone()).collect()
+                })
+                .collect();
+            let grid = match &grid {
+                Some(grid) => grid,
+                None => {
+                    let first = Grid::fitting(fields, &rows);
+                    print_line(&mut out, &first.header())?;
+                    grid.insert(first)
+                }
+            };
+            for row in &rows {
+                print_line(&mut out, &grid.line(row))?;
             }
         } else {
             let records: Vec<Value> = page

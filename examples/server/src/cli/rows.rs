@@ -2,6 +2,9 @@
 //! `/api/query`, as an aligned table for people or, with `--json`, one JSON
 //! object per row (column name to cell) for scripts.
 //!
+//! [`Grid`] also prints records searched with `| fields a, b`, a column
+//! per field.
+//!
 //! Rows come in one answer (a `stats` has as many rows as groups, bounded
 //! by the server's memory budget), so the widths are taken over all of
 //! them and every row lines up.
@@ -50,52 +53,76 @@ pub fn run(
         }
         return flush(&mut out);
     }
-    let cells: Vec<Vec<String>> = answer
-        .rows
-        .iter()
-        .map(|row| row.iter().map(cell).collect())
-        .collect();
-    let widths: Vec<usize> = answer
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let widest = cells
-                .iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()));
-            widest.chain([name.chars().count()]).max().unwrap_or(0)
-        })
-        .collect();
-    let numeric: Vec<bool> = (0..answer.columns.len())
-        .map(|i| {
-            answer
-                .rows
-                .iter()
-                .all(|r| r.get(i).is_none_or(|c| c.is_number() || c.is_null()))
-        })
-        .collect();
-    let line = |texts: &[String]| -> String {
-        let padded: Vec<String> = texts
-            .iter()
-            .zip(&widths)
-            .zip(&numeric)
-            .map(|((text, &width), &right)| match right {
-                true => format!("{text:>width$}"),
-                false => format!("{text:<width$}"),
-            })
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let header: Vec<String> = answer.columns.iter().map(|c| clean(c)).collect();
-    print_line(&mut out, &line(&header))?;
-    for row in &cells {
-        print_line(&mut out, &line(row))?;
+    let grid = Grid::fitting(&answer.columns, &answer.rows);
+    print_line(&mut out, &grid.header())?;
+    for row in &answer.rows {
+        print_line(&mut out, &grid.line(row))?;
     }
     print_line(
         &mut out,
         &format!("{} rows ({} ms)", answer.rows.len(), answer.took_ms),
     )?;
     flush(&mut out)
+}
+
+/// Aligned columns of JSON cells: numbers right, the rest left.
+pub struct Grid {
+    names: Vec<String>,
+    widths: Vec<usize>,
+    numeric: Vec<bool>,
+}
+
+impl Grid {
+    /// Columns as wide as the widest of `rows` (or the name) and aligned
+    /// as their cells are; later rows that are wider stick out.
+    pub fn fitting(columns: &[String], rows: &[Vec<Value>]) -> Grid {
+        let names: Vec<String> = columns.iter().map(|c| clean(c)).collect();
+        let widths = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let widest = rows
+                    .iter()
+                    .map(|r| r.get(i).map_or(0, |c| cell(c).chars().count()));
+                widest.chain([name.chars().count()]).max().unwrap_or(0)
+            })
+            .collect();
+        let numeric = (0..columns.len())
+            .map(|i| {
+                rows.iter()
+                    .all(|r| r.get(i).is_none_or(|c| c.is_number() || c.is_null()))
+            })
+            .collect();
+        Grid {
+            names,
+            widths,
+            numeric,
+        }
+    }
+
+    /// The line of column names.
+    pub fn header(&self) -> String {
+        self.padded(&self.names)
+    }
+
+    /// The line of one row.
+    pub fn line(&self, row: &[Value]) -> String {
+        let texts: Vec<String> = row.iter().map(cell).collect();
+        self.padded(&texts)
+    }
+
+    fn padded(&self, texts: &[String]) -> String {
+        let padded: Vec<String> = texts
+            .iter()
+            .zip(&self.widths)
+            .zip(&self.numeric)
+            .map(|((text, &width), &right)| match right {
+                true => format!("{text:>width$}"),
+                false => format!("{text:<width$}"),
+            })
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    }
 }
 
 /// A cell as text: strings as they are, null as `-`, numbers as JSON.

@@ -14,10 +14,10 @@ use std::time::Instant;
 use axum::extract::{Query as QueryString, Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use logingest::query::{parse_query_at, parse_time, Query};
+use logingest::query::{parse_search_at, parse_time, Query};
 use logingest::{
-    Cursor, Error, FacetRequest, HistogramRequest, Order, SearchError, SearchRequest, TimeRange,
-    Timestamp,
+    project, Cursor, Error, FacetRequest, HistogramRequest, Order, SearchError, SearchRequest,
+    TimeRange, Timestamp,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -34,6 +34,9 @@ pub struct Selection {
     pub query: Query,
     /// `from` (inclusive) and `to` (exclusive).
     pub time: TimeRange,
+    /// The fields each record returns (`| fields a, b`), when `q` lists
+    /// them; only searches and the live tail use them.
+    pub fields: Option<Vec<String>>,
 }
 
 /// Parses `q`, `from` and `to` for `principal` at time `now`.
@@ -43,10 +46,11 @@ pub fn selection(
     now: Timestamp,
 ) -> Result<Selection, ApiError> {
     let text = params.get("q").map(String::as_str).unwrap_or("");
-    let query = parse_query_at(text, now).map_err(Error::from)?;
+    let (query, fields) = parse_search_at(text, now).map_err(Error::from)?;
     Ok(Selection {
         query: principal.restrict(query),
         time: time_range(params, now)?,
+        fields,
     })
 }
 
@@ -129,7 +133,11 @@ async fn search_with(
     raw: HashMap<String, String>,
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "limit", "cursor", "order"])?;
-    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let Selection {
+        query,
+        time,
+        fields,
+    } = selection(&params, &principal, Timestamp::now())?;
     let limit = body::number(
         &params,
         "limit",
@@ -156,25 +164,61 @@ async fn search_with(
         .order(order)
         .limit(limit)
         .cursor(cursor);
-    let (page, took_ms) = run(&state, "search", move |state| state.engine.search(&request)).await?;
-    let hits = page
-        .hits
-        .into_iter()
-        .map(|hit| RawValue::from_string(hit.source))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ApiError::from(Error::backend_msg(
-                false,
-                format!("stored record is not JSON: {e}"),
-            ))
-        })?;
-    // `Json` serialises the raw hits verbatim: records go out exactly as sent.
+    let (page, took_ms) = run(&state, "search", move |state| {
+        let page = state.engine.search(&request)?;
+        let hits = page
+            .hits
+            .into_iter()
+            .map(|hit| hit_json(hit.source, fields.as_deref()))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok::<_, Error>(JsonPage {
+            hits,
+            total: page.total,
+            next_cursor: page.next_cursor,
+        })
+    })
+    .await?;
+    // `Json` serialises the raw hits verbatim: records go out exactly as
+    // sent, or as the fields `| fields` chose.
     Ok(Json(SearchAnswer {
-        hits,
+        hits: page.hits,
         total: page.total,
         next_cursor: page.next_cursor.map(|c| c.to_string()),
         took_ms,
     }))
+}
+
+/// A page of hits as JSON text.
+struct JsonPage {
+    hits: Vec<Box<RawValue>>,
+    total: u64,
+    next_cursor: Option<Cursor>,
+}
+
+/// A hit as it goes out: the record as sent, or the `fields` it lists
+/// (an object of dotted paths in the order listed; see
+/// `logingest::project`).
+pub(crate) fn hit_json(source: String, fields: Option<&[String]>) -> Result<Box<RawValue>, Error> {
+    let text = match fields {
+        None => source,
+        Some(fields) => {
+            // `serde_json::Map` keeps keys sorted unless told otherwise: write the
+            // object by hand to keep the order listed.
+            let mut text = String::from("{");
+            for (i, (name, value)) in project(&source, fields)?.into_iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&Value::String(name).to_string());
+                text.push(':');
+                text.push_str(&value.to_string());
+            }
+            text.push('}');
+            text
+        }
+    };
+    RawValue::from_string(text)
+        .map_err(|e| Error::backend_msg(false, format!("stored record is not JSON: {e}")))
 }
 
 /// `GET /api/histogram`: counts per time bucket. Without `from`/`to`, the
@@ -203,7 +247,7 @@ async fn histogram_with(
     raw: HashMap<String, String>,
 ) -> Result<Json<Value>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "buckets"])?;
-    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let Selection { query, time, .. } = selection(&params, &principal, Timestamp::now())?;
     let buckets = body::number(&params, "buckets", 60, 1, HistogramRequest::MAX_BUCKETS)?;
     let (histogram, took_ms) = run(&state, "histogram", move |state| {
         let (start, end) = match (time.start, time.end) {
@@ -294,7 +338,7 @@ async fn facets_with(
     raw: HashMap<String, String>,
 ) -> Result<Json<Value>, ApiError> {
     let params = body::params(raw, &["q", "from", "to", "field", "size"])?;
-    let Selection { query, time } = selection(&params, &principal, Timestamp::now())?;
+    let Selection { query, time, .. } = selection(&params, &principal, Timestamp::now())?;
     let field = params
         .get("field")
         .cloned()

@@ -23,7 +23,7 @@ use logingest::{matches, Record, Timestamp};
 use serde_json::json;
 
 use super::body;
-use super::search::{selection, Selection};
+use super::search::{hit_json, selection, Selection};
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::Shared;
@@ -39,10 +39,18 @@ fn matching(query: &Query, records: &[Record]) -> Vec<usize> {
         .collect()
 }
 
-fn record_event(record: &Record) -> Event {
-    Event::default()
-        .id(record.timestamp().to_rfc3339())
-        .data(record.source())
+/// The event of a record: the record as sent, or the fields `| fields`
+/// lists (as `/api/search` returns them; one record's work, like matching
+/// it).
+fn record_event(record: &Record, fields: Option<&[String]>) -> Event {
+    let event = Event::default().id(record.timestamp().to_rfc3339());
+    match fields {
+        None => event.data(record.source()),
+        Some(fields) => match hit_json(record.source().to_owned(), Some(fields)) {
+            Ok(json) => event.data(json.get()),
+            Err(_) => event.data(record.source()),
+        },
+    }
 }
 
 /// A subscriber's stream: where it is in the hub, and the batch whose
@@ -51,6 +59,8 @@ struct Reader {
     subscription: Subscription,
     state: Shared,
     query: Arc<Query>,
+    /// What `| fields` chose of each record, if anything.
+    fields: Option<Arc<[String]>>,
     sending: Option<(Arc<Batch>, std::vec::IntoIter<usize>)>,
     /// An error event was sent: the stream ends.
     ended: bool,
@@ -67,7 +77,7 @@ impl Reader {
         loop {
             if let Some((batch, numbers)) = &mut self.sending {
                 if let Some(i) = numbers.next() {
-                    return Some(record_event(&batch.records()[i]));
+                    return Some(record_event(&batch.records()[i], self.fields.as_deref()));
                 }
                 self.sending = None;
             }
@@ -108,11 +118,12 @@ pub async fn tail(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let principal = state.authorize(&headers, Role::Read, "tail")?;
     let params = body::params(raw, &["q"])?;
-    let Selection { query, .. } = selection(&params, &principal, Timestamp::now())?;
+    let Selection { query, fields, .. } = selection(&params, &principal, Timestamp::now())?;
     let ready = stream::once(async { Ok(Event::default().event("ready").data("{}")) });
     let reader = Reader {
         subscription: state.tail.subscribe(),
         query: Arc::new(query),
+        fields: fields.map(Arc::from),
         state,
         sending: None,
         ended: false,

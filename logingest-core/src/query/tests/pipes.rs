@@ -295,3 +295,39 @@ fn conjuncts_are_those_of_the_filter() {
     assert_eq!(parse_filter_at(text, NOW).unwrap().1, Some(14));
     assert_eq!(parse_filter_at("level:error", NOW).unwrap().1, None);
 }
+
+/// A record search takes a filter and `fields` (the last one counts), and
+/// refuses every pipe that makes or orders rows at the first `|`.
+#[test]
+fn record_searches_take_fields_only() {
+    use crate::query::parse_search_at;
+    let search = |text: &str| parse_search_at(text, NOW);
+    let level = Query::Keyword {
+        field: "level".to_owned(),
+        value: "error".to_owned(),
+    };
+    assert_eq!(search("level:error").unwrap(), (level.clone(), None));
+    assert_eq!(
+        search("level:error | fields message, metadata.ms").unwrap(),
+        (
+            level.clone(),
+            Some(vec!["message".to_owned(), "metadata.ms".to_owned()])
+        )
+    );
+    assert_eq!(
+        search("level:error | fields a | fields b").unwrap(),
+        (level, Some(vec!["b".to_owned()]))
+    );
+    for (text, at) in [
+        ("level:error | stats count()", 12),
+        ("* | top 3 by (level)", 2),
+        ("a | fields b | limit 3", 2),
+        ("| limit 3", 0),
+    ] {
+        let e = search(text).unwrap_err();
+        assert_eq!(e.position, at, "{text}: {e}");
+        assert!(e.to_string().contains("query API"), "{text}: {e}");
+    }
+    // Errors in the pipes keep their own positions.
+    assert_eq!(search("a | fields").unwrap_err().position, 10);
+}

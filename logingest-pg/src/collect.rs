@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::translate::lucene_literal;
 
 /// Most buckets one composite page asks for (`search.max_buckets` is 65,535).
-const FACET_PAGE: usize = 10_000;
+pub(crate) const FACET_PAGE: usize = 10_000;
 
 /// Whether the search ran on no index at all (none exists yet: nothing was
 /// ever delivered, or retention removed every day). Such an answer carries
@@ -37,7 +37,7 @@ fn no_index(answer: &Value) -> bool {
     answer["_shards"]["total"].as_u64() == Some(0)
 }
 
-fn bad(what: &str, answer: &Value) -> Error {
+pub(crate) fn bad(what: &str, answer: &Value) -> Error {
     let mut text = answer.to_string();
     text.truncate(500);
     Error::backend_msg(false, format!("unexpected search answer ({what}): {text}"))
@@ -201,13 +201,19 @@ pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(Stri
     if no_index(answer) {
         return Ok(Some(Vec::new()));
     }
-    let agg = &answer["aggregations"]["values"];
+    path_terms(&answer["aggregations"]["values"], path)
+}
+
+/// The values of `path` (its terms less the `path\0` prefix) in the
+/// `terms` aggregation `agg` of at most [`FACET_PAGE`] buckets, with their
+/// counts; `None` unless it holds every value.
+pub(crate) fn path_terms(agg: &Value, path: &str) -> Result<Option<Vec<(String, u64)>>> {
     let buckets = agg["buckets"]
         .as_array()
-        .ok_or_else(|| bad("terms buckets", answer))?;
+        .ok_or_else(|| bad("terms buckets", agg))?;
     let other = agg["sum_other_doc_count"]
         .as_u64()
-        .ok_or_else(|| bad("sum_other_doc_count", answer))?;
+        .ok_or_else(|| bad("sum_other_doc_count", agg))?;
     if other != 0 || buckets.len() >= FACET_PAGE {
         return Ok(None);
     }

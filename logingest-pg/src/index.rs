@@ -26,6 +26,8 @@
 //! (the `wildcard` type verifies regex candidates against `_source`); the
 //! record as sent is read from PostgreSQL.
 
+use std::collections::HashMap;
+
 use logingest_core::number;
 use logingest_core::{keyword_term, tokenize, Error, Record, Result, Timestamp};
 use serde_json::{json, Value};
@@ -63,14 +65,15 @@ impl SearchIndex {
         let path = format!("/_index_template/{}", config.index_prefix);
         index.es.json("PUT", &path, Some(&template(config)))?;
         // Daily indices made by an earlier version lack the fields added
-        // since (`num`); adding a field to a mapping is allowed, and their
-        // documents are indexed anew only by a reindex.
+        // since (`num`, `numv`); adding a field to a mapping is allowed, and
+        // their documents are indexed anew only by a reindex (until then,
+        // rows that read numbers of such documents come from records).
         let path = format!(
             "/{}/_mapping?ignore_unavailable=true&allow_no_indices=true",
             index.pattern
         );
         let fields = &template(config)["template"]["mappings"]["properties"];
-        let added = json!({"properties": {"num": fields["num"]}});
+        let added = json!({"properties": {"num": fields["num"], "numv": fields["numv"]}});
         index.es.json("PUT", &path, Some(&added))?;
         Ok(index)
     }
@@ -107,6 +110,7 @@ impl SearchIndex {
             .all_numbers()
             .map(|(p, n)| number::term(p, n))
             .collect();
+        let numv = number_values(&num);
         let doc = json!({
             "seq": seq,
             "ts": ts,
@@ -115,6 +119,7 @@ impl SearchIndex {
             "raw": raw_text(record.message()),
             "kw": kw,
             "num": num,
+            "numv": numv,
         });
         serde_json::to_writer(&mut *out, &action).expect("JSON to memory");
         out.push(b'\n');
@@ -212,8 +217,12 @@ impl SearchIndex {
                     std::thread::sleep(SHARD_START_WAIT);
                 }
                 Ok(answer) => return complete(answer),
+                // Elasticsearch and OpenSearch answer 503 to too many
+                // buckets, 400 to the other limits.
                 Err(EsError::Status {
-                    status: 400, body, ..
+                    status: 400 | 503,
+                    body,
+                    ..
                 }) if is_query_limit(&body) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
@@ -346,6 +355,24 @@ fn complete(answer: Value) -> Result<Option<Value>> {
     Ok(Some(answer))
 }
 
+/// The `numv` terms of a record's `num` terms: each one, and for the k-th
+/// copy of a number at the same path (`[5, 5]`) the term followed by `\0`
+/// and `k`, so that aggregations, which see a term once per document,
+/// count a number as often as the record holds it (`crate::rows`).
+fn number_values(num: &[String]) -> Vec<String> {
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    num.iter()
+        .map(|term| {
+            let copies = seen.entry(term).or_default();
+            *copies += 1;
+            match *copies {
+                1 => term.clone(),
+                k => format!("{term}\0{k}"),
+            }
+        })
+        .collect()
+}
+
 /// Whether an error answer is about a limit of the cluster on a query: an
 /// automaton too complex or a pattern too long, or too many clauses.
 fn is_query_limit(body: &str) -> bool {
@@ -357,6 +384,8 @@ fn is_query_limit(body: &str) -> bool {
         "too_many_clauses",
         "too_many_nested_clauses",
         "maxClauseCount",
+        // `search.max_buckets`: rows of many groups come from records.
+        "too_many_buckets",
     ]
     .iter()
     .any(|needle| body.contains(needle))
@@ -406,7 +435,9 @@ fn template(config: &PgConfig) -> Value {
                     },
                     "raw": {"type": "wildcard"},
                     "kw": {"type": "keyword"},
-                    "num": {"type": "keyword", "doc_values": false}
+                    "num": {"type": "keyword", "doc_values": false},
+                    // Aggregated, never searched (`crate::rows`).
+                    "numv": {"type": "keyword", "index": false}
                 }
             }
         }

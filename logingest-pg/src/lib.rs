@@ -37,6 +37,7 @@ mod lucene_regex;
 mod outbox;
 mod pending;
 mod pool;
+mod rows;
 mod store;
 mod translate;
 mod verify;

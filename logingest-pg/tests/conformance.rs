@@ -370,3 +370,80 @@ fn a_query_beyond_the_clause_limit_runs() {
     assert_eq!(page.total, want);
     assert_eq!(page.hits.len() as u64, want.min(10));
 }
+
+/// Rows of `stats` come from the cluster's aggregations, not from records:
+/// with every PG row deleted behind the backend's back (so records read
+/// for rows would be missing), they still equal the reference's over what
+/// was indexed, numbers held twice in a record included. A query the
+/// aggregations cannot answer exactly falls back to records (and so sees
+/// none).
+#[test]
+fn stats_rows_come_from_aggregations() {
+    use logingest_core::query::parse_pipeline_at;
+    use logingest_core::testkit::{corpus, services::unique_name, write_all};
+    use logingest_core::{reference_rows, Backend, RowsRequest, Timestamp};
+
+    let Some((pg, es)) = common::services() else {
+        return;
+    };
+    let name = unique_name("lgt");
+    let tenant = common::Tenant {
+        config: logingest_pg::PgConfig::new(&pg, &es)
+            .schema(&name)
+            .index_prefix(&name),
+    };
+    let backend = tenant.open();
+    let ndjson: String = (0..300)
+        .map(|i| {
+            let ms = match i % 4 {
+                0 => format!("{}", i % 7),
+                1 => format!("[{0},{0}]", i % 5),
+                2 => "\"12\"".to_owned(),
+                _ => "null".to_owned(),
+            };
+            format!(
+                "{{\"message\":\"m {i}\",\"timestamp\":\"2023-09-15T08:{:02}:{:02}Z\",\"level\":\"{}\",\"tags\":[\"t{}\",\"t{}\"],\"metadata\":{{\"ms\":{ms}}}}}\n",
+                i / 60,
+                i % 60,
+                ["info", "warn", "error"][i % 3],
+                i % 2,
+                i % 3,
+            )
+        })
+        .collect();
+    let records = corpus::records(&ndjson);
+    write_all(&backend, &records, 100);
+    let mut client = postgres::Client::connect(&pg, postgres::NoTls).expect("connect");
+    client
+        .batch_execute(&format!("DELETE FROM {name}.records"))
+        .expect("delete the PG rows");
+    for text in [
+        "* | stats count(), sum(metadata.ms), quantile(0.5, metadata.ms), count_uniq(tags) by (level)",
+        "* | stats count(metadata), avg(metadata.ms), min(metadata.ms), max(metadata.ms) by (tags, bucket(timestamp, 1m))",
+        "level:error | stats sum(metadata.ms), count_uniq(level)",
+        "* | top 2 by (tags, level)",
+    ] {
+        let pipeline = parse_pipeline_at(text, Timestamp(0)).expect("pipeline");
+        let want = reference_rows(&pipeline, &records).expect("rows");
+        let got = backend
+            .rows(&RowsRequest::new(pipeline))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(got, want, "rows of `{text}`");
+    }
+    // More values than one aggregation answer holds: from records, none.
+    let pipeline =
+        parse_pipeline_at("* | stats sum(metadata.ms) by (id)", Timestamp(0)).expect("pipeline");
+    let many: String = (0..10_001)
+        .map(|i| {
+            format!(
+                "{{\"message\":\"x\",\"id\":\"x{i}\",\"timestamp\":\"2023-09-16T00:00:00Z\"}}\n"
+            )
+        })
+        .collect();
+    write_all(&backend, &corpus::records(&many), 5_000);
+    client
+        .batch_execute(&format!("DELETE FROM {name}.records"))
+        .expect("delete the PG rows");
+    let got = backend.rows(&RowsRequest::new(pipeline)).expect("rows");
+    assert!(got.rows.is_empty(), "{} rows", got.rows.len());
+}

@@ -201,20 +201,24 @@ pub(crate) fn facet_terms(answer: &Value, path: &str) -> Result<Option<Vec<(Stri
     if no_index(answer) {
         return Ok(Some(Vec::new()));
     }
-    path_terms(&answer["aggregations"]["values"], path)
+    path_terms(&answer["aggregations"]["values"], path, FACET_PAGE)
 }
 
 /// The values of `path` (its terms less the `path\0` prefix) in the
-/// `terms` aggregation `agg` of at most [`FACET_PAGE`] buckets, with their
-/// counts; `None` unless it holds every value.
-pub(crate) fn path_terms(agg: &Value, path: &str) -> Result<Option<Vec<(String, u64)>>> {
+/// `terms` aggregation `agg` of `size` buckets, with their counts; `None`
+/// unless it holds every value.
+pub(crate) fn path_terms(
+    agg: &Value,
+    path: &str,
+    size: usize,
+) -> Result<Option<Vec<(String, u64)>>> {
     let buckets = agg["buckets"]
         .as_array()
         .ok_or_else(|| bad("terms buckets", agg))?;
     let other = agg["sum_other_doc_count"]
         .as_u64()
         .ok_or_else(|| bad("sum_other_doc_count", agg))?;
-    if other != 0 || buckets.len() >= FACET_PAGE {
+    if other != 0 || buckets.len() >= size {
         return Ok(None);
     }
     let prefix = keyword_term::prefix(path);

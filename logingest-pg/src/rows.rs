@@ -32,26 +32,252 @@ use logingest_core::rows::{Groups, Partial};
 use logingest_core::{Cell, Result, Timestamp};
 use serde_json::{json, Map, Value};
 
-use crate::collect::{bad, path_terms as values, FACET_PAGE};
+use crate::collect::{bad, path_terms, FACET_PAGE};
 use crate::index::SearchIndex;
 use crate::translate::{lucene_literal, to_dsl};
 
-/// Most values one `terms` aggregation returns; a path with more makes
-/// the rows come from records.
-const MAX_TERMS: usize = FACET_PAGE;
+/// Most values of a group key one `terms` aggregation returns; a key with
+/// more makes the rows come from records.
+const KEY_TERMS: usize = FACET_PAGE;
+
+/// Most values of a function's field in one group (`count_uniq`,
+/// numbers): the cluster's default limit of buckets in a whole answer,
+/// which splits a search that needs more (see [`rows`]).
+const LEAF_TERMS: usize = 65_535;
 
 /// `ts_us` is exact in the cluster's doubles below this.
 const EXACT_US: i64 = 1 << 53;
 
-/// Adds the groups of `dsl`'s matches to `groups` from one aggregation
-/// search; `false` (nothing added) when the answer would not be exact or
-/// the cluster refused it.
+/// Most searches one request's rows may take when the cluster refuses
+/// the first for its bucket limit and the first key's values are split.
+const MAX_SEARCHES: usize = 64;
+
+/// Which values of the first key (a field) one search groups by.
+#[derive(Debug, Clone)]
+struct Slice {
+    /// These values only (`None`: every one).
+    values: Option<Vec<String>>,
+    /// And the null group.
+    null: bool,
+}
+
+/// What one search found.
+enum Answer {
+    Found(Vec<Found>),
+    /// Not exact: the rows must come from records.
+    Inexact,
+    /// Refused for a limit of the cluster (`search.max_buckets`).
+    Refused,
+}
+
+/// Adds the groups of `dsl`'s matches to `groups` from aggregation
+/// searches; `false` (nothing added) when the answer would not be exact
+/// or the cluster refused it. One search when the estimate of its buckets
+/// ([`slices`]) fits the cluster's limit; otherwise one per slice of the
+/// first key's values, and a slice the cluster still refuses is split in
+/// halves (at most [`MAX_SEARCHES`] searches in all).
 pub(crate) fn rows(index: &SearchIndex, dsl: Value, groups: &mut Groups<'_>) -> Result<bool> {
     let functions: Vec<Function> = groups.functions().cloned().collect();
+    let keys = groups.keys();
+    let every = Slice {
+        values: None,
+        null: true,
+    };
+    let mut pending = match slices(index, &dsl, keys, &functions)? {
+        Some(slices) => slices,
+        None => vec![every],
+    };
+    let (mut found, mut searches) = (Vec::new(), 0);
+    while let Some(slice) = pending.pop() {
+        searches += 1;
+        if searches > MAX_SEARCHES {
+            return Ok(false);
+        }
+        match search(index, &dsl, keys, &functions, &slice)? {
+            Answer::Found(more) => found.extend(more),
+            Answer::Inexact => return Ok(false),
+            Answer::Refused => {
+                // Estimates can be low: split what was refused (a
+                // refusal costs the cluster as much as the search).
+                let Some(GroupKey::Field(path)) = keys.first() else {
+                    return Ok(false);
+                };
+                let values = match slice.values {
+                    Some(values) => values,
+                    None => match key_values(index, &dsl, path)? {
+                        Some(values) => values,
+                        None => return Ok(false),
+                    },
+                };
+                if values.len() < 2 {
+                    return Ok(false);
+                }
+                let (a, b) = values.split_at(values.len() / 2);
+                pending.push(Slice {
+                    values: Some(a.to_vec()),
+                    null: slice.null,
+                });
+                pending.push(Slice {
+                    values: Some(b.to_vec()),
+                    null: false,
+                });
+            }
+        }
+    }
+    for (key, partials) in found {
+        groups.merge(key, partials)?;
+    }
+    Ok(true)
+}
+
+/// About how many buckets one search may make: half the cluster's
+/// default limit, for the estimates' error.
+const SLICE_BUCKETS: u64 = 30_000;
+
+/// The slices of the first key's values to search one at a time, from an
+/// estimate of each value's buckets (its groups, and for each function
+/// read as terms the `cardinality` of the field, which counts every
+/// path's terms and so errs high); `None` for one search of everything:
+/// the first key is not a field, or the estimate fits [`SLICE_BUCKETS`].
+/// A refused search costs the cluster as much as a successful one (it
+/// fails when the buckets are counted, at the end), so estimating first
+/// saves seconds when the rows are many.
+fn slices(
+    index: &SearchIndex,
+    dsl: &Value,
+    keys: &[GroupKey],
+    functions: &[Function],
+) -> Result<Option<Vec<Slice>>> {
+    let Some(GroupKey::Field(_)) = keys.first() else {
+        return Ok(None);
+    };
+    let leaves: Vec<(usize, &str)> = functions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f {
+            Function::CountUniq(_) => Some((i, "kw")),
+            other => number_field(other).map(|_| (i, "numv")),
+        })
+        .collect();
+    if keys.len() < 2 && leaves.is_empty() {
+        return Ok(None);
+    }
+    let mut cardinalities = Map::new();
+    for (i, field) in leaves {
+        cardinalities.insert(
+            format!("f{i}"),
+            json!({"cardinality": {"field": field, "precision_threshold": 1_000}}),
+        );
+    }
+    let body = json!({
+        "query": {"bool": {"filter": [dsl]}},
+        "size": 0,
+        "track_total_hits": false,
+        "aggs": {"rows": {"filter": {"match_all": {}},
+            "aggs": level(keys, &Value::Object(cardinalities), None)?}},
+    });
+    let Some(answer) = index.search(&body)? else {
+        return Ok(None);
+    };
+    let first = &answer["aggregations"]["rows"];
+    let mut slices = Vec::new();
+    let null = buckets_below(&first["null"]);
+    let (mut values, mut sum, mut total) = (Vec::new(), null, null);
+    for bucket in first["values"]["buckets"].as_array().into_iter().flatten() {
+        let Some(term) = bucket["key"].as_str() else {
+            return Ok(None);
+        };
+        let n = buckets_below(bucket);
+        total += n;
+        if sum + n > SLICE_BUCKETS && !values.is_empty() {
+            slices.push(std::mem::take(&mut values));
+            sum = 0;
+        }
+        values.push(term.to_owned());
+        sum += n;
+    }
+    slices.push(values);
+    if total <= SLICE_BUCKETS {
+        return Ok(None);
+    }
+    Ok(Some(
+        slices
+            .into_iter()
+            .enumerate()
+            .map(|(i, values)| Slice {
+                values: Some(values),
+                null: i == 0,
+            })
+            .collect(),
+    ))
+}
+
+/// The estimated buckets under one bucket of an estimate: a group for each
+/// bucket of the last key, plus its cardinalities.
+fn buckets_below(bucket: &Value) -> u64 {
+    if bucket["doc_count"].as_u64().unwrap_or(0) == 0 {
+        return 0;
+    }
+    let mut n = 0;
+    let mut leaf = true;
+    for name in ["values", "null"] {
+        let child = &bucket[name];
+        if let Some(children) = child["buckets"].as_array() {
+            leaf = false;
+            n += children.iter().map(buckets_below).sum::<u64>();
+        } else if child.is_object() {
+            leaf = false;
+            n += buckets_below(child);
+        }
+    }
+    if leaf {
+        let values: u64 = bucket
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| name.starts_with('f'))
+            .filter_map(|(_, agg)| agg["value"].as_u64())
+            .sum();
+        n = 1 + values;
+    }
+    n
+}
+
+/// Every value of `path` among `dsl`'s matches, as whole `kw` terms;
+/// `None` if there are more than one answer holds.
+fn key_values(index: &SearchIndex, dsl: &Value, path: &str) -> Result<Option<Vec<String>>> {
+    let body = json!({
+        "query": {"bool": {"filter": [dsl]}},
+        "size": 0,
+        "track_total_hits": false,
+        "aggs": {"values": {"terms": terms("kw", path, KEY_TERMS)}},
+    });
+    let Some(answer) = index.search(&body)? else {
+        return Ok(None);
+    };
+    let prefix = keyword_term::prefix(path);
+    Ok(
+        path_terms(&answer["aggregations"]["values"], path, KEY_TERMS)?.map(|values| {
+            values
+                .into_iter()
+                .map(|(v, _)| format!("{prefix}{v}"))
+                .collect()
+        }),
+    )
+}
+
+/// The groups of one slice of the first key's values, in one search.
+fn search(
+    index: &SearchIndex,
+    dsl: &Value,
+    keys: &[GroupKey],
+    functions: &[Function],
+    slice: &Slice,
+) -> Result<Answer> {
     let mut aggs = Map::new();
     aggs.insert(
         "rows".to_owned(),
-        json!({"filter": {"match_all": {}}, "aggs": level(groups.keys(), &functions)?}),
+        json!({"filter": {"match_all": {}}, "aggs": level(keys, &leaf(functions)?, Some(slice))?}),
     );
     // Records whose `ts_us` a double cannot hold exactly.
     aggs.insert(
@@ -84,46 +310,57 @@ pub(crate) fn rows(index: &SearchIndex, dsl: Value, groups: &mut Groups<'_>) -> 
         "aggs": aggs,
     });
     let Some(answer) = index.search(&body)? else {
-        return Ok(false);
+        return Ok(Answer::Refused);
     };
     if answer["_shards"]["total"].as_u64() == Some(0) {
         // No index yet: no records, no groups.
-        return Ok(true);
+        return Ok(Answer::Found(Vec::new()));
     }
     let aggregations = &answer["aggregations"];
     let inexact = |name: &str| aggregations[name]["doc_count"].as_u64().unwrap_or(0) > 0;
     if inexact("far") || inexact("old") {
-        return Ok(false);
+        return Ok(Answer::Inexact);
     }
     let mut found = Vec::new();
-    if !read_level(
+    let complete = read_level(
         &aggregations["rows"],
-        groups.keys(),
-        &functions,
+        keys,
+        functions,
         &mut Vec::new(),
         &mut found,
-    )? {
-        return Ok(false);
-    }
-    for (key, partials) in found {
-        groups.merge(key, partials)?;
-    }
-    Ok(true)
+    )?;
+    Ok(if complete {
+        Answer::Found(found)
+    } else {
+        Answer::Inexact
+    })
 }
 
 /// The named aggregations under one group of the keys before `keys[0]`:
 /// the buckets of `keys[0]` (and the null group of a field), each holding
-/// the next level; past the last key, the functions (`f0`, `f1`, …).
-fn level(keys: &[GroupKey], functions: &[Function]) -> Result<Value> {
+/// the next level; past the last key, `leaf` (the functions, `f0`, `f1`,
+/// …, or their estimates).
+/// `slice`, for the first key only, narrows its values.
+fn level(keys: &[GroupKey], leaf: &Value, slice: Option<&Slice>) -> Result<Value> {
     let Some((key, rest)) = keys.split_first() else {
-        return leaf(functions);
+        return Ok(leaf.clone());
     };
-    let inner = level(rest, functions)?;
+    let inner = level(rest, leaf, None)?;
     Ok(match key {
-        GroupKey::Field(path) => json!({
-            "values": nest(json!({"terms": terms("kw", path)}), &inner),
-            "null": nest(json!({"filter": {"bool": {"must_not": [exists(path)?]}}}), &inner),
-        }),
+        GroupKey::Field(path) => {
+            let mut terms = terms("kw", path, KEY_TERMS);
+            if let Some(values) = slice.and_then(|s| s.values.as_ref()) {
+                terms["include"] = json!(values);
+            }
+            let mut aggs = json!({"values": nest(json!({"terms": terms}), &inner)});
+            if slice.is_none_or(|s| s.null) {
+                aggs["null"] = nest(
+                    json!({"filter": {"bool": {"must_not": [exists(path)?]}}}),
+                    &inner,
+                );
+            }
+            aggs
+        }
         GroupKey::Bucket { step, .. } => json!({
             "values": nest(json!({"histogram": {
                 "field": "ts_us",
@@ -150,9 +387,9 @@ fn leaf(functions: &[Function]) -> Result<Value> {
         let agg = match function {
             Function::Count => continue,
             Function::CountField(f) => json!({"filter": exists(f)?}),
-            Function::CountUniq(f) => json!({"terms": terms("kw", f)}),
+            Function::CountUniq(f) => json!({"terms": terms("kw", f, LEAF_TERMS)}),
             other => match number_field(other) {
-                Some(f) => json!({"terms": terms("numv", f)}),
+                Some(f) => json!({"terms": terms("numv", f, LEAF_TERMS)}),
                 None => continue,
             },
         };
@@ -162,13 +399,13 @@ fn leaf(functions: &[Function]) -> Result<Value> {
 }
 
 /// A `terms` aggregation over the terms of `path` in `field`.
-fn terms(field: &str, path: &str) -> Value {
+fn terms(field: &str, path: &str, size: usize) -> Value {
     let prefix = keyword_term::prefix(path);
     json!({
         "field": field,
         "include": format!("{}.*", lucene_literal(&prefix)),
-        "size": MAX_TERMS,
-        "shard_size": MAX_TERMS,
+        "size": size,
+        "shard_size": size,
     })
 }
 
@@ -236,6 +473,7 @@ fn read_level(
         }
     }
     if let GroupKey::Field(_) = first {
+        // Absent when the search's slice leaves the null group out.
         let null = &agg["null"];
         if null["doc_count"].as_u64().unwrap_or(0) > 0 {
             key.push(Cell::Null);
@@ -274,13 +512,13 @@ fn read_leaf(
                     .as_u64()
                     .ok_or_else(|| bad("doc_count", agg))?,
             ),
-            Function::CountUniq(path) => match values(agg, path)? {
+            Function::CountUniq(path) => match path_terms(agg, path, LEAF_TERMS)? {
                 Some(values) => Partial::Values(values.into_iter().map(|(v, _)| v).collect()),
                 None => return Ok(false),
             },
             other => {
                 let path = number_field(other).unwrap_or_default();
-                let Some(values) = values(agg, path)? else {
+                let Some(values) = path_terms(agg, path, LEAF_TERMS)? else {
                     return Ok(false);
                 };
                 let mut numbers = Vec::new();
@@ -303,5 +541,5 @@ fn read_leaf(
 
 /// Whether a `terms` answer of `returned` buckets holds every value.
 fn complete(agg: &Value, returned: usize) -> bool {
-    agg["sum_other_doc_count"].as_u64() == Some(0) && returned < MAX_TERMS
+    agg["sum_other_doc_count"].as_u64() == Some(0) && returned < KEY_TERMS
 }

@@ -323,7 +323,14 @@ impl Backend for PgBackend {
             return Ok(Rows::default());
         };
         let plan = to_dsl(&request.time.within(&pipeline.filter))?;
-        if !plan.verify && rows::rows(&self.inner.index, plan.dsl, &mut groups)? {
+        if !plan.verify
+            && rows::rows(
+                &self.inner.index,
+                plan.dsl,
+                &mut groups,
+                request.memory_budget,
+            )?
+        {
             return Ok(groups.finish());
         }
         rows_by_search(self, request)

@@ -73,7 +73,11 @@ impl SearchIndex {
             index.pattern
         );
         let fields = &template(config)["template"]["mappings"]["properties"];
-        let added = json!({"properties": {"num": fields["num"], "numv": fields["numv"]}});
+        let added = json!({"properties": {
+            "num": fields["num"],
+            "numv": fields["numv"],
+            "format": fields["format"],
+        }});
         index.es.json("PUT", &path, Some(&added))?;
         Ok(index)
     }
@@ -120,6 +124,9 @@ impl SearchIndex {
             "kw": kw,
             "num": num,
             "numv": numv,
+            // Documents with `numv` (`crate::rows` reads numbers only
+            // where every matching document has it).
+            "format": "numv",
         });
         serde_json::to_writer(&mut *out, &action).expect("JSON to memory");
         out.push(b'\n');
@@ -437,7 +444,8 @@ fn template(config: &PgConfig) -> Value {
                     "kw": {"type": "keyword"},
                     "num": {"type": "keyword", "doc_values": false},
                     // Aggregated, never searched (`crate::rows`).
-                    "numv": {"type": "keyword", "index": false}
+                    "numv": {"type": "keyword", "index": false},
+                    "format": {"type": "keyword"}
                 }
             }
         }

@@ -19,8 +19,8 @@
 //! Exactness is checked, not assumed: every `terms` must have returned all
 //! its values (`sum_other_doc_count` 0, fewer than asked for), no record may
 //! lie beyond the exact range of `ts_us`, and, when numbers are read, no
-//! matching record may predate `numv` (documents indexed before it was
-//! added lack it until a reindex). Otherwise, or when the cluster refuses
+//! matching document may predate `numv` (documents indexed before it lack
+//! it, and the `format` mark, until a reindex). Otherwise, or when the cluster refuses
 //! the search (`search.max_buckets`), [`rows`] answers `None` and the caller
 //! reads records instead.
 
@@ -28,7 +28,7 @@ use logingest_core::keyword_term;
 use logingest_core::number::Number;
 use logingest_core::query::pipe::{Function, GroupKey};
 use logingest_core::query::Query;
-use logingest_core::rows::{Groups, Partial};
+use logingest_core::rows::{too_large, Groups, Partial};
 use logingest_core::{Cell, Result, Timestamp};
 use serde_json::{json, Map, Value};
 
@@ -61,9 +61,10 @@ struct Slice {
     null: bool,
 }
 
-/// What one search found.
+/// What one search did.
 enum Answer {
-    Found(Vec<Found>),
+    /// Its groups were added to the [`Collected`].
+    Found,
     /// Not exact: the rows must come from records.
     Inexact,
     /// Refused for a limit of the cluster (`search.max_buckets`).
@@ -76,7 +77,14 @@ enum Answer {
 /// ([`slices`]) fits the cluster's limit; otherwise one per slice of the
 /// first key's values, and a slice the cluster still refuses is split in
 /// halves (at most [`MAX_SEARCHES`] searches in all).
-pub(crate) fn rows(index: &SearchIndex, dsl: Value, groups: &mut Groups<'_>) -> Result<bool> {
+/// `budget` bounds the numbers the answers hold (each pair of a number and
+/// its count becomes that many numbers).
+pub(crate) fn rows(
+    index: &SearchIndex,
+    dsl: Value,
+    groups: &mut Groups<'_>,
+    budget: usize,
+) -> Result<bool> {
     let functions: Vec<Function> = groups.functions().cloned().collect();
     let keys = groups.keys();
     let every = Slice {
@@ -84,17 +92,23 @@ pub(crate) fn rows(index: &SearchIndex, dsl: Value, groups: &mut Groups<'_>) -> 
         null: true,
     };
     let mut pending = match slices(index, &dsl, keys, &functions)? {
+        Some(slices) if slices.len() > MAX_SEARCHES => return Ok(false),
         Some(slices) => slices,
         None => vec![every],
     };
-    let (mut found, mut searches) = (Vec::new(), 0);
+    let mut found = Collected {
+        groups: Vec::new(),
+        numbers_left: budget / size_of::<Number>(),
+        budget,
+    };
+    let mut searches = 0;
     while let Some(slice) = pending.pop() {
         searches += 1;
         if searches > MAX_SEARCHES {
             return Ok(false);
         }
-        match search(index, &dsl, keys, &functions, &slice)? {
-            Answer::Found(more) => found.extend(more),
+        match search(index, &dsl, keys, &functions, &slice, &mut found)? {
+            Answer::Found => {}
             Answer::Inexact => return Ok(false),
             Answer::Refused => {
                 // Estimates can be low: split what was refused (a
@@ -124,7 +138,7 @@ pub(crate) fn rows(index: &SearchIndex, dsl: Value, groups: &mut Groups<'_>) -> 
             }
         }
     }
-    for (key, partials) in found {
+    for (key, partials) in found.groups {
         groups.merge(key, partials)?;
     }
     Ok(true)
@@ -180,10 +194,18 @@ fn slices(
         return Ok(None);
     };
     let first = &answer["aggregations"]["rows"];
+    let buckets = first["values"]["buckets"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    if !complete(&first["values"], buckets.len()) {
+        // Slices list the values they take: a value left out here would
+        // be in none. One search, whose own answer says if it is exact.
+        return Ok(None);
+    }
     let mut slices = Vec::new();
     let null = buckets_below(&first["null"]);
     let (mut values, mut sum, mut total) = (Vec::new(), null, null);
-    for bucket in first["values"]["buckets"].as_array().into_iter().flatten() {
+    for bucket in buckets {
         let Some(term) = bucket["key"].as_str() else {
             return Ok(None);
         };
@@ -273,6 +295,7 @@ fn search(
     keys: &[GroupKey],
     functions: &[Function],
     slice: &Slice,
+    found: &mut Collected,
 ) -> Result<Answer> {
     let mut aggs = Map::new();
     aggs.insert(
@@ -287,20 +310,11 @@ fn search(
             {"range": {"ts_us": {"lte": -EXACT_US}}},
         ], "minimum_should_match": 1}}}),
     );
-    let numbers: Vec<Value> = functions
-        .iter()
-        .filter_map(number_field)
-        .map(|f| json!({"prefix": {"num": keyword_term::prefix(f)}}))
-        .collect();
-    if !numbers.is_empty() {
-        // Records with numbers read here but no `numv`: indexed before it.
+    if functions.iter().any(|f| number_field(f).is_some()) {
+        // Documents indexed before `numv` (they lack the `format` mark).
         aggs.insert(
             "old".to_owned(),
-            json!({"filter": {"bool": {
-                "should": numbers,
-                "minimum_should_match": 1,
-                "must_not": [{"exists": {"field": "numv"}}],
-            }}}),
+            json!({"filter": {"bool": {"must_not": [{"exists": {"field": "format"}}]}}}),
         );
     }
     let body = json!({
@@ -314,23 +328,22 @@ fn search(
     };
     if answer["_shards"]["total"].as_u64() == Some(0) {
         // No index yet: no records, no groups.
-        return Ok(Answer::Found(Vec::new()));
+        return Ok(Answer::Found);
     }
     let aggregations = &answer["aggregations"];
     let inexact = |name: &str| aggregations[name]["doc_count"].as_u64().unwrap_or(0) > 0;
     if inexact("far") || inexact("old") {
         return Ok(Answer::Inexact);
     }
-    let mut found = Vec::new();
     let complete = read_level(
         &aggregations["rows"],
         keys,
         functions,
         &mut Vec::new(),
-        &mut found,
+        found,
     )?;
     Ok(if complete {
-        Answer::Found(found)
+        Answer::Found
     } else {
         Answer::Inexact
     })
@@ -355,7 +368,7 @@ fn level(keys: &[GroupKey], leaf: &Value, slice: Option<&Slice>) -> Result<Value
             let mut aggs = json!({"values": nest(json!({"terms": terms}), &inner)});
             if slice.is_none_or(|s| s.null) {
                 aggs["null"] = nest(
-                    json!({"filter": {"bool": {"must_not": [exists(path)?]}}}),
+                    json!({"filter": {"bool": {"must_not": [has_values(path)]}}}),
                     &inner,
                 );
             }
@@ -409,6 +422,13 @@ fn terms(field: &str, path: &str, size: usize) -> Value {
     })
 }
 
+/// The query of the records with a value at `path` itself (the null group
+/// is the others, as the reference's: a record with only paths below
+/// `path` has no value of it).
+fn has_values(path: &str) -> Value {
+    json!({"prefix": {"kw": keyword_term::prefix(path)}})
+}
+
 /// The query of `path:*` (the record has the path or one below it).
 fn exists(path: &str) -> Result<Value> {
     Ok(to_dsl(&Query::Exists {
@@ -428,6 +448,14 @@ fn number_field(function: &Function) -> Option<&str> {
 /// A group found: its key cells and one partial per function.
 type Found = (Vec<Cell>, Vec<Partial>);
 
+/// The groups the searches found, and how many numbers they may still
+/// hold within the budget.
+struct Collected {
+    groups: Vec<Found>,
+    numbers_left: usize,
+    budget: usize,
+}
+
 /// Reads the groups under `agg` (the level of `keys[0]`), `key` holding
 /// the cells of the levels above; false if a `terms` left values out.
 fn read_level(
@@ -435,7 +463,7 @@ fn read_level(
     keys: &[GroupKey],
     functions: &[Function],
     key: &mut Vec<Cell>,
-    found: &mut Vec<Found>,
+    found: &mut Collected,
 ) -> Result<bool> {
     let Some((first, rest)) = keys.split_first() else {
         return read_leaf(agg, functions, key, found);
@@ -461,8 +489,11 @@ fn read_level(
             GroupKey::Bucket { step, .. } => {
                 // Whole microseconds below 2^53 (checked): exact.
                 let us = bucket["key"].as_f64().ok_or_else(|| bad("key", bucket))? as i64;
-                let start = us.checked_mul(1000).filter(|s| s % step == 0);
-                Cell::Time(Timestamp(start.ok_or_else(|| bad("bucket key", bucket))?))
+                // A start the reference saturates (before 1677): from records.
+                let Some(start) = us.checked_mul(1000).filter(|s| s % step == 0) else {
+                    return Ok(false);
+                };
+                Cell::Time(Timestamp(start))
             }
         };
         key.push(cell);
@@ -493,7 +524,7 @@ fn read_leaf(
     agg: &Value,
     functions: &[Function],
     key: &[Cell],
-    found: &mut Vec<Found>,
+    found: &mut Collected,
 ) -> Result<bool> {
     let group = agg;
     let records = group["doc_count"]
@@ -521,6 +552,11 @@ fn read_leaf(
                 let Some(values) = path_terms(agg, path, LEAF_TERMS)? else {
                     return Ok(false);
                 };
+                let total: u64 = values.iter().map(|(_, count)| count).sum();
+                found.numbers_left = usize::try_from(total)
+                    .ok()
+                    .and_then(|total| found.numbers_left.checked_sub(total))
+                    .ok_or_else(|| too_large(found.budget))?;
                 let mut numbers = Vec::new();
                 for (term, count) in values {
                     // The number, then `\0k` on a record's k-th copy of it.
@@ -535,7 +571,7 @@ fn read_leaf(
         };
         partials.push(partial);
     }
-    found.push((key.to_vec(), partials));
+    found.groups.push((key.to_vec(), partials));
     Ok(true)
 }
 

@@ -290,9 +290,13 @@ impl Translate for DslBuilder {
     }
 
     fn exists(&mut self, field: &str) -> Result<Dsl> {
+        // The path's own values, and those of paths below it: the
+        // escaped path, then `.` (a path holding `\0` is escaped in terms).
+        let own = keyword_term::prefix(field);
+        let below = format!("{}.", own.strip_suffix('\0').unwrap_or(&own));
         Ok(Dsl::exact(json!({"bool": {"should": [
-            {"prefix": {"kw": keyword_term::text(field, "")}},
-            {"prefix": {"kw": format!("{field}.")}}
+            {"prefix": {"kw": own}},
+            {"prefix": {"kw": below}}
         ], "minimum_should_match": 1}})))
     }
 

@@ -89,6 +89,7 @@ fn stats_rows_come_from_aggregations() {
         "* | stats count(metadata), avg(metadata.ms), min(metadata.ms), max(metadata.ms) by (tags, bucket(timestamp, 1m))",
         "level:error | stats sum(metadata.ms), count_uniq(level)",
         "* | top 2 by (tags, level)",
+        "* | stats count(), max(metadata.ms) by (level, metadata)",
         ],
     );
     // More values than one aggregation answer holds: from records, none.

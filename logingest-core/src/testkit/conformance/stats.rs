@@ -65,6 +65,8 @@ pub fn stats_functions<H: Harness>(h: &mut H) {
              | sort by (avg(metadata.duration_ms) desc, traceId) | limit 5",
             "* | stats count_uniq(level), min(metadata.size) by (metadata.size)",
             "* | top 3 by (metadata.size)",
+            // `metadata` is an object: no value of its own, the null group.
+            "* | stats count(), sum(metadata.size) by (metadata, level)",
             "no.such.field:x | stats count(), count_uniq(traceId), sum(metadata.size)",
         ] {
             let pipeline = parse_pipeline_at(text, Timestamp(0)).expect("a valid pipeline");

@@ -3,17 +3,19 @@
 // Message tokens are maximal runs of alphanumeric characters, lowercased
 // (the same rule as the server's tokenizer: Rust's char::is_alphanumeric is
 // Unicode Alphabetic or Numeric). Terms come from the parsed query, leaving
-// out everything under a NOT.
+// out everything under a NOT. A phrase is marked where its tokens follow
+// each other, as the server matches it, never word by word.
 
 const TOKEN = /[\p{Alphabetic}\p{N}]+/gu;
 
-/** What to mark for a parsed query: message tokens, token patterns, regexes. */
+/** What to mark for a parsed query: message tokens, phrases (token lists), token patterns, regexes. */
 export function termsOf(parsed) {
-  const terms = { tokens: new Set(), patterns: [], regexes: [] };
+  const terms = { tokens: new Set(), phrases: [], patterns: [], regexes: [] };
   const visit = (q) => {
     if (q.type === 'and' || q.type === 'or') q.children.forEach(visit);
     else if (q.field !== 'message') return;
-    else if (q.type === 'phrase') q.tokens.forEach((t) => terms.tokens.add(t));
+    else if (q.type === 'phrase' && q.tokens.length === 1) terms.tokens.add(q.tokens[0]);
+    else if (q.type === 'phrase' && q.tokens.length > 1) terms.phrases.push(q.tokens);
     else if (q.type === 'wildcard') terms.patterns.push(tokenPattern(q.parts));
     else if (q.type === 'regex') {
       const regex = jsRegex(q.pattern);
@@ -50,11 +52,17 @@ function jsRegex(pattern) {
 export function highlight(message, terms) {
   const text = String(message ?? '');
   const ranges = [];
-  if (terms.tokens.size || terms.patterns.length) {
-    for (const m of text.matchAll(TOKEN)) {
-      const token = m[0].toLowerCase();
-      if (terms.tokens.has(token) || terms.patterns.some((p) => p.test(token))) {
-        ranges.push([m.index, m.index + m[0].length]);
+  const phrases = terms.phrases ?? [];
+  if (terms.tokens.size || terms.patterns.length || phrases.length) {
+    const tokens = [...text.matchAll(TOKEN)].map((m) => ({ token: m[0].toLowerCase(), start: m.index, end: m.index + m[0].length }));
+    for (const { token, start, end } of tokens) {
+      if (terms.tokens.has(token) || terms.patterns.some((p) => p.test(token))) ranges.push([start, end]);
+    }
+    for (const phrase of phrases) {
+      for (let i = 0; i + phrase.length <= tokens.length; i++) {
+        if (phrase.every((t, k) => tokens[i + k].token === t)) {
+          ranges.push([tokens[i].start, tokens[i + phrase.length - 1].end]);
+        }
       }
     }
   }

@@ -57,3 +57,64 @@ test('the detail keeps the line breaks of a multi-line message', async () => {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('after a syntax error no stale filters remain, and none can rebuild the old query', async () => {
+  const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('level:error')}`);
+  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  assert.equal(await page.locator('#levels input[value="error"]').isChecked(), true);
+  const typed = 'level:error AND';
+  await page.locator('#query').fill(typed);
+  await page.locator('#query').press('Enter');
+  await page.waitForFunction(() => document.body.dataset.state === 'error');
+  assert.equal(await page.locator('#levels input').count(), 0, 'no stale level checkboxes');
+  assert.equal(await page.locator('#rows tr.row').count(), 0, 'no stale rows');
+  assert.equal((await page.locator('#total').textContent()).trim(), '');
+  const controls = page.locator('#filters fieldset:not(.time-range) :is(input, select)');
+  assert.ok((await controls.count()) >= 5);
+  for (const control of await controls.all()) {
+    assert.equal(await control.isDisabled(), true, await control.evaluate((c) => c.outerHTML));
+  }
+  assert.equal(await page.locator('#time-apply').isDisabled(), false, 'the time range stays usable');
+  assert.equal(await page.locator('#query').inputValue(), typed, 'the typed query stays');
+
+  // A valid query brings the filters back.
+  await page.locator('#query').fill('level:info');
+  await page.locator('#query').press('Enter');
+  await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.querySelectorAll('#levels input').length > 0);
+  assert.equal(await page.locator('#field-resourceId').isDisabled(), false);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a failed search leaves no old results, and a slow one says it is searching', async () => {
+  const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('level:error')}`);
+  assert.equal(await page.locator('#rows tr.row').count(), 3);
+
+  // Slow: the old rows are dimmed and the total says so, then the new rows come.
+  let release;
+  const held = new Promise((ok) => { release = ok; });
+  await page.route('**/api/search?**', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.locator('#query').fill('level:info');
+  await page.locator('#query').press('Enter');
+  await page.locator('#searching').waitFor({ timeout: 3000 });
+  await page.waitForFunction(() => getComputedStyle(document.querySelector('#records')).opacity < 0.9);
+  release();
+  await page.waitForFunction(() => document.body.dataset.state === 'ready');
+  assert.equal(await page.locator('#rows tr.row').count(), 1);
+  assert.equal(Number(await page.locator('#records').evaluate((t) => getComputedStyle(t).opacity)), 1);
+  await page.unroute('**/api/search?**');
+
+  // Failed: the error is shown and the previous rows are gone.
+  await page.route('**/api/search?**', (route) => route.abort());
+  await page.locator('#query').fill('level:error');
+  await page.locator('#query').press('Enter');
+  await page.waitForFunction(() => document.body.dataset.state === 'error');
+  assert.equal(await page.locator('#query-error').isVisible(), true);
+  assert.equal(await page.locator('#rows tr.row').count(), 0, 'no rows of the previous query');
+  assert.equal((await page.locator('#total').textContent()).trim(), '');
+  await page.unroute('**/api/search?**');
+  await page.context().close();
+});

@@ -18,6 +18,8 @@ import { TIME_PRESETS, activePreset, fromInputTime, readView, sameView, toInputT
 const PAGE = 100;
 const CONTEXT = 25;
 const TAIL_CAP = 1000;
+/** How long a search may take before the page says it is searching. */
+const LOADING_AFTER_MS = 300;
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -78,8 +80,16 @@ async function run(next) {
   const { signal } = controller;
   const started = performance.now();
   // For tests and curious users: which run is on screen, and its state.
-  document.body.dataset.run = String(++runs);
+  const thisRun = String(++runs);
+  document.body.dataset.run = thisRun;
   document.body.dataset.state = 'loading';
+  // A slow answer says so (a fast one would only flicker); the results on
+  // screen are dimmed meanwhile (style.css), never shown as current.
+  setTimeout(() => {
+    if (document.body.dataset.run === thisRun && document.body.dataset.state === 'loading') {
+      el.total.replaceChildren(h('span', { class: 'muted', id: 'searching' }, 'Searching…'));
+    }
+  }, LOADING_AFTER_MS);
   showControls();
   hideError();
   cursor = null;
@@ -256,6 +266,7 @@ function showControls() {
 }
 
 function showFilters() {
+  setFiltersEnabled(true);
   // Without a message clause the chosen mode stays, ready for typing.
   if (filters.message.text) el.messageMode.value = filters.message.mode;
   el.message.value = filters.message.text;
@@ -291,6 +302,7 @@ function showFailure(error) {
     askKey('This server needs a key. Enter an API key with the read role; it is kept for this browser tab only.');
     return;
   }
+  clearResults();
   const body = error instanceof ApiError ? error.body : {};
   if (typeof body.position === 'number') showQueryError(body.position, body.reason ?? body.error);
   else showError(error.message);
@@ -310,10 +322,36 @@ function showQueryError(position, reason) {
     h('span', { class: 'reason' }, `at character ${index + 1}: ${reason}`));
   el.error.dataset.position = String(position);
   el.query.setAttribute('aria-invalid', 'true');
+  if (document.activeElement === el.query) el.query.setSelectionRange(index, index);
+}
+
+/**
+ * After a failure nothing of the previous view stays on screen as if it
+ * were current: results, totals, histogram and level counts go, and the
+ * filters that build a query from the sidebar's state are disabled until
+ * a query runs (they would rebuild the old one over what was typed).
+ */
+function clearResults() {
   el.total.textContent = '';
   table.reset(termsOf(null));
   el.histogram.replaceChildren();
-  if (document.activeElement === el.query) el.query.setSelectionRange(index, index);
+  el.stats.replaceChildren();
+  el.statsChart.replaceChildren();
+  el.statsChart.hidden = true;
+  el.levels.replaceChildren(h('span', { class: 'muted' }, 'no results'));
+  el.other.replaceChildren();
+  el.otherBox.hidden = true;
+  el.more.hidden = true;
+  live.stop();
+  setFiltersEnabled(false);
+}
+
+/** Enables the sidebar's query filters (the time range always is). */
+function setFiltersEnabled(enabled) {
+  for (const box of el.filters.querySelectorAll('fieldset:not(.time-range)')) {
+    box.disabled = !enabled;
+  }
+  el.filters.dataset.disabled = String(!enabled);
 }
 
 function hideError() {

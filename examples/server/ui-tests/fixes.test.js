@@ -13,6 +13,7 @@ const RECORDS = [
   { level: 'error', message: 'failed: to CONNECT to cache', resourceId: 'cache-1', timestamp: '2023-09-15T08:00:01Z' },
   { level: 'info', message: 'connect to DB failed', resourceId: 'db-1', timestamp: '2023-09-15T08:00:02Z' },
   { level: 'error', message: 'Exception in thread "main" java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:10)\n\tat d.E.f(E.java:20)', resourceId: 'java-1', timestamp: '2023-09-15T08:00:03Z' },
+  { level: 'warn', message: 'slow answer', resourceId: 'web-1', timestamp: '2023-09-15T08:00:07Z', metadata: { http: { status: 500 } } },
 ];
 
 let server;
@@ -116,5 +117,70 @@ test('a failed search leaves no old results, and a slow one says it is searching
   assert.equal(await page.locator('#rows tr.row').count(), 0, 'no rows of the previous query');
   assert.equal((await page.locator('#total').textContent()).trim(), '');
   await page.unroute('**/api/search?**');
+  await page.context().close();
+});
+
+/** Opens the detail of the first row and clicks `action` on `field`'s line; waits for the new view. */
+async function act(page, field, action) {
+  await page.locator('#rows tr.row').first().click();
+  const line = page.locator('tr.detail .fields tr', { has: page.locator('th', { hasText: new RegExp(`^${field.replace(/\./g, '\\.')}$`) }) });
+  const before = document_run(page);
+  await line.getByRole('button', { name: action }).click();
+  await page.waitForFunction((run) => document.body.dataset.run !== run && document.body.dataset.state === 'ready', await before);
+}
+
+const document_run = (page) => page.evaluate(() => document.body.dataset.run);
+const query = async (page) => new URL(page.url()).searchParams.get('q');
+
+test('Filter and Exclude go through the filters: no level excluded beside itself, no clause repeated', async () => {
+  const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('level:error OR level:info')}`);
+  // The newest record of the two levels is an error one.
+  await act(page, 'level', 'Exclude');
+  assert.equal(await query(page), 'level:"info"');
+  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  assert.equal(await page.locator('#levels input[value="error"]').isChecked(), false);
+
+  // Excluding the only ticked level leaves it out.
+  await page.goto(`${server.url}/?q=${encodeURIComponent('level:error')}`);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready');
+  await act(page, 'level', 'Exclude');
+  assert.equal(await query(page), '-level:"error"');
+
+  // A clause already saying the same of a field is replaced, not repeated.
+  await page.goto(`${server.url}/?q=${encodeURIComponent('metadata.http.status:500')}`);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready');
+  await act(page, 'metadata.http.status', 'Filter');
+  assert.equal(await query(page), 'metadata.http.status:"500"');
+  await act(page, 'resourceId', 'Filter');
+  await act(page, 'resourceId', 'Filter');
+  assert.equal(await query(page), 'resourceId:"web-1" metadata.http.status:"500"');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('filters keep a typed pattern as typed, and a zoom puts whole milliseconds in the URL', async () => {
+  const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('resourceId:db-*')}`);
+  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  const run = await document_run(page);
+  await page.locator('#levels input[value="info"]').check();
+  await page.waitForFunction((r) => document.body.dataset.run !== r && document.body.dataset.state === 'ready', run);
+  assert.equal(await query(page), 'level:"info" resourceId:db-*');
+
+  // Seven seconds in 60 buckets: bucket starts fall between milliseconds.
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.querySelector('#histogram svg'));
+  const box = await page.locator('#histogram svg').boundingBox();
+  const y = box.y + box.height / 2;
+  const zoomRun = await document_run(page);
+  await page.mouse.move(box.x + box.width * 0.05, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.55, y, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((r) => document.body.dataset.run !== r && document.body.dataset.state === 'ready', zoomRun);
+  const url = new URL(page.url());
+  for (const name of ['from', 'to']) {
+    assert.match(url.searchParams.get(name), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/, name);
+  }
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

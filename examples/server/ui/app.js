@@ -37,6 +37,8 @@ const el = {
 
 let view = readView(location.search);
 let filters = emptyFilters();
+/** The top-level clauses of the view's query, as /api/parse gave them. */
+let clauses = [];
 let cursor = null;
 let controller = null;
 let histogramData = null;
@@ -45,8 +47,8 @@ let runs = 0;
 let pipes = '';
 
 const table = new ResultsTable(el.rows, {
-  filter: (field, value) => addClause(clauseFor(field, value)),
-  exclude: (field, value) => addClause(`-${clauseFor(field, value)}`),
+  filter: (field, value) => filterBy(field, value, false),
+  exclude: (field, value) => filterBy(field, value, true),
   trace: (traceId) => go({ q: clauseFor('traceId', traceId), from: '', to: '', order: 'asc', context: '', tail: false }),
   context: (resourceId, timestamp) => go({ q: clauseFor('resourceId', resourceId), from: '', to: '', order: 'asc', context: timestamp, tail: false }),
 });
@@ -62,8 +64,34 @@ const live = new LiveTail({
   onError: (error) => { showFailure(error); el.tailState.textContent = 'stopped'; },
 });
 
-function addClause(clause) {
-  go({ ...view, q: view.q.trim() ? `${view.q.trim()} ${clause}` : clause, context: '' });
+/**
+ * "Filter" (only `field` = `value`) or "Exclude" (leave those out) from a
+ * record's detail, through the filters rather than beside them: a level
+ * ticked in the list is unticked by Exclude (not excluded beside itself),
+ * a field input takes the value, and a clause already saying the same of
+ * the field and value is replaced rather than repeated.
+ */
+function filterBy(field, value, exclude) {
+  const next = structuredClone(filters);
+  const same = (query) => query.type === 'keyword' && query.field === field && query.value === value;
+  // Clauses about this field and value, either way: the new one replaces them.
+  const about = new Set(clauses
+    .filter((c) => same(c.query) || (c.query.type === 'not' && same(c.query.child)))
+    .map((c) => c.text));
+  next.other = next.other.filter((text) => !about.has(text));
+  let clause = `${exclude ? '-' : ''}${clauseFor(field, value)}`;
+  if (field === 'level') {
+    const ticked = next.levels.includes(value);
+    if (!exclude) next.levels = [value];
+    else next.levels = next.levels.filter((l) => l !== value);
+    // Unticking one of several leaves it out already.
+    if (!exclude || (ticked && next.levels.length > 0)) clause = '';
+  } else if (FIELDS.includes(field) && !exclude && !/[*?]/.test(value)) {
+    next.fields[field] = value;
+    clause = '';
+  }
+  if (clause) next.other.push(clause);
+  go({ ...view, q: `${queryOf(next)}${pipes}`.trim(), context: '' });
 }
 
 /** Shows `next` and records it in the history (unless it is the current view). */
@@ -112,6 +140,7 @@ async function run(next) {
     showRecordsView(true);
     pipes = '';
     filters = filtersOf(parsed);
+    clauses = parsed.clauses;
     showFilters();
     table.reset(termsOf(parsed));
     showPage(first);
@@ -137,6 +166,7 @@ async function run(next) {
 async function showRows(parsed, started, signal) {
   const answer = await getJson('api/query', { q: view.q, from: view.from, to: view.to }, signal);
   filters = filtersOf(parsed);
+  clauses = parsed.clauses;
   pipes = ` ${view.q.slice(byteToIndex(view.q, parsed.pipes_at))}`;
   showFilters();
   showRecordsView(false);

@@ -133,8 +133,10 @@ function unquote(text) {
  * an operator is escaped.
  */
 export function escapeTerm(text, wildcards) {
-  const special = wildcards ? /[\\\s()":/[\]{}<>=-]/g : /[\\\s()":/[\]{}<>=*?-]/g;
-  const escaped = text.replace(special, '\\$&');
+  // `-` negates only at the start of a term: inside one (`cart-*`) it is
+  // a plain character and stays as typed.
+  const special = wildcards ? /[\\\s()":/[\]{}<>=]/g : /[\\\s()":/[\]{}<>=*?]/g;
+  const escaped = text.replace(special, '\\$&').replace(/^-/, '\\-');
   return /^(AND|OR|NOT)$/.test(escaped) ? `\\${escaped}` : escaped;
 }
 

@@ -73,7 +73,7 @@ export function drawHistogram(container, data, { end, onZoom }) {
     if (dragFrom === null) return;
     const [a, b] = [dragFrom, index(event)].sort((x, y) => x - y);
     dragFrom = null;
-    onZoom(buckets[a].start, bucketEnd(buckets, b, data, end));
+    onZoom(millis(buckets[a].start, false), millis(bucketEnd(buckets, b, data, end), true));
   });
   function show(a, b) {
     const [lo, hi] = [a, b].sort((x, y) => x - y);
@@ -81,6 +81,18 @@ export function drawHistogram(container, data, { end, onZoom }) {
     selection.setAttribute('width', (hi - lo + 1) * barWidth);
   }
   container.append(root);
+}
+
+/**
+ * An API time to whole milliseconds, for the URL (bucket starts can carry
+ * nanoseconds): down for a start, up for an exclusive end, so the range
+ * never loses a record of the buckets chosen. Relative times stay.
+ */
+function millis(text, up) {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) return text;
+  const beyond = (/\.(\d+)/.exec(text)?.[1] ?? '').slice(3);
+  return new Date(ms + (up && /[1-9]/.test(beyond) ? 1 : 0)).toISOString();
 }
 
 /** The exclusive end of bucket `i`: the next bucket's start, else the range's end. */

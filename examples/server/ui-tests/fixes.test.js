@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, launchBrowser } from './harness.js';
-import { openApp } from './page.js';
+import { openApp, settleAside } from './page.js';
 
 const RECORDS = [
   { level: 'error', message: 'Failed to connect to DB, will try to connect again', resourceId: 'db-1', timestamp: '2023-09-15T08:00:00Z' },
@@ -61,7 +61,7 @@ test('the detail keeps the line breaks of a multi-line message', async () => {
 
 test('after a syntax error no stale filters remain, and none can rebuild the old query', async () => {
   const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('level:error')}`);
-  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  await settleAside(page);
   assert.equal(await page.locator('#levels input[value="error"]').isChecked(), true);
   const typed = 'level:error AND';
   await page.locator('#query').fill(typed);
@@ -81,7 +81,8 @@ test('after a syntax error no stale filters remain, and none can rebuild the old
   // A valid query brings the filters back.
   await page.locator('#query').fill('level:info');
   await page.locator('#query').press('Enter');
-  await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.querySelectorAll('#levels input').length > 0);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready');
+  await settleAside(page);
   assert.equal(await page.locator('#field-resourceId').isDisabled(), false);
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -137,7 +138,8 @@ test('Filter and Exclude go through the filters: no level excluded beside itself
   // The newest record of the two levels is an error one.
   await act(page, 'level', 'Exclude');
   assert.equal(await query(page), 'level:"info"');
-  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  // The level list of this run (it loads after the rows).
+  await settleAside(page);
   assert.equal(await page.locator('#levels input[value="error"]').isChecked(), false);
 
   // Excluding the only ticked level leaves it out.
@@ -160,7 +162,7 @@ test('Filter and Exclude go through the filters: no level excluded beside itself
 
 test('filters keep a typed pattern as typed, and a zoom puts whole milliseconds in the URL', async () => {
   const page = await openApp(browser, `${server.url}/?q=${encodeURIComponent('resourceId:db-*')}`);
-  await page.waitForFunction(() => document.querySelectorAll('#levels input').length > 0);
+  await settleAside(page);
   const run = await document_run(page);
   await page.locator('#levels input[value="info"]').check();
   await page.waitForFunction((r) => document.body.dataset.run !== r && document.body.dataset.state === 'ready', run);

@@ -185,13 +185,26 @@ pub(crate) fn facet_terms_body(dsl: Value, path: &str) -> Value {
         "query": {"bool": {"filter": [dsl, {"prefix": {"kw": &prefix}}]}},
         "size": 0,
         "track_total_hits": false,
-        "aggs": {"values": {"terms": {
-            "field": "kw",
-            "include": format!("{}.*", lucene_literal(&prefix)),
-            "size": FACET_PAGE,
-            "shard_size": FACET_PAGE,
-        }}},
+        "aggs": {"values": {"terms": terms_of_path("kw", path, FACET_PAGE)}},
     })
+}
+
+/// The body of a `terms` aggregation over the terms of `path` in `field`
+/// (`kw` values, `numv` numbers), up to `size` of them from every index.
+pub(crate) fn terms_of_path(field: &str, path: &str, size: usize) -> Value {
+    let prefix = keyword_term::prefix(path);
+    json!({
+        "field": field,
+        "include": format!("{}.*", lucene_literal(&prefix)),
+        "size": size,
+        "shard_size": size,
+    })
+}
+
+/// Whether a `terms` answer `agg` of `returned` buckets, asked for `size`,
+/// holds every value: no index left one out, and fewer came back.
+pub(crate) fn holds_every_term(agg: &Value, returned: usize, size: usize) -> bool {
+    agg["sum_other_doc_count"].as_u64() == Some(0) && returned < size
 }
 
 /// Every `(value, count)` of a `terms` answer, if it holds every value with
@@ -215,10 +228,10 @@ pub(crate) fn path_terms(
     let buckets = agg["buckets"]
         .as_array()
         .ok_or_else(|| bad("terms buckets", agg))?;
-    let other = agg["sum_other_doc_count"]
-        .as_u64()
-        .ok_or_else(|| bad("sum_other_doc_count", agg))?;
-    if other != 0 || buckets.len() >= size {
+    if agg["sum_other_doc_count"].as_u64().is_none() {
+        return Err(bad("sum_other_doc_count", agg));
+    }
+    if !holds_every_term(agg, buckets.len(), size) {
         return Ok(None);
     }
     let prefix = keyword_term::prefix(path);

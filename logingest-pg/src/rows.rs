@@ -32,9 +32,11 @@ use logingest_core::rows::{too_large, Groups, Partial};
 use logingest_core::{Cell, Result, Timestamp};
 use serde_json::{json, Map, Value};
 
-use crate::collect::{bad, path_terms, FACET_PAGE};
+use crate::collect::{
+    bad, facet_terms, facet_terms_body, holds_every_term, path_terms, terms_of_path, FACET_PAGE,
+};
 use crate::index::SearchIndex;
-use crate::translate::{lucene_literal, to_dsl};
+use crate::translate::to_dsl;
 
 /// Most values of a group key one `terms` aggregation returns; a key with
 /// more makes the rows come from records.
@@ -197,7 +199,7 @@ fn slices(
     let buckets = first["values"]["buckets"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
-    if !complete(&first["values"], buckets.len()) {
+    if !holds_every_term(&first["values"], buckets.len(), KEY_TERMS) {
         // Slices list the values they take: a value left out here would
         // be in none. One search, whose own answer says if it is exact.
         return Ok(None);
@@ -266,26 +268,18 @@ fn buckets_below(bucket: &Value) -> u64 {
 }
 
 /// Every value of `path` among `dsl`'s matches, as whole `kw` terms;
-/// `None` if there are more than one answer holds.
+/// `None` if there are more than one answer holds (the facets' search).
 fn key_values(index: &SearchIndex, dsl: &Value, path: &str) -> Result<Option<Vec<String>>> {
-    let body = json!({
-        "query": {"bool": {"filter": [dsl]}},
-        "size": 0,
-        "track_total_hits": false,
-        "aggs": {"values": {"terms": terms("kw", path, KEY_TERMS)}},
-    });
-    let Some(answer) = index.search(&body)? else {
+    let Some(answer) = index.search(&facet_terms_body(dsl.clone(), path))? else {
         return Ok(None);
     };
     let prefix = keyword_term::prefix(path);
-    Ok(
-        path_terms(&answer["aggregations"]["values"], path, KEY_TERMS)?.map(|values| {
-            values
-                .into_iter()
-                .map(|(v, _)| format!("{prefix}{v}"))
-                .collect()
-        }),
-    )
+    Ok(facet_terms(&answer, path)?.map(|values| {
+        values
+            .into_iter()
+            .map(|(v, _)| format!("{prefix}{v}"))
+            .collect()
+    }))
 }
 
 /// The groups of one slice of the first key's values, in one search.
@@ -361,7 +355,7 @@ fn level(keys: &[GroupKey], leaf: &Value, slice: Option<&Slice>) -> Result<Value
     let inner = level(rest, leaf, None)?;
     Ok(match key {
         GroupKey::Field(path) => {
-            let mut terms = terms("kw", path, KEY_TERMS);
+            let mut terms = terms_of_path("kw", path, KEY_TERMS);
             if let Some(values) = slice.and_then(|s| s.values.as_ref()) {
                 terms["include"] = json!(values);
             }
@@ -400,26 +394,15 @@ fn leaf(functions: &[Function]) -> Result<Value> {
         let agg = match function {
             Function::Count => continue,
             Function::CountField(f) => json!({"filter": exists(f)?}),
-            Function::CountUniq(f) => json!({"terms": terms("kw", f, LEAF_TERMS)}),
+            Function::CountUniq(f) => json!({"terms": terms_of_path("kw", f, LEAF_TERMS)}),
             other => match number_field(other) {
-                Some(f) => json!({"terms": terms("numv", f, LEAF_TERMS)}),
+                Some(f) => json!({"terms": terms_of_path("numv", f, LEAF_TERMS)}),
                 None => continue,
             },
         };
         aggs.insert(format!("f{i}"), agg);
     }
     Ok(Value::Object(aggs))
-}
-
-/// A `terms` aggregation over the terms of `path` in `field`.
-fn terms(field: &str, path: &str, size: usize) -> Value {
-    let prefix = keyword_term::prefix(path);
-    json!({
-        "field": field,
-        "include": format!("{}.*", lucene_literal(&prefix)),
-        "size": size,
-        "shard_size": size,
-    })
 }
 
 /// The query of the records with a value at `path` itself (the null group
@@ -473,7 +456,7 @@ fn read_level(
         .as_array()
         .ok_or_else(|| bad("buckets", agg))?;
     if let GroupKey::Field(_) = first {
-        if !complete(values, buckets.len()) {
+        if !holds_every_term(values, buckets.len(), KEY_TERMS) {
             return Ok(false);
         }
     }
@@ -573,9 +556,4 @@ fn read_leaf(
     }
     found.groups.push((key.to_vec(), partials));
     Ok(true)
-}
-
-/// Whether a `terms` answer of `returned` buckets holds every value.
-fn complete(agg: &Value, returned: usize) -> bool {
-    agg["sum_other_doc_count"].as_u64() == Some(0) && returned < KEY_TERMS
 }

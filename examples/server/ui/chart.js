@@ -5,9 +5,8 @@
 // busiest eight with a legend). Drawn as SVG by hand, as the histogram is:
 // bars, polylines, two time labels and the highest value are all it takes.
 
-import { formatCount, formatTime } from './dom.js';
+import { formatCount, formatTime, svg } from './dom.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const HEIGHT = 110;
 const AXIS = 18;
 /** The most buckets of a time axis drawn to scale. */
@@ -15,12 +14,6 @@ const MAX_SLOTS = 1000;
 /** The most series drawn; the rest are counted in the legend. */
 export const MAX_SERIES = 8;
 const COLORS = ['#4f8fea', '#e5534b', '#57ab5a', '#c69026', '#986ee2', '#39c5cf', '#e275ad', '#768390'];
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
-  return el;
-}
 
 /**
  * Draws the chart of `answer` (of /api/query) into `container`, or hides

@@ -34,3 +34,12 @@ export function formatSpan(ms) {
 
 /** 1234567 → `1,234,567`. */
 export const formatCount = (n) => Number(n).toLocaleString('en-US');
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** An SVG element with attributes (the histogram's and the Stats chart's). */
+export function svg(tag, attrs = {}) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  return el;
+}

@@ -3,17 +3,10 @@
 // selection are all it takes). Dragging across it, or clicking a bar, zooms
 // into that time range.
 
-import { formatCount, formatTime } from './dom.js';
+import { formatCount, formatTime, svg } from './dom.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const HEIGHT = 110;
 const AXIS = 18;
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
-  return el;
-}
 
 /**
  * Draws `data` (the answer of /api/histogram) into `container`.
